@@ -1,0 +1,149 @@
+"""The one settings object of facesearch.
+
+Read from the environment with the ``FACESEARCH_`` prefix; nested groups use ``__``
+(``FACESEARCH_IMAGING__MAX_BYTES=10000000``). Build it once and pass it in; nothing in
+facesearch reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DetectorKind(StrEnum):
+    """Registry keys of the face detectors."""
+
+    DLIB_HOG = "dlib-hog"
+    DLIB_CNN = "dlib-cnn"
+
+
+class EmbedderKind(StrEnum):
+    """Registry keys of the face embedders (also their ``model_id``)."""
+
+    DLIB_RESNET_V1 = "dlib-resnet-v1"
+
+
+class IndexBackend(StrEnum):
+    FAISS = "faiss"
+
+
+class ImagingSettings(BaseModel):
+    max_bytes: int = Field(20_000_000, gt=0, description="Largest accepted upload, in bytes.")
+    max_pixels: int = Field(
+        40_000_000, gt=0, description="Largest accepted width x height, checked before decoding."
+    )
+    min_side: int = Field(32, gt=0, description="Smallest accepted shorter side, in pixels.")
+
+
+class DetectionSettings(BaseModel):
+    detector: DetectorKind = Field(DetectorKind.DLIB_HOG, description="Face detector to use.")
+    min_face_px: int = Field(
+        40,
+        ge=10,
+        description="Smallest face (box side, pixels) to find; small images are upsampled "
+        "so that faces this size reach the detector's window.",
+    )
+    max_detect_side: int = Field(
+        1600,
+        ge=200,
+        description="Images whose longer side exceeds this are downscaled for detection; "
+        "boxes and landmarks are mapped back to full resolution.",
+    )
+    max_upsample_pixels: int = Field(
+        4_000_000,
+        gt=0,
+        description="Upsampling for small faces stops before the image exceeds this many pixels.",
+    )
+    score_threshold: float = Field(
+        0.0, description="Minimum detector score (HOG adjust threshold / CNN confidence)."
+    )
+
+
+class EmbeddingSettings(BaseModel):
+    model: EmbedderKind = Field(EmbedderKind.DLIB_RESNET_V1, description="Face embedding model.")
+    jitters: int = Field(
+        0, ge=0, le=100, description="Random jitters averaged per face (slower, slightly better)."
+    )
+
+
+class QualitySettings(BaseModel):
+    min_interocular_px: float = Field(
+        16.0, ge=0, description="Enrollment rejects faces whose eye distance is below this."
+    )
+    min_sharpness: float = Field(
+        15.0, ge=0, description="Enrollment rejects faces whose chip Laplacian variance is below."
+    )
+    min_frontalness: float = Field(
+        0.35, ge=0, le=1, description="Enrollment rejects faces turned further than this allows."
+    )
+    min_score: float = Field(
+        0.0, ge=0, le=1, description="Enrollment rejects faces whose overall quality is below."
+    )
+
+
+class SearchSettings(BaseModel):
+    verify_threshold: float = Field(
+        0.50,
+        ge=-1,
+        le=1,
+        description="Cosine similarity at or above which verify reports the same person.",
+    )
+    search_threshold: float = Field(
+        0.50,
+        ge=-1,
+        le=1,
+        description="Cosine similarity at or above which a search returns a candidate.",
+    )
+    default_k: int = Field(10, ge=1, le=50, description="Candidates returned when k is not given.")
+    max_k: int = Field(50, ge=1, le=1000, description="Largest k a search may ask for.")
+
+
+class IndexSettings(BaseModel):
+    backend: IndexBackend = Field(IndexBackend.FAISS, description="Vector index backend.")
+    save_every: int = Field(
+        200, ge=1, description="Persist the index after this many added or removed faces."
+    )
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """All settings of facesearch. See the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FACESEARCH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("data"), description="Folder for the database and the indexes.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store; default: SQLite file facesearch.db in data_dir.",
+    )
+    workers: int = Field(
+        default_factory=_default_workers,
+        ge=1,
+        description="Processes used by enroll-folder (default: the number of cores).",
+    )
+    imaging: ImagingSettings = Field(default_factory=ImagingSettings)  # type: ignore[arg-type]
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)  # type: ignore[arg-type]
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
+    quality: QualitySettings = Field(default_factory=QualitySettings)  # type: ignore[arg-type]
+    search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
+    index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'facesearch.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
