@@ -76,10 +76,10 @@ class QualitySettings(BaseModel):
         16.0, ge=0, description="Enrollment rejects faces whose eye distance is below this."
     )
     min_sharpness: float = Field(
-        15.0, ge=0, description="Enrollment rejects faces whose chip Laplacian variance is below."
+        5.0, ge=0, description="Enrollment rejects faces whose chip Laplacian variance is below."
     )
     min_frontalness: float = Field(
-        0.35, ge=0, le=1, description="Enrollment rejects faces turned further than this allows."
+        0.2, ge=0, le=1, description="Enrollment rejects faces turned further than this allows."
     )
     min_score: float = Field(
         0.0, ge=0, le=1, description="Enrollment rejects faces whose overall quality is below."
@@ -88,13 +88,13 @@ class QualitySettings(BaseModel):
 
 class SearchSettings(BaseModel):
     verify_threshold: float = Field(
-        0.50,
+        0.92,
         ge=-1,
         le=1,
         description="Cosine similarity at or above which verify reports the same person.",
     )
     search_threshold: float = Field(
-        0.50,
+        0.93,
         ge=-1,
         le=1,
         description="Cosine similarity at or above which a search returns a candidate.",

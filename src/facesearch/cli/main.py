@@ -1,0 +1,388 @@
+"""The ``facesearch`` command: thin wrappers over :class:`facesearch.service.FaceSearch`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from facesearch.cli import output
+from facesearch.errors import FaceSearchError
+from facesearch.settings import Settings
+
+app = typer.Typer(
+    name="facesearch",
+    help="Face search with accountability: results are investigative leads, never identifications.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+gallery_app = typer.Typer(help="Create, list and delete galleries.", no_args_is_help=True)
+subjects_app = typer.Typer(help="List subjects.", no_args_is_help=True)
+faces_app = typer.Typer(help="List and delete enrolled faces.", no_args_is_help=True)
+index_app = typer.Typer(help="Inspect and rebuild the vector index.", no_args_is_help=True)
+app.add_typer(gallery_app, name="gallery")
+app.add_typer(subjects_app, name="subjects")
+app.add_typer(faces_app, name="faces")
+app.add_typer(index_app, name="index")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (default: $FACESEARCH_DATA_DIR or ./data)."),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class _State:
+    data_dir: Path | None = None
+    verbose: bool = False
+
+
+_state = _State()
+
+
+@app.callback()
+def _root(
+    data_dir: DataDir = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    _state.data_dir = data_dir
+    _state.verbose = verbose
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _settings() -> Settings:
+    overrides: dict[str, Any] = {}
+    if _state.data_dir is not None:
+        overrides["data_dir"] = _state.data_dir
+    return Settings(**overrides)
+
+
+def _engine() -> Any:
+    from facesearch.service import FaceSearch
+
+    return FaceSearch(_settings())
+
+
+# --- galleries ------------------------------------------------------------------------
+@gallery_app.command("create")
+def gallery_create(
+    name: str,
+    legal_basis: Annotated[str, typer.Option(help="Why these photos may be held and searched.")],
+    description: Annotated[str, typer.Option(help="Free text.")] = "",
+    source_category: Annotated[
+        str, typer.Option(help="Where the photos come from, e.g. booking, id-document.")
+    ] = "unspecified",
+    json_out: Json = False,
+) -> None:
+    """Create a gallery."""
+    with _engine() as engine:
+        record = engine.create_gallery(
+            name, legal_basis=legal_basis, description=description, source_category=source_category
+        )
+    if json_out:
+        output.print_json(record)
+    else:
+        output.info(f"created gallery {record.name!r} (id {record.id})")
+
+
+@gallery_app.command("list")
+def gallery_list(json_out: Json = False) -> None:
+    """List galleries with their counts."""
+    with _engine() as engine:
+        records = engine.list_galleries()
+    if json_out:
+        output.print_json(records)
+        return
+    output.print_table(
+        "Galleries",
+        ["name", "source category", "legal basis", "subjects", "images", "faces", "created"],
+        [
+            [g.name, g.source_category, g.legal_basis, g.n_subjects, g.n_images, g.n_faces,
+             g.created_at.strftime("%Y-%m-%d %H:%M")]
+            for g in records
+        ],
+    )
+
+
+@gallery_app.command("delete")
+def gallery_delete(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a gallery with its subjects, images and faces (store and index)."""
+    if not yes:
+        typer.confirm(f"Delete gallery {name!r} and every face in it?", abort=True)
+    with _engine() as engine:
+        ids = engine.delete_gallery(name)
+    output.info(f"deleted gallery {name!r} ({len(ids)} faces)")
+
+
+# --- enrollment -----------------------------------------------------------------------
+@app.command("enroll")
+def enroll(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (recursive).")],
+    gallery: Annotated[str, typer.Option("--gallery", "-g", help="Target gallery.")],
+    legal_basis: Annotated[
+        str | None,
+        typer.Option(help="Legal basis for these images (default: the gallery's)."),
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="Subject label for every face enrolled.")
+    ] = None,
+    subject_from_folder: Annotated[
+        bool, typer.Option("--subject-from-folder", help="Subject = the folder holding each file.")
+    ] = False,
+    source_uri: Annotated[
+        str | None, typer.Option(help="Provenance URI (default: each file's path).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: cores).", min=1)
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """Enroll images: every face is detected, embedded, quality-checked and indexed.
+
+    Images already in the gallery (same sha256) are skipped, so an interrupted run resumes.
+    """
+    if subject and subject_from_folder:
+        raise FaceSearchError("use either --subject or --subject-from-folder, not both")
+    for path in paths:
+        if not path.exists():
+            raise FaceSearchError(f"no such file or folder: {path}")
+    settings = _settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    from facesearch.service import FaceSearch
+
+    with FaceSearch(settings) as engine:
+        summary = engine.enroll_paths(
+            paths,
+            gallery=gallery,
+            subject=subject,
+            subject_from_folder=subject_from_folder,
+            source_uri=source_uri,
+            legal_basis=legal_basis,
+            progress=not json_out and sys.stderr.isatty(),
+        )
+    if json_out:
+        output.print_json(summary)
+    else:
+        output.print_table(
+            "Enrollment",
+            ["", "count"],
+            [
+                ["files", summary.files],
+                ["images enrolled", summary.images],
+                ["faces enrolled", summary.faces],
+                ["images already enrolled (skipped)", summary.skipped_existing],
+                ["images without a face", summary.images_without_faces],
+                ["faces rejected for quality", summary.faces_rejected],
+                ["errors", len(summary.errors)],
+                ["seconds", f"{summary.seconds:.1f}"],
+            ],
+        )
+        for path, message in summary.errors:
+            output.error(f"{path}: {message}")
+    if summary.errors and summary.images == 0:
+        raise typer.Exit(code=1)
+
+
+# --- search and verify ----------------------------------------------------------------
+@app.command("search")
+def search(
+    image: Annotated[Path, typer.Argument(help="Probe photo.")],
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Candidates per face.")] = None,
+    gallery: Annotated[
+        list[str] | None, typer.Option("--gallery", "-g", help="Search only these galleries.")
+    ] = None,
+    all_faces: Annotated[
+        bool, typer.Option("--all-faces", help="Search every face, not just the largest.")
+    ] = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minimum similarity (default: the search threshold).")
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """Search a probe photo; candidates are investigative leads, not identifications."""
+    data = _read(image)
+    with _engine() as engine:
+        result = engine.search(
+            data, k=k, galleries=gallery, all_faces=all_faces, threshold=threshold
+        )
+    if json_out:
+        output.print_json(result)
+        return
+    output.info(
+        f"searched {result.gallery_size} faces in {', '.join(result.galleries) or '(none)'} "
+        f"with {result.model_id}; threshold {result.threshold:.3f}"
+    )
+    for n, face in enumerate(result.faces, start=1):
+        b = face.box
+        output.print_table(
+            f"Probe face {n} at ({b.x1:.0f},{b.y1:.0f},{b.x2:.0f},{b.y2:.0f}), "
+            f"quality {face.quality.score:.2f}: {len(face.candidates)} candidates",
+            ["rank", "similarity", "subject", "gallery", "face id", "source", "quality"],
+            [
+                [c.rank, f"{c.similarity:.4f}", c.subject, c.gallery, c.face_id, c.source_uri,
+                 f"{c.quality.score:.2f}"]
+                for c in face.candidates
+            ],
+        )
+    output.info("Candidates are investigative leads, not identifications.")
+
+
+@app.command("verify")
+def verify(
+    image_a: Annotated[Path, typer.Argument(help="First photo.")],
+    image_b: Annotated[Path, typer.Argument(help="Second photo.")],
+    json_out: Json = False,
+) -> None:
+    """Compare the largest face of two photos (1:1)."""
+    a, b = _read(image_a), _read(image_b)
+    with _engine() as engine:
+        result = engine.verify(a, b)
+    if json_out:
+        output.print_json(result)
+        return
+    verdict = "at or above" if result.above_threshold else "below"
+    output.info(
+        f"similarity {result.similarity:.4f} is {verdict} the verify threshold "
+        f"{result.threshold:.3f} ({result.model_id})"
+    )
+
+
+# --- subjects and faces ---------------------------------------------------------------
+@subjects_app.command("list")
+def subjects_list(
+    gallery: Annotated[str | None, typer.Option("--gallery", "-g")] = None, json_out: Json = False
+) -> None:
+    """List subjects (optionally of one gallery)."""
+    with _engine() as engine:
+        records = engine.list_subjects(gallery)
+    if json_out:
+        output.print_json(records)
+        return
+    output.print_table(
+        "Subjects",
+        ["id", "gallery", "label", "external reference", "faces"],
+        [[s.id, s.gallery_name, s.label, s.external_reference, s.n_faces] for s in records],
+    )
+
+
+@faces_app.command("list")
+def faces_list(
+    gallery: Annotated[str | None, typer.Option("--gallery", "-g")] = None,
+    subject: Annotated[str | None, typer.Option("--subject")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    json_out: Json = False,
+) -> None:
+    """List enrolled faces."""
+    with _engine() as engine:
+        records = engine.list_faces(gallery=gallery, subject=subject, limit=limit, offset=offset)
+    if json_out:
+        output.print_json(records)
+        return
+    output.print_table(
+        "Faces",
+        ["id", "gallery", "subject", "image", "box", "quality", "model", "source"],
+        [
+            [f.id, f.gallery_name, f.subject_label, f.image_id,
+             f"{f.box.x1:.0f},{f.box.y1:.0f},{f.box.x2:.0f},{f.box.y2:.0f}",
+             f"{f.quality.score:.2f}", f.model_id, f.source_uri]
+            for f in records
+        ],
+    )
+
+
+@faces_app.command("delete")
+def faces_delete(
+    face_ids: Annotated[list[int], typer.Argument(help="Face ids.")],
+) -> None:
+    """Delete faces from the store and the index."""
+    with _engine() as engine:
+        deleted = engine.delete_faces(face_ids)
+    missing = sorted(set(face_ids) - set(deleted))
+    if deleted:
+        output.info(f"deleted {len(deleted)} face(s): {', '.join(map(str, deleted))}")
+    if missing:
+        raise FaceSearchError(f"no face with id {', '.join(map(str, missing))}")
+
+
+# --- index ----------------------------------------------------------------------------
+@index_app.command("status")
+def index_status(json_out: Json = False) -> None:
+    """Compare the vector index with the store."""
+    with _engine() as engine:
+        status = engine.index_status()
+        report = engine.reconcile_report
+    if json_out:
+        output.print_json({"status": status, "in_sync": status.in_sync, "on_open": report})
+        return
+    output.print_table(
+        f"Index {status.model_id} ({status.backend})",
+        ["", "index", "store"],
+        [
+            ["faces", status.n_index, status.n_store],
+            ["highest face id", status.max_face_id_index, status.max_face_id_store],
+            ["deletion seq", status.deletion_seq_index, status.deletion_seq_store],
+        ],
+    )
+    output.info(
+        f"{'in sync' if status.in_sync else 'OUT OF SYNC'}; on open: {report.action} "
+        f"({report.reason}, +{report.added} -{report.removed}); path {status.path}"
+    )
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the vector index from the store."""
+    with _engine() as engine:
+        report = engine.rebuild_index()
+    output.info(f"rebuilt: {report.added} faces indexed")
+
+
+# --- plumbing -------------------------------------------------------------------------
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError as err:
+        raise FaceSearchError(f"{path} is a folder, not an image") from err
+    except FileNotFoundError as err:
+        raise FaceSearchError(f"no such file: {path}") from err
+    except OSError as err:
+        raise FaceSearchError(f"cannot read {path}: {err.strerror}") from err
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure becomes one line on stderr and a non-zero exit."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except FaceSearchError as err:
+        output.error(err.message)
+        sys.exit(2 if err.http_status < 500 else 3)
+    except typer.Abort:
+        output.error("aborted")
+        sys.exit(1)
+    except typer.Exit as err:
+        sys.exit(err.exit_code)
+    except typer.TyperException as err:
+        if type(err).__name__ == "NoArgsIsHelpError":
+            err.show()  # type: ignore[attr-defined]
+        else:
+            output.error(err.format_message().replace("\n", " ") + " (see --help)")
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        sys.exit(130)
+    except Exception as err:  # never a traceback for a user
+        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
+        output.error(f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        sys.exit(70)

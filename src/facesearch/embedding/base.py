@@ -1,0 +1,38 @@
+"""The face embedder contract."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from facesearch.alignment import ChipSpec
+from facesearch.types import FloatArray
+
+
+@runtime_checkable
+class FaceEmbedder(Protocol):
+    """Turns aligned chips into L2-normalised embeddings.
+
+    ``model_id`` names the model (stored with every face; different ids are never compared),
+    ``dim`` the embedding size, ``chip`` the alignment it expects.
+    ``embed(chips)`` takes ``(n, size, size, 3)`` uint8 RGB and returns ``(n, dim)`` float32,
+    C-contiguous, each row of unit L2 norm.
+    """
+
+    model_id: str
+    dim: int
+    chip: ChipSpec
+
+    def embed(self, chips: NDArray[np.uint8]) -> FloatArray: ...
+
+
+def l2_normalize(vectors: NDArray[np.floating]) -> FloatArray:
+    """Rows scaled to unit L2 norm, as float32 ``(n, d)`` C-contiguous (zero rows stay zero)."""
+    array = np.asarray(vectors, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[None, :]
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(array / norms, dtype=np.float32)

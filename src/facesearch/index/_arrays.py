@@ -1,0 +1,74 @@
+"""Argument checks shared by the index backends: ids, vectors and ``k``."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from facesearch.errors import InvalidInput
+from facesearch.types import FloatArray, IntArray
+
+
+def as_ids(ids: Any, *, name: str = "ids") -> IntArray:
+    """``ids`` as a C-contiguous int64 ``(n,)`` array of non-negative values.
+
+    Any integer dtype (or a list of ints) is accepted; floats, bools and other kinds are
+    not. Raises :class:`InvalidInput`.
+    """
+    arr = np.asarray(ids)
+    if arr.ndim != 1:
+        raise InvalidInput(f"{name} must be 1-D (n,), got shape {arr.shape}")
+    if arr.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise InvalidInput(f"{name} must be integers, got dtype {arr.dtype}")
+    if (
+        arr.dtype.kind == "u"
+        and arr.dtype.itemsize >= 8
+        and int(arr.max()) > np.iinfo(np.int64).max
+    ):
+        raise InvalidInput(f"{name} do not fit in int64")
+    out = np.ascontiguousarray(arr, dtype=np.int64)
+    if int(out.min()) < 0:
+        raise InvalidInput(f"{name} must be >= 0")
+    return out
+
+
+def as_vectors(vectors: Any, dim: int, *, name: str = "vectors") -> FloatArray:
+    """``vectors`` as a C-contiguous float32 ``(n, dim)`` array of finite values.
+
+    Floating dtypes are cast to float32 (a copy only when needed); other dtypes, other
+    shapes and NaN or infinite values raise :class:`InvalidInput`.
+    """
+    arr = np.asarray(vectors)
+    if arr.ndim != 2:
+        raise InvalidInput(f"{name} must be 2-D (n, {dim}), got shape {arr.shape}")
+    if arr.shape[1] != dim:
+        raise InvalidInput(f"{name} must have dimension {dim}, got {arr.shape[1]}")
+    if arr.dtype.kind != "f":
+        raise InvalidInput(f"{name} must be floating point, got dtype {arr.dtype}")
+    out = np.ascontiguousarray(arr, dtype=np.float32)
+    if out.size and not bool(np.isfinite(out).all()):
+        raise InvalidInput(f"{name} contain NaN or infinite values")
+    return out
+
+
+def check_k(k: Any) -> int:
+    """``k`` as a positive ``int``; raises :class:`InvalidInput` otherwise."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise InvalidInput(f"k must be an integer, got {type(k).__name__}")
+    if int(k) <= 0:
+        raise InvalidInput(f"k must be > 0, got {k}")
+    return int(k)
+
+
+def sorted_member(sorted_haystack: IntArray, needles: IntArray) -> NDArray[np.bool_]:
+    """Whether each of ``needles`` is in ``sorted_haystack`` (ascending), bool ``(m,)``."""
+    if sorted_haystack.size == 0 or needles.size == 0:
+        return np.zeros(needles.shape, dtype=np.bool_)
+    pos = np.searchsorted(sorted_haystack, needles)
+    pos[pos == sorted_haystack.size] = 0
+    return np.asarray(sorted_haystack[pos] == needles, dtype=np.bool_)

@@ -1,0 +1,64 @@
+"""Index backends keyed by :class:`facesearch.settings.IndexBackend`.
+
+Backend modules are imported when first asked for, so an optional engine's client is
+only needed by deployments that configure it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from facesearch.errors import ConfigurationError
+from facesearch.index.base import PersistentIndex, Watermark
+from facesearch.settings import IndexBackend
+
+__all__ = ["create_index", "load_index"]
+
+
+def _faiss_create(dim: int) -> PersistentIndex:
+    from facesearch.index.faiss_index import FaissFlatIndex
+
+    return FaissFlatIndex(dim)
+
+
+def _faiss_load(folder: Path) -> tuple[PersistentIndex, Watermark]:
+    from facesearch.index.faiss_index import FaissFlatIndex
+
+    return FaissFlatIndex.load(folder)
+
+
+_CREATE: dict[IndexBackend, Callable[[int], PersistentIndex]] = {
+    IndexBackend.FAISS: _faiss_create,
+}
+_LOAD: dict[IndexBackend, Callable[[Path], tuple[PersistentIndex, Watermark]]] = {
+    IndexBackend.FAISS: _faiss_load,
+}
+
+
+def _backend(backend: IndexBackend | str) -> IndexBackend:
+    try:
+        key = IndexBackend(backend)
+    except ValueError as err:
+        raise ConfigurationError(f"unknown index backend: {backend!r}") from err
+    if key not in _CREATE:  # pragma: no cover - an enum member without an implementation
+        raise ConfigurationError(f"index backend {key.value!r} is not implemented")
+    return key
+
+
+def create_index(backend: IndexBackend | str, dim: int) -> PersistentIndex:
+    """A new, empty index of ``dim``-dimensional vectors.
+
+    Raises :class:`ConfigurationError` for an unknown backend, :class:`InvalidInput`
+    for ``dim <= 0``.
+    """
+    return _CREATE[_backend(backend)](dim)
+
+
+def load_index(backend: IndexBackend | str, folder: Path) -> tuple[PersistentIndex, Watermark]:
+    """The index saved in ``folder`` and its watermark.
+
+    Raises :class:`ConfigurationError` for an unknown backend, :class:`IndexMissing`,
+    :class:`IndexCorrupt` or :class:`IndexUnavailable` as the backend's ``load``.
+    """
+    return _LOAD[_backend(backend)](Path(folder))

@@ -1,0 +1,199 @@
+"""Enrolling many files: discovery, resumability by sha256, and a process pool.
+
+Workers (one per core by default) run the pipeline (decode, detect, align, embed); the
+parent process alone writes to the store and the index, one transaction per image, so a
+crash loses at most the images in flight and a re-run skips what was committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
+from facesearch.imaging import sha256_hex
+from facesearch.service.pipeline import AnalyzedImage, FacePipeline
+from facesearch.service.results import EnrollSummary
+from facesearch.settings import Settings
+
+if TYPE_CHECKING:
+    from facesearch.service.facesearch import FaceSearch
+
+logger = logging.getLogger(__name__)
+
+#: File name endings taken when walking a folder (files named explicitly are always tried).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    path: Path
+    subject: str | None
+
+
+def discover(
+    paths: Sequence[Path], *, subject: str | None, subject_from_folder: bool
+) -> Iterator[FileTask]:
+    """Files to enroll, sorted per folder; with ``subject_from_folder`` each file's subject
+    is the name of the folder that holds it (files directly in a named root get none)."""
+    for root in paths:
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                    if path.name.startswith("."):
+                        continue
+                    label = subject
+                    if subject_from_folder:
+                        label = path.parent.name if path.parent != root else None
+                    yield FileTask(path, label)
+        else:
+            label = subject
+            if subject_from_folder:
+                label = root.parent.name or None
+            yield FileTask(root, label)
+
+
+# --- worker side ----------------------------------------------------------------------
+_worker_pipeline: FacePipeline | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _worker_pipeline
+    _worker_pipeline = FacePipeline(settings)
+
+
+def _analyze_file(path: str) -> AnalyzedImage:
+    if _worker_pipeline is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("worker not initialised")
+    return _worker_pipeline.analyze(Path(path).read_bytes())
+
+
+# --- parent side ----------------------------------------------------------------------
+def enroll_paths(
+    engine: FaceSearch,
+    paths: Sequence[Path],
+    *,
+    gallery: str,
+    subject: str | None = None,
+    subject_from_folder: bool = False,
+    source_uri: str | None = None,
+    legal_basis: str | None = None,
+    progress: bool = False,
+) -> EnrollSummary:
+    """Enroll every image under ``paths``; see the module docstring."""
+    started = time.perf_counter()
+    record = engine.store.get_gallery(gallery)
+    existing = engine.store.existing_sha256(record.id)
+    summary = EnrollSummary()
+    todo: list[FileTask] = []
+    limit = engine.settings.imaging.max_bytes
+    for task in discover(paths, subject=subject, subject_from_folder=subject_from_folder):
+        summary.files += 1
+        try:
+            if task.path.stat().st_size > limit:
+                raise ImageTooLarge(f"file is larger than {limit} bytes")
+            digest = sha256_hex(task.path.read_bytes())
+        except OSError as err:
+            summary.errors.append((str(task.path), f"cannot read file: {err.strerror}"))
+            continue
+        except FaceSearchError as err:
+            summary.errors.append((str(task.path), err.message))
+            continue
+        if digest in existing:
+            summary.skipped_existing += 1
+            continue
+        existing.add(digest)
+        todo.append(task)
+
+    def commit(task: FileTask, analyzed: AnalyzedImage) -> None:
+        try:
+            result = engine.commit_analyzed(
+                analyzed,
+                gallery=record,
+                subject=task.subject,
+                source_uri=source_uri or task.path.resolve().as_uri(),
+                legal_basis=legal_basis,
+            )
+        except NoFaceFound:
+            summary.images_without_faces += 1
+            return
+        except AlreadyExists:
+            summary.skipped_existing += 1
+            return
+        summary.images += 1
+        summary.faces += len(result.face_ids)
+        summary.faces_rejected += len(result.rejected)
+
+    def failed(task: FileTask, err: BaseException) -> None:
+        if isinstance(err, FaceSearchError):
+            summary.errors.append((str(task.path), err.message))
+        else:
+            logger.exception("unexpected failure on %s", task.path, exc_info=err)
+            summary.errors.append((str(task.path), f"{type(err).__name__}: {err}"))
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not progress,
+        transient=False,
+    )
+    with bar:
+        bar_task = bar.add_task(f"enrolling into {gallery}", total=len(todo))
+        workers = min(engine.settings.workers, len(todo))
+        if workers <= 1:
+            for task in todo:
+                try:
+                    commit(task, engine.pipeline.analyze(task.path.read_bytes()))
+                except Exception as err:
+                    failed(task, err)
+                bar.advance(bar_task)
+        else:
+            _run_pool(engine.settings, todo, workers, commit, failed, lambda: bar.advance(bar_task))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _run_pool(
+    settings: Settings,
+    todo: list[FileTask],
+    workers: int,
+    on_result: Callable[[FileTask, AnalyzedImage], None],
+    on_error: Callable[[FileTask, BaseException], None],
+    advance: Callable[[], None],
+) -> None:
+    """Analyse ``todo`` in a spawn-started pool, committing results in the parent."""
+    window = workers * 4
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(settings,)
+    ) as pool:
+        pending: dict[Future[AnalyzedImage], FileTask] = {}
+        queue = iter(todo)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < window:
+                task = next(queue, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pending[pool.submit(_analyze_file, str(task.path))] = task
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    on_result(task, future.result())
+                except Exception as err:
+                    on_error(task, err)
+                advance()

@@ -1,0 +1,112 @@
+"""The per-image pipeline: bytes -> decoded RGB -> faces -> chips -> embeddings + quality.
+
+Pure computation, no store and no index: it runs in the service's process and in the
+enroll-folder worker processes alike. Its results are picklable and carry no pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from facesearch.alignment import align_faces
+from facesearch.detection import FaceDetector, create_detector
+from facesearch.embedding import FaceEmbedder, create_embedder
+from facesearch.imaging import DecodedImage, crop_with_margin, decode_image, make_thumbnail
+from facesearch.quality import assess
+from facesearch.settings import Settings
+from facesearch.types import Detection, FaceQuality, FloatArray
+
+logger = logging.getLogger(__name__)
+
+#: Longest side of the stored per-face thumbnail, in pixels.
+THUMBNAIL_SIDE = 160
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedFace:
+    """One face: where it is, how good it is, its embedding ``(dim,)`` float32 and thumbnail."""
+
+    detection: Detection
+    quality: FaceQuality
+    embedding: FloatArray
+    thumbnail: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedImage:
+    """What the pipeline found in one image (no pixels: cheap to pickle between processes)."""
+
+    sha256: str
+    width: int
+    height: int
+    n_bytes: int
+    format: str
+    model_id: str
+    faces: tuple[AnalyzedFace, ...]
+
+    def largest_face(self) -> AnalyzedFace | None:
+        if not self.faces:
+            return None
+        return max(self.faces, key=lambda f: f.detection.box.area)
+
+
+class FacePipeline:
+    """Decode, detect, align, embed and assess; models load lazily on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        detector: FaceDetector | None = None,
+        embedder: FaceEmbedder | None = None,
+    ) -> None:
+        self._settings = settings
+        self.detector: FaceDetector = detector or create_detector(settings.detection)
+        self.embedder: FaceEmbedder = embedder or create_embedder(settings.embedding)
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def analyze(self, data: bytes) -> AnalyzedImage:
+        """Run the whole pipeline on raw image bytes (raises imaging errors on bad input)."""
+        image = decode_image(data, self._settings.imaging)
+        return self.analyze_decoded(image)
+
+    def analyze_decoded(self, image: DecodedImage) -> AnalyzedImage:
+        faces = self.analyze_pixels(image.pixels)
+        return AnalyzedImage(
+            sha256=image.sha256,
+            width=image.width,
+            height=image.height,
+            n_bytes=image.n_bytes,
+            format=image.format,
+            model_id=self.model_id,
+            faces=tuple(faces),
+        )
+
+    def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
+        """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
+        detections = self.detector.detect(pixels)
+        if not detections:
+            return []
+        chips = align_faces(pixels, detections, self.embedder.chip)
+        embeddings = self.embedder.embed(chips)
+        faces = []
+        for detection, chip, embedding in zip(detections, chips, embeddings, strict=True):
+            faces.append(
+                AnalyzedFace(
+                    detection=detection,
+                    quality=assess(detection.landmarks, chip),
+                    embedding=np.ascontiguousarray(embedding, dtype=np.float32),
+                    thumbnail=make_thumbnail(
+                        crop_with_margin(pixels, detection.box, margin=0.3),
+                        max_side=THUMBNAIL_SIDE,
+                    ),
+                )
+            )
+        return faces

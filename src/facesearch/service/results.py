@@ -1,0 +1,96 @@
+"""Value objects the service returns: enrollment outcomes, candidates, verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from facesearch.types import BoundingBox, FaceQuality
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFace:
+    """A face that failed the enrollment quality gate, with why."""
+
+    box: BoundingBox
+    quality: FaceQuality
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollResult:
+    """Outcome of enrolling one image. ``face_ids`` are the new faces (vector ids)."""
+
+    image_id: int
+    sha256: str
+    gallery: str
+    subject: str | None
+    face_ids: tuple[int, ...]
+    rejected: tuple[RejectedFace, ...]
+
+
+@dataclass(slots=True)
+class EnrollSummary:
+    """Outcome of enrolling many files."""
+
+    files: int = 0
+    images: int = 0
+    faces: int = 0
+    skipped_existing: int = 0
+    images_without_faces: int = 0
+    faces_rejected: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ranked candidate: an investigative lead, never an identification.
+
+    ``similarity`` is the cosine similarity of the probe and this face (model ``model_id``).
+    """
+
+    rank: int
+    face_id: int
+    similarity: float
+    gallery: str
+    subject: str | None
+    image_id: int
+    source_uri: str | None
+    legal_basis: str
+    box: BoundingBox
+    quality: FaceQuality
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFace:
+    """One face found in the probe, with its candidates (best first)."""
+
+    box: BoundingBox
+    detector_score: float
+    quality: FaceQuality
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """A search: which probe, against which galleries and how many faces, at what threshold."""
+
+    probe_sha256: str
+    model_id: str
+    k: int
+    threshold: float
+    galleries: tuple[str, ...]
+    gallery_size: int
+    faces: tuple[ProbeFace, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """1:1 comparison of the largest face of two images."""
+
+    similarity: float
+    threshold: float
+    above_threshold: bool
+    model_id: str
+    face_a: ProbeFace
+    face_b: ProbeFace

@@ -1,0 +1,110 @@
+"""The store's queries for the vector index: the index is rebuilt from these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import func, select
+
+from facesearch.errors import InvalidInput
+from facesearch.store import _rows
+from facesearch.store._base import StoreBase
+from facesearch.store.records import IndexState
+from facesearch.store.tables import Face, FaceDeletion, Image
+
+
+class IndexQueries(StoreBase):
+    def face_ids_in_galleries(self, model_id: str, gallery_ids: Sequence[int]) -> NDArray[np.int64]:
+        """Sorted ``(n,)`` int64 ids of the model's faces in any of the galleries."""
+        ids: list[int] = []
+        with self._tx("face_ids_in_galleries") as s:
+            for chunk in _rows.chunks(gallery_ids):
+                ids += s.scalars(
+                    select(Face.id)
+                    .join(Image, Image.id == Face.image_id)
+                    .where(Face.model_id == model_id, Image.gallery_id.in_(chunk))
+                )
+        return np.sort(_rows.int_array(ids))
+
+    # --- vector-index support ------------------------------------------------------------
+    def index_state(self, model_id: str) -> IndexState:
+        with self._tx("index_state") as s:
+            max_id, n_faces = s.execute(
+                select(func.coalesce(func.max(Face.id), 0), func.count()).where(
+                    Face.model_id == model_id
+                )
+            ).one()
+            last_seq = s.scalar(
+                select(func.coalesce(func.max(FaceDeletion.seq), 0)).where(
+                    FaceDeletion.model_id == model_id
+                )
+            )
+            return IndexState(
+                max_face_id=int(max_id), n_faces=int(n_faces), last_deletion_seq=int(last_seq or 0)
+            )
+
+    def face_ids(self, model_id: str) -> NDArray[np.int64]:
+        """Every face id of the model, ascending, ``(n,)`` int64."""
+        with self._tx("face_ids") as s:
+            ids = s.scalars(select(Face.id).where(Face.model_id == model_id).order_by(Face.id))
+            return _rows.int_array(list(ids))
+
+    def iter_embeddings(
+        self, model_id: str, *, ids: Sequence[int] | None = None, batch_size: int = 10000
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
+        """Batches of ``(ids (n,) int64, vectors (n, d) float32 C-contiguous)``, ascending id.
+
+        All faces of the model, or with ``ids`` only those of them (unknown ids and ids
+        of other models are skipped). Each batch is read in its own short transaction.
+        """
+        if batch_size <= 0:
+            raise InvalidInput("batch_size must be positive")
+        columns = (Face.id, Face.embedding, Face.embedding_dim)
+        if ids is not None:
+            for chunk in _rows.chunks(ids, min(batch_size, _rows.IN_CHUNK)):
+                with self._tx("iter_embeddings") as s:
+                    rows = s.execute(
+                        select(*columns)
+                        .where(Face.model_id == model_id, Face.id.in_(chunk))
+                        .order_by(Face.id)
+                    ).all()
+                if rows:
+                    yield _rows.decode_embeddings(model_id, rows)
+            return
+        last = 0
+        while True:
+            with self._tx("iter_embeddings") as s:
+                rows = s.execute(
+                    select(*columns)
+                    .where(Face.model_id == model_id, Face.id > last)
+                    .order_by(Face.id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield _rows.decode_embeddings(model_id, rows)
+
+    def deletions_since(self, model_id: str, seq: int) -> tuple[NDArray[np.int64], int]:
+        """Face ids of the model deleted after ``seq`` (in deletion order), and the new seq.
+
+        The new seq is the highest ``face_deletions.seq`` returned, or ``seq`` if none.
+        """
+        with self._tx("deletions_since") as s:
+            rows = s.execute(
+                select(FaceDeletion.seq, FaceDeletion.face_id)
+                .where(FaceDeletion.model_id == model_id, FaceDeletion.seq > int(seq))
+                .order_by(FaceDeletion.seq)
+            ).all()
+        if not rows:
+            return _rows.int_array([]), int(seq)
+        return _rows.int_array([int(r.face_id) for r in rows]), int(rows[-1].seq)
+
+    def count_faces(self, model_id: str | None = None) -> int:
+        with self._tx("count_faces") as s:
+            query = select(func.count()).select_from(Face)
+            if model_id is not None:
+                query = query.where(Face.model_id == model_id)
+            return int(s.scalar(query) or 0)

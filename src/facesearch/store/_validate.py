@@ -1,0 +1,101 @@
+"""Input checks of the store, so that SQLite and PostgreSQL refuse the same things.
+
+Every failure is :class:`facesearch.errors.InvalidInput` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+
+from facesearch.errors import InvalidInput
+from facesearch.store.records import NewFace, NewImage, NewRejection
+from facesearch.types import FaceQuality
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def text(field: str, value: object, max_len: int | None = None) -> str:
+    """``value`` if it is a non-blank string of at most ``max_len`` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} must be a non-empty string")
+    if max_len is not None and len(value) > max_len:
+        raise InvalidInput(f"{field} is longer than {max_len} characters")
+    return value
+
+
+def optional_text(field: str, value: object, max_len: int | None = None) -> str | None:
+    return None if value is None else text(field, value, max_len)
+
+
+def _aware(field: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise InvalidInput(f"{field} must be a timezone-aware datetime")
+
+
+def _non_negative_int(field: str, value: object) -> None:
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(f"{field} must be a non-negative integer")
+
+
+def _finite(field: str, *values: float) -> None:
+    if not all(math.isfinite(float(v)) for v in values):
+        raise InvalidInput(f"{field} must be finite numbers")
+
+
+def _quality(quality: FaceQuality) -> None:
+    # SQLite would store NaN as NULL; refuse it on every backend.
+    _finite(
+        "quality", quality.interocular_px, quality.sharpness, quality.frontalness, quality.score
+    )
+
+
+def image(new: NewImage) -> None:
+    if not isinstance(new.sha256, str) or not _SHA256.fullmatch(new.sha256):
+        raise InvalidInput("sha256 must be 64 lowercase hexadecimal digits")
+    for field in ("width", "height", "n_bytes"):
+        _non_negative_int(field, getattr(new, field))
+    text("format", new.format, 16)
+    text("legal_basis", new.legal_basis)
+    optional_text("source_uri", new.source_uri)
+    _aware("captured_at", new.captured_at)
+
+
+def embedding_bytes(face: NewFace) -> tuple[bytes, int]:
+    """The face's embedding as little-endian float32 bytes, and its dimension."""
+    vector = np.asarray(face.embedding)
+    if vector.ndim != 1 or vector.size == 0:
+        raise InvalidInput(f"an embedding must be a non-empty (d,) vector, got {vector.shape}")
+    if not np.issubdtype(vector.dtype, np.floating):
+        raise InvalidInput(f"an embedding must be floating point, got {vector.dtype}")
+    vector = vector.astype("<f4")
+    if not np.all(np.isfinite(vector)):
+        raise InvalidInput("an embedding holds NaN or infinite values")
+    return vector.tobytes(), int(vector.size)
+
+
+def faces(new_faces: Sequence[NewFace]) -> list[tuple[bytes, int]]:
+    """Check every face; their embeddings as ``(bytes, dim)``, in order."""
+    out = []
+    for face in new_faces:
+        text("model_id", face.model_id, 64)
+        text("detector", face.detector, 32)
+        _finite("box", *face.box.as_tuple())
+        _finite("landmarks", *(c for point in face.landmarks.points for c in point))
+        _finite("detector_score", face.detector_score)
+        _quality(face.quality)
+        if not isinstance(face.thumbnail, bytes | bytearray | memoryview):
+            raise InvalidInput("thumbnail must be bytes")
+        out.append(embedding_bytes(face))
+    return out
+
+
+def rejections(new_rejections: Sequence[NewRejection]) -> None:
+    for rejection in new_rejections:
+        text("reason", rejection.reason)
+        _finite("box", *rejection.box.as_tuple())
+        _quality(rejection.quality)

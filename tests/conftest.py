@@ -1,0 +1,59 @@
+"""Shared fixtures: settings over a temp data folder, real models, the checked-in LFW images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from facesearch.service import FacePipeline, FaceSearch
+from facesearch.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+LFW_TEST_DIR = DATA / "lfw"
+
+
+def lfw_dir() -> Path | None:
+    """The full LFW dataset, from FACESEARCH_LFW_DIR, or None."""
+    value = os.environ.get("FACESEARCH_LFW_DIR")
+    if not value:
+        return None
+    path = Path(value)
+    return path if (path / "lfw-deepfunneled").is_dir() else None
+
+
+@pytest.fixture
+def lfw_root() -> Path:
+    root = lfw_dir()
+    if root is None:
+        pytest.skip("FACESEARCH_LFW_DIR is not set to the LFW dataset (CI sets it)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def test_images() -> dict[str, list[Path]]:
+    """The 12 checked-in LFW photos by identity (see tests/data/PROVENANCE.md)."""
+    images: dict[str, list[Path]] = {}
+    for path in sorted(LFW_TEST_DIR.glob("*.jpg")):
+        images.setdefault(path.stem.rsplit("_", 1)[0], []).append(path)
+    assert len(images) >= 4
+    return images
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", workers=1, database_url=None)
+
+
+@pytest.fixture(scope="session")
+def real_pipeline() -> FacePipeline:
+    """One real pipeline (dlib models loaded once) shared by the whole session."""
+    return FacePipeline(Settings(workers=1))
+
+
+@pytest.fixture
+def engine(settings: Settings, real_pipeline: FacePipeline) -> Iterator[FaceSearch]:
+    with FaceSearch(settings, pipeline=real_pipeline) as fs:
+        yield fs

@@ -1,0 +1,90 @@
+"""Migrations create the schema, mirror the models, and land in the test's schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from facesearch.store.engine import alembic_config
+from facesearch.store.tables import Base
+
+TABLES = {"galleries", "subjects", "images", "faces", "face_rejections", "face_deletions"}
+
+
+def test_migrations_create_every_table(database: Any, store: Any) -> None:
+    inspector = inspect(database.engine())
+    names = set(inspector.get_table_names())
+    assert names >= TABLES | {"alembic_version"}
+    faces = {c["name"] for c in inspector.get_columns("faces")}
+    assert {"embedding", "embedding_dim", "model_id", "thumbnail", "landmarks"} <= faces
+    indexes = {i["name"] for i in inspector.get_indexes("faces")}
+    assert {"ix_faces_image_id", "ix_faces_subject_id", "ix_faces_model_id_id"} <= indexes
+    fks = {fk["referred_table"]: fk for fk in inspector.get_foreign_keys("faces")}
+    assert fks["images"]["options"].get("ondelete") == "CASCADE"
+    assert fks["subjects"]["options"].get("ondelete") == "SET NULL"
+    assert inspector.get_pk_constraint("face_deletions")["constrained_columns"] == ["seq"]
+
+
+def test_version_table_is_in_the_test_schema(database: Any, store: Any) -> None:
+    engine = database.engine()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+    if database.kind == "postgresql":
+        names = inspect(engine).get_table_names(schema=database.schema)
+        assert set(names) >= TABLES | {"alembic_version"}
+
+
+def test_migration_mirrors_the_models(database: Any, store: Any) -> None:
+    with database.engine().connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_reopening_does_not_migrate_again(database: Any, store: Any) -> None:
+    store.create_gallery("kept", legal_basis="test")
+    again = database.open_store()
+    assert [g.name for g in again.list_galleries()] == ["kept"]
+
+
+def test_downgrade_to_base_drops_the_tables(database: Any, store: Any) -> None:
+    store.close()
+    engine = database.engine()
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    assert not set(inspect(engine).get_table_names()) & TABLES
+
+
+def test_sqlite_file_uses_wal_and_foreign_keys(database: Any, store: Any) -> None:
+    if database.kind != "sqlite":
+        pytest.skip("SQLite only")
+    raw = sqlite3.connect(database.sqlite_path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        raw.close()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_sqlite_writers_begin_immediate(database: Any, store: Any) -> None:
+    """A write transaction holds SQLite's write lock from its start, not its first write."""
+    if database.kind != "sqlite":
+        pytest.skip("SQLite only")
+    other = sqlite3.connect(database.sqlite_path, timeout=0, isolation_level=None)
+    try:
+        with store._tx("probe", write=True) as session:
+            session.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
