@@ -42,6 +42,11 @@ class ImagingSettings(BaseModel):
 
 class DetectionSettings(BaseModel):
     detector: DetectorKind = Field(DetectorKind.DLIB_HOG, description="Face detector to use.")
+    fallback_detector: DetectorKind | None = Field(
+        DetectorKind.DLIB_CNN,
+        description="Detector tried when the first finds no face (slower; finds turned faces). "
+        "Empty to disable.",
+    )
     min_face_px: int = Field(
         40,
         ge=10,

@@ -56,7 +56,9 @@ class Database:
 
     def count_rows(self) -> dict[str, int]:
         with self.engine().connect() as conn:
-            return {t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()) for t in TABLES}
+            return {
+                t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()) for t in TABLES
+            }
 
     def close(self) -> None:
         for store in self._stores:
@@ -69,6 +71,7 @@ class Database:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         path = tmp_path / "store" / "facesearch.db"
+        path.parent.mkdir()
         db = Database("sqlite", f"sqlite:///{path}", sqlite_path=path)
         yield db
         db.close()

@@ -11,6 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from facesearch.errors import StoreError
+from facesearch.store import Store
 from facesearch.store.engine import alembic_config
 from facesearch.store.tables import Base
 
@@ -88,3 +90,30 @@ def test_sqlite_writers_begin_immediate(database: Any, store: Any) -> None:
         other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+def test_from_engine_keeps_the_callers_engine(database: Any) -> None:
+
+    engine = database.engine()
+    store = Store.from_engine(engine)
+    store.create_gallery("g", legal_basis="test")
+    store.close()
+    with engine.connect() as conn:  # still usable: the store did not dispose it
+        assert conn.execute(text("SELECT COUNT(*) FROM galleries")).scalar_one() == 1
+
+
+def test_database_of_an_unknown_newer_revision_is_store_error(database: Any, store: Any) -> None:
+
+    with database.engine().begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError, match="migrate"):
+        database.open_store()
+
+
+def test_sqlite_store_creates_its_folder(tmp_path: Any) -> None:
+    store = Store(f"sqlite:///{tmp_path}/new/folder/facesearch.db")
+    try:
+        assert store.list_galleries() == []
+        assert (tmp_path / "new" / "folder" / "facesearch.db").is_file()
+    finally:
+        store.close()

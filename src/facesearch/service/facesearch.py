@@ -162,7 +162,10 @@ class FaceSearch:
         legal_basis: str | None = None,
         captured_at: datetime | None = None,
     ) -> EnrollResult:
-        """Enroll every face of one image into ``gallery`` (one store transaction).
+        """Enroll the faces of one image into ``gallery`` (one store transaction).
+
+        Without ``subject`` every face is enrolled; with one, only the largest face is (the
+        others are recorded as rejected, so bystanders never carry the subject's label).
 
         Raises imaging errors for bad bytes, :class:`NoFaceFound` when no face is detected,
         :class:`AlreadyExists` when this image (by sha256) is already in the gallery. Faces
@@ -201,8 +204,13 @@ class FaceSearch:
         subject = subject.strip() if subject else None
         accepted: list[AnalyzedFace] = []
         rejected: list[RejectedFace] = []
+        primary = analyzed.largest_face()
         for face in analyzed.faces:
             reasons = enrollment_failures(face.quality, self.settings.quality)
+            if subject and face is not primary:
+                # A photo enrolled for a subject shows that subject as its largest face;
+                # bystanders are not enrolled under the subject's name.
+                reasons = ["not the subject: a smaller face in a photo enrolled for a subject"]
             if reasons:
                 rejected.append(RejectedFace(face.detection.box, face.quality, tuple(reasons)))
             else:

@@ -67,6 +67,12 @@ class FacePipeline:
         self._settings = settings
         self.detector: FaceDetector = detector or create_detector(settings.detection)
         self.embedder: FaceEmbedder = embedder or create_embedder(settings.embedding)
+        fallback = settings.detection.fallback_detector
+        self.fallback_detector: FaceDetector | None = None
+        if detector is None and fallback is not None and fallback != settings.detection.detector:
+            self.fallback_detector = create_detector(
+                settings.detection.model_copy(update={"detector": fallback})
+            )
 
     @property
     def model_id(self) -> str:
@@ -92,6 +98,8 @@ class FacePipeline:
     def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
         """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
         detections = self.detector.detect(pixels)
+        if not detections and self.fallback_detector is not None:
+            detections = self.fallback_detector.detect(pixels)
         if not detections:
             return []
         chips = align_faces(pixels, detections, self.embedder.chip)

@@ -43,7 +43,11 @@ def _non_negative_int(field: str, value: object) -> None:
 
 
 def _finite(field: str, *values: float) -> None:
-    if not all(math.isfinite(float(v)) for v in values):
+    try:
+        finite = all(math.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
         raise InvalidInput(f"{field} must be finite numbers")
 
 

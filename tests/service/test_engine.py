@@ -1,0 +1,208 @@
+"""The FaceSearch service with real models on the checked-in LFW photos."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facesearch.errors import AlreadyExists, InvalidInput, NotFound
+from facesearch.service import FacePipeline, FaceSearch
+from facesearch.settings import QualitySettings, Settings
+
+from .helpers import row_counts
+
+
+@pytest.fixture
+def enrolled(engine: FaceSearch, test_images: dict[str, list[Path]]) -> FaceSearch:
+    """First photo of each identity in gallery 'a', second photo in gallery 'b'."""
+    engine.create_gallery("a", legal_basis="test")
+    engine.create_gallery("b", legal_basis="test")
+    for name, paths in test_images.items():
+        engine.enroll(paths[0].read_bytes(), gallery="a", subject=name, source_uri=f"test:{paths[0].name}")
+        engine.enroll(paths[1].read_bytes(), gallery="b", subject=name)
+    return engine
+
+
+def test_enroll_stores_and_indexes_every_face(enrolled: FaceSearch) -> None:
+    status = enrolled.index_status()
+    assert status.n_index == status.n_store == 8
+    assert status.in_sync
+    subjects = enrolled.list_subjects("a")
+    assert sorted(s.label for s in subjects) == sorted(
+        ["Colin_Powell", "Serena_Williams", "Junichiro_Koizumi", "Gloria_Macapagal_Arroyo"]
+    )
+    face = enrolled.list_faces(gallery="a", subject="Colin_Powell")[0]
+    assert face.model_id == "dlib-resnet-v1"
+    assert face.source_uri == "test:Colin_Powell_0001.jpg"
+    assert face.quality.interocular_px > 16
+    assert enrolled.store.get_thumbnail(face.id)[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_search_ranks_the_same_person_first(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    for name, paths in test_images.items():
+        result = enrolled.search(paths[2].read_bytes(), k=5, threshold=-1.0)
+        assert result.gallery_size == 8
+        candidates = result.faces[0].candidates
+        assert len(candidates) == 5
+        assert candidates[0].subject == name
+        assert [c.rank for c in candidates] == [1, 2, 3, 4, 5]
+        sims = [c.similarity for c in candidates]
+        assert sims == sorted(sims, reverse=True)
+
+
+def test_search_threshold_filters_candidates(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    probe = test_images["Serena_Williams"][2].read_bytes()
+    result = enrolled.search(probe, k=10)
+    assert result.threshold == enrolled.settings.search.search_threshold
+    assert all(c.similarity >= result.threshold for c in result.faces[0].candidates)
+    assert all(c.subject == "Serena_Williams" for c in result.faces[0].candidates)
+
+
+def test_gallery_filter_only_returns_that_gallery(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    probe = test_images["Colin_Powell"][2].read_bytes()
+    result = enrolled.search(probe, k=10, galleries=["b"], threshold=-1.0)
+    assert result.galleries == ("b",)
+    assert result.gallery_size == 4
+    assert {c.gallery for c in result.faces[0].candidates} == {"b"}
+    assert result.faces[0].candidates[0].subject == "Colin_Powell"
+    with pytest.raises(NotFound):
+        enrolled.search(probe, galleries=["nope"])
+
+
+def test_k_is_validated(enrolled: FaceSearch, test_images: dict[str, list[Path]]) -> None:
+    probe = test_images["Colin_Powell"][2].read_bytes()
+    with pytest.raises(InvalidInput, match="k must be"):
+        enrolled.search(probe, k=0)
+    with pytest.raises(InvalidInput, match="k must be"):
+        enrolled.search(probe, k=51)
+
+
+def test_verify(engine: FaceSearch, test_images: dict[str, list[Path]]) -> None:
+    powell = test_images["Colin_Powell"]
+    same = engine.verify(powell[0].read_bytes(), powell[1].read_bytes())
+    other = engine.verify(powell[0].read_bytes(), test_images["Serena_Williams"][0].read_bytes())
+    assert same.similarity > other.similarity
+    assert same.above_threshold and not other.above_threshold
+    assert same.threshold == engine.settings.search.verify_threshold
+
+
+def test_duplicate_image_is_refused_and_changes_nothing(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    before = row_counts(enrolled.store)
+    with pytest.raises(AlreadyExists):
+        enrolled.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="a")
+    assert row_counts(enrolled.store) == before
+    assert enrolled.index_status().n_index == 8
+
+
+def test_deletes_reach_store_and_index(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    probe = test_images["Colin_Powell"][2].read_bytes()
+    powell = [f.id for f in enrolled.list_faces(subject="Colin_Powell")]
+    assert len(powell) == 2
+    assert enrolled.delete_faces([powell[0]]) == [powell[0]]
+    ids = {c.face_id for c in enrolled.search(probe, k=10, threshold=-1).faces[0].candidates}
+    assert powell[0] not in ids and powell[1] in ids
+    enrolled.delete_subject("b", "Colin_Powell")
+    ids = {c.face_id for c in enrolled.search(probe, k=10, threshold=-1).faces[0].candidates}
+    assert not ids & set(powell)
+    serena = enrolled.list_faces(gallery="a", subject="Serena_Williams")[0]
+    enrolled.delete_image(serena.image_id)
+    with pytest.raises(NotFound):
+        enrolled.get_face(serena.id)
+    enrolled.delete_gallery("b")
+    status = enrolled.index_status()
+    assert status.n_index == status.n_store == 2
+    assert status.in_sync
+    with pytest.raises(NotFound):
+        enrolled.delete_image(serena.image_id)
+
+
+def test_quality_gate_records_rejections(
+    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+) -> None:
+    strict = Settings(
+        data_dir=tmp_path / "strict", workers=1, quality=QualitySettings(min_interocular_px=500)
+    )
+    with FaceSearch(strict, pipeline=real_pipeline) as fs:
+        fs.create_gallery("g", legal_basis="test")
+        result = fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g")
+        assert result.face_ids == ()
+        assert result.rejected and "too small" in result.rejected[0].reasons[0]
+        counts = row_counts(fs.store)
+        assert counts["faces"] == 0 and counts["face_rejections"] >= 1 and counts["images"] == 1
+        assert fs.index_status().n_index == 0
+
+
+def _reopen(settings: Settings, pipeline: FacePipeline) -> FaceSearch:
+    return FaceSearch(settings, pipeline=pipeline)
+
+
+def test_reopen_loads_the_saved_index(
+    enrolled: FaceSearch, settings: Settings, real_pipeline: FacePipeline
+) -> None:
+    enrolled.close()
+    with _reopen(settings, real_pipeline) as fs:
+        assert fs.reconcile_report.action == "loaded"
+        assert fs.index_status().n_index == 8
+
+
+def test_missing_or_corrupt_index_is_rebuilt(
+    enrolled: FaceSearch, settings: Settings, real_pipeline: FacePipeline
+) -> None:
+    enrolled.close()
+    folder = settings.index_dir / "dlib-resnet-v1"
+    shutil.rmtree(folder)
+    with _reopen(settings, real_pipeline) as fs:
+        assert fs.reconcile_report.action == "rebuilt"
+        assert fs.index_status().in_sync
+    index_file = folder / "faiss.index"
+    data = bytearray(index_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    index_file.write_bytes(bytes(data))
+    with _reopen(settings, real_pipeline) as fs:
+        assert fs.reconcile_report.action == "rebuilt"
+        assert "corrupt" in fs.reconcile_report.reason
+        assert fs.index_status().n_index == 8
+
+
+def test_index_behind_the_store_catches_up(
+    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "d", workers=1)
+    with FaceSearch(settings, pipeline=real_pipeline) as fs:
+        fs.create_gallery("g", legal_basis="test")
+        fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g")
+    # a second engine that writes but never saves its index (like a crash)
+    crashed = FaceSearch(settings, pipeline=real_pipeline)
+    crashed.enroll(test_images["Serena_Williams"][0].read_bytes(), gallery="g")
+    first = crashed.list_faces(subject=None)[0].id
+    crashed.delete_faces([first])
+    crashed.store.close()  # no index save
+    with FaceSearch(settings, pipeline=real_pipeline) as fs:
+        assert fs.reconcile_report.action == "caught-up"
+        assert fs.reconcile_report.added == 1 and fs.reconcile_report.removed == 1
+        status = fs.index_status()
+        assert status.in_sync and status.n_index == 1
+
+
+def test_catch_up_sees_faces_written_by_another_process(
+    enrolled: FaceSearch, settings: Settings, real_pipeline: FacePipeline,
+    test_images: dict[str, list[Path]],
+) -> None:
+    other = FaceSearch(settings, pipeline=real_pipeline)
+    other.enroll(test_images["Junichiro_Koizumi"][2].read_bytes(), gallery="a", subject="JK")
+    other.close()
+    result = enrolled.search(test_images["Junichiro_Koizumi"][2].read_bytes(), k=1, threshold=-1)
+    assert result.faces[0].candidates[0].subject == "JK"
+    assert result.faces[0].candidates[0].similarity == pytest.approx(1.0, abs=1e-5)
