@@ -113,6 +113,12 @@ class IndexSettings(BaseModel):
     save_every: int = Field(
         200, ge=1, description="Persist the index after this many added or removed faces."
     )
+    threads: int = Field(
+        1,
+        ge=1,
+        description="Threads one search may use (FAISS OpenMP); 1 keeps single-probe latency "
+        "low when several requests run at once.",
+    )
 
 
 def _default_workers() -> int:
@@ -136,12 +142,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Processes used by enroll-folder (default: the number of cores).",
     )
-    imaging: ImagingSettings = Field(default_factory=ImagingSettings)  # type: ignore[arg-type]
-    detection: DetectionSettings = Field(default_factory=DetectionSettings)  # type: ignore[arg-type]
-    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
-    quality: QualitySettings = Field(default_factory=QualitySettings)  # type: ignore[arg-type]
-    search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
-    index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
+    imaging: ImagingSettings = Field(default_factory=ImagingSettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
 
     @property
     def resolved_database_url(self) -> str:

@@ -38,9 +38,7 @@ class BoundingBox:
 
     def scaled(self, factor: float) -> BoundingBox:
         """The same box in an image resized by ``factor`` (``new = old * factor``)."""
-        return BoundingBox(
-            self.x1 * factor, self.y1 * factor, self.x2 * factor, self.y2 * factor
-        )
+        return BoundingBox(self.x1 * factor, self.y1 * factor, self.x2 * factor, self.y2 * factor)
 
     def clipped(self, width: int, height: int) -> BoundingBox:
         return BoundingBox(

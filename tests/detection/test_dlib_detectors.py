@@ -25,7 +25,9 @@ def _central(detections: list[Detection], side: float) -> Detection:
     centre = side / 2
     return min(
         detections,
-        key=lambda d: abs((d.box.x1 + d.box.x2) / 2 - centre) + abs((d.box.y1 + d.box.y2) / 2 - centre),
+        key=lambda d: (
+            abs((d.box.x1 + d.box.x2) / 2 - centre) + abs((d.box.y1 + d.box.y2) / 2 - centre)
+        ),
     )
 
 
@@ -96,5 +98,5 @@ def test_cnn_detector_finds_the_face(test_images: dict[str, list[Path]]) -> None
     assert detections
     face = _central(detections, 250)
     assert face.detector == "dlib-cnn"
-    assert 0.0 < face.score
+    assert face.score > 0.0
     assert 60 < face.box.width < 200

@@ -15,12 +15,16 @@ def test_tiny_min_face_needs_more_upsampling_but_respects_pixel_budget() -> None
 
 
 def test_large_image_is_downscaled_to_max_side() -> None:
-    plan = plan_scale(3000, 4000, min_face_px=40, max_detect_side=1600, max_upsample_pixels=4_000_000)
+    plan = plan_scale(
+        3000, 4000, min_face_px=40, max_detect_side=1600, max_upsample_pixels=4_000_000
+    )
     assert plan.scale == 1600 / 4000
     # a 40 px face becomes 16 px; upsampling 1600x1200 once would exceed 4 MP
     assert plan.upsample == 0
 
 
 def test_big_faces_need_no_upsampling() -> None:
-    plan = plan_scale(600, 800, min_face_px=100, max_detect_side=1600, max_upsample_pixels=4_000_000)
+    plan = plan_scale(
+        600, 800, min_face_px=100, max_detect_side=1600, max_upsample_pixels=4_000_000
+    )
     assert (plan.scale, plan.upsample) == (1.0, 0)

@@ -17,7 +17,9 @@ def _landmarks(nose_x: float, eye_y: float = 50.0, roll: float = 0.0) -> Landmar
     points = [(90.0, eye_y), (70.0, eye_y), (10.0, eye_y), (30.0, eye_y), (nose_x, 80.0)]
     if roll:
         c, s = np.cos(roll), np.sin(roll)
-        points = [(50 + c * (x - 50) - s * (y - 50), 50 + s * (x - 50) + c * (y - 50)) for x, y in points]
+        points = [
+            (50 + c * (x - 50) - s * (y - 50), 50 + s * (x - 50) + c * (y - 50)) for x, y in points
+        ]
     return Landmarks5(tuple(points))
 
 

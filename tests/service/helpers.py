@@ -12,4 +12,6 @@ TABLES = ("galleries", "subjects", "images", "faces", "face_rejections", "face_d
 def row_counts(store: Store) -> dict[str, int]:
     """Rows in every table of the store."""
     with store.engine.connect() as conn:
-        return {t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()) for t in TABLES}
+        return {
+            t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()) for t in TABLES
+        }

@@ -20,7 +20,9 @@ def enrolled(engine: FaceSearch, test_images: dict[str, list[Path]]) -> FaceSear
     engine.create_gallery("a", legal_basis="test")
     engine.create_gallery("b", legal_basis="test")
     for name, paths in test_images.items():
-        engine.enroll(paths[0].read_bytes(), gallery="a", subject=name, source_uri=f"test:{paths[0].name}")
+        engine.enroll(
+            paths[0].read_bytes(), gallery="a", subject=name, source_uri=f"test:{paths[0].name}"
+        )
         engine.enroll(paths[1].read_bytes(), gallery="b", subject=name)
     return engine
 
@@ -197,7 +199,9 @@ def test_index_behind_the_store_catches_up(
 
 
 def test_catch_up_sees_faces_written_by_another_process(
-    enrolled: FaceSearch, settings: Settings, real_pipeline: FacePipeline,
+    enrolled: FaceSearch,
+    settings: Settings,
+    real_pipeline: FacePipeline,
     test_images: dict[str, list[Path]],
 ) -> None:
     other = FaceSearch(settings, pipeline=real_pipeline)

@@ -104,8 +104,15 @@ def gallery_list(json_out: Json = False) -> None:
         "Galleries",
         ["name", "source category", "legal basis", "subjects", "images", "faces", "created"],
         [
-            [g.name, g.source_category, g.legal_basis, g.n_subjects, g.n_images, g.n_faces,
-             g.created_at.strftime("%Y-%m-%d %H:%M")]
+            [
+                g.name,
+                g.source_category,
+                g.legal_basis,
+                g.n_subjects,
+                g.n_images,
+                g.n_faces,
+                g.created_at.strftime("%Y-%m-%d %H:%M"),
+            ]
             for g in records
         ],
     )
@@ -188,8 +195,8 @@ def enroll(
                 ["seconds", f"{summary.seconds:.1f}"],
             ],
         )
-        for path, message in summary.errors:
-            output.error(f"{path}: {message}")
+        for failed_path, message in summary.errors:
+            output.error(f"{failed_path}: {message}")
     if summary.errors and summary.images == 0:
         raise typer.Exit(code=1)
 
@@ -230,8 +237,15 @@ def search(
             f"quality {face.quality.score:.2f}: {len(face.candidates)} candidates",
             ["rank", "similarity", "subject", "gallery", "face id", "source", "quality"],
             [
-                [c.rank, f"{c.similarity:.4f}", c.subject, c.gallery, c.face_id, c.source_uri,
-                 f"{c.quality.score:.2f}"]
+                [
+                    c.rank,
+                    f"{c.similarity:.4f}",
+                    c.subject,
+                    c.gallery,
+                    c.face_id,
+                    c.source_uri,
+                    f"{c.quality.score:.2f}",
+                ]
                 for c in face.candidates
             ],
         )
@@ -294,9 +308,16 @@ def faces_list(
         "Faces",
         ["id", "gallery", "subject", "image", "box", "quality", "model", "source"],
         [
-            [f.id, f.gallery_name, f.subject_label, f.image_id,
-             f"{f.box.x1:.0f},{f.box.y1:.0f},{f.box.x2:.0f},{f.box.y2:.0f}",
-             f"{f.quality.score:.2f}", f.model_id, f.source_uri]
+            [
+                f.id,
+                f.gallery_name,
+                f.subject_label,
+                f.image_id,
+                f"{f.box.x1:.0f},{f.box.y1:.0f},{f.box.x2:.0f},{f.box.y2:.0f}",
+                f"{f.quality.score:.2f}",
+                f.model_id,
+                f.source_uri,
+            ]
             for f in records
         ],
     )
@@ -384,5 +405,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as err:  # never a traceback for a user
         logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
-        output.error(f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        output.error(
+            f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        )
         sys.exit(70)

@@ -30,9 +30,7 @@ class DlibLandmarks5(LazyModel[Any]):
         """Five landmarks (dlib order) for the face in ``box`` of ``(h, w, 3)`` RGB pixels."""
         import dlib
 
-        rect = dlib.rectangle(
-            round(box.x1), round(box.y1), round(box.x2) - 1, round(box.y2) - 1
-        )
+        rect = dlib.rectangle(round(box.x1), round(box.y1), round(box.x2) - 1, round(box.y2) - 1)
         shape = self.load()(pixels, rect)
         return Landmarks5(tuple((float(p.x), float(p.y)) for p in shape.parts()))
 

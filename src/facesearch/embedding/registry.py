@@ -26,5 +26,7 @@ def create_embedder(settings: EmbeddingSettings) -> FaceEmbedder:
         factory = EMBEDDERS[EmbedderKind(settings.model)]
     except (KeyError, ValueError) as err:
         known = ", ".join(k.value for k in EMBEDDERS)
-        raise ConfigurationError(f"unknown embedding model {settings.model!r} (known: {known})") from err
+        raise ConfigurationError(
+            f"unknown embedding model {settings.model!r} (known: {known})"
+        ) from err
     return factory(settings)

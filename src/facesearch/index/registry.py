@@ -13,7 +13,7 @@ from facesearch.errors import ConfigurationError
 from facesearch.index.base import PersistentIndex, Watermark
 from facesearch.settings import IndexBackend
 
-__all__ = ["create_index", "load_index"]
+__all__ = ["configure_backend", "create_index", "load_index"]
 
 
 def _faiss_create(dim: int) -> PersistentIndex:
@@ -62,3 +62,11 @@ def load_index(backend: IndexBackend | str, folder: Path) -> tuple[PersistentInd
     :class:`IndexCorrupt` or :class:`IndexUnavailable` as the backend's ``load``.
     """
     return _LOAD[_backend(backend)](Path(folder))
+
+
+def configure_backend(backend: IndexBackend | str, *, threads: int) -> None:
+    """Process-wide tuning of a backend: ``threads`` for its search (FAISS: OpenMP threads)."""
+    if _backend(backend) is IndexBackend.FAISS:
+        import faiss
+
+        faiss.omp_set_num_threads(max(1, threads))

@@ -12,6 +12,7 @@ from types import TracebackType
 import numpy as np
 
 from facesearch.errors import InvalidInput, NoFaceFound
+from facesearch.index.registry import configure_backend
 from facesearch.quality import enrollment_failures
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
@@ -57,6 +58,7 @@ class FaceSearch:
         self.store = Store(settings.resolved_database_url)
         self.pipeline = pipeline if pipeline is not None else FacePipeline(settings)
         self.model_id = self.pipeline.model_id
+        configure_backend(settings.index.backend, threads=settings.index.threads)
         self._index = IndexSync(
             self.store,
             model_id=self.model_id,
@@ -425,4 +427,3 @@ def _probe(face: AnalyzedFace) -> ProbeFace:
         quality=face.quality,
         candidates=(),
     )
-

@@ -188,15 +188,11 @@ class IndexSync:
                 self.apply_deletions()
             if state.max_face_id > self._known_max_id:
                 newer = [
-                    int(i)
-                    for i in self._store.face_ids(self.model_id)
-                    if i > self._known_max_id
+                    int(i) for i in self._store.face_ids(self.model_id) if i > self._known_max_id
                 ]
                 fresh = np.asarray(newer, dtype=np.int64)
                 fresh = fresh[~index.contains(fresh)] if len(fresh) else fresh
-                for ids, vectors in self._store.iter_embeddings(
-                    self.model_id, ids=fresh.tolist()
-                ):
+                for ids, vectors in self._store.iter_embeddings(self.model_id, ids=fresh.tolist()):
                     index.add(ids, vectors)
                 self._known_max_id = state.max_face_id
                 self._count_change(len(fresh))

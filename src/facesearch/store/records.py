@@ -7,8 +7,10 @@ timestamps are timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -146,3 +148,116 @@ class IndexState:
     max_face_id: int
     n_faces: int
     last_deletion_seq: int
+
+
+# --- accounts ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user; ``roles`` sorted role names."""
+
+    id: int
+    name: str
+    roles: tuple[str, ...]
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key without its secret: the visible ``prefix`` and its lifecycle timestamps."""
+
+    id: int
+    prefix: str
+    user_id: int
+    user_name: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLookup:
+    """What authentication needs: the key, the sha256 hex it must hash to, and its user."""
+
+    key: ApiKeyRecord
+    key_hash: str
+    user: UserRecord
+
+
+# --- audit -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    """A face a search returned, with its cosine similarity to the probe face."""
+
+    face_id: int
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """An event to append; the store assigns ``seq``, the UTC time and the chain hashes.
+
+    ``outcome`` is ``"ok"`` or the error code of the failure (``"no_face_found"``, ...).
+    ``details`` must be JSON-native (str, int, finite float, bool, None, lists, dicts).
+    """
+
+    actor: str
+    action: str
+    outcome: str = "ok"
+    key_prefix: str | None = None
+    purpose: str | None = None
+    case_reference: str | None = None
+    authorization_reference: str | None = None
+    galleries: tuple[str, ...] = ()
+    probe_sha256: str | None = None
+    results: tuple[AuditResult, ...] = ()
+    target: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    client_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """An appended event: its place in the chain (``seq``, ``prev_hash``, ``hash``) and time."""
+
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    outcome: str
+    key_prefix: str | None
+    purpose: str | None
+    case_reference: str | None
+    authorization_reference: str | None
+    galleries: tuple[str, ...]
+    probe_sha256: str | None
+    results: tuple[AuditResult, ...]
+    target: str | None
+    details: Mapping[str, Any]
+    client_address: str | None
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which events :meth:`Store.list_audit` returns (all conditions must hold).
+
+    ``before_seq``: only events with a smaller seq (keyset pagination, newest first);
+    ``since``/``until``: aware datetimes, inclusive/exclusive.
+    """
+
+    actor: str | None = None
+    action: str | None = None
+    case_reference: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_seq: int | None = None
+
+
+T = TypeVar("T")
+AuditHook = Callable[[T], NewAuditEvent]
+"""Builds the audit event of a write from the write's result, inside the write's transaction."""

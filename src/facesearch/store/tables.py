@@ -1,8 +1,9 @@
 """SQLAlchemy 2 declarative models of the relational store (the source of truth).
 
 ORM objects never leave :mod:`facesearch.store`; callers get the frozen records of
-:mod:`facesearch.store.records`. ``migrations/versions/0001_initial.py`` mirrors these
-tables by hand; ``tests/store/test_migrations.py`` checks that the two agree.
+:mod:`facesearch.store.records`. ``migrations/versions/0001_initial.py`` (catalog) and
+``0002_accounts_audit.py`` (users, API keys, audit events) mirror these tables by hand;
+``tests/store/test_migrations.py`` checks that the two agree.
 
 Timestamps are timezone-aware UTC (:class:`UTCDateTime`). Embeddings are float32
 little-endian bytes (``embedding_dim`` values). Face ids and deletion sequence numbers
@@ -19,6 +20,7 @@ from sqlalchemy import (
     CHAR,
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -212,3 +214,71 @@ class FaceDeletion(Base):
     face_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     model_id: Mapped[str] = mapped_column(String(64), nullable=False)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+# --- accounts and audit (migration 0002) --------------------------------------------------
+class User(Base):
+    """A person or service that holds API keys. ``roles``: sorted role names (JSON list).
+
+    Users are never deleted (audit events name them); they are disabled instead.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    disabled: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+
+class ApiKey(Base):
+    """An API key: its visible ``prefix`` and the sha256 (hex) of the whole key, never the key."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    key_hash: Mapped[str] = mapped_column(CHAR(64), nullable=False, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    label: Mapped[str] = mapped_column(
+        String(200), nullable=False, default="", server_default=text("''")
+    )
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEvent(Base):
+    """One entry of the hash-chained, append-only audit log (see :mod:`facesearch.store._audit`).
+
+    ``seq`` is assigned by the appending transaction (last seq + 1, under the store's write
+    lock), never by the database, so that the chain order is the seq order. ``results``:
+    JSON list of ``{"face_id": int, "similarity": float}``; ``galleries``: JSON list of names;
+    ``details``: JSON object of action-specific values.
+    """
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(ID64, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    key_prefix: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    purpose: Mapped[str | None] = mapped_column(Text, nullable=True)
+    case_reference: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    authorization_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    galleries: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    probe_sha256: Mapped[str | None] = mapped_column(CHAR(64), nullable=True)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(64), nullable=False)
+    prev_hash: Mapped[str] = mapped_column(CHAR(64), nullable=False)
+    hash: Mapped[str] = mapped_column(CHAR(64), nullable=False, unique=True)
