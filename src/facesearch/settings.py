@@ -45,7 +45,7 @@ class DetectionSettings(BaseModel):
     fallback_detector: DetectorKind | None = Field(
         DetectorKind.DLIB_CNN,
         description="Detector tried when the first finds no face (slower; finds turned faces). "
-        "Empty to disable.",
+        "`none` to disable.",
     )
     min_face_px: int = Field(
         40,
@@ -129,7 +129,10 @@ class Settings(BaseSettings):
     """All settings of facesearch. See the README's settings table."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FACESEARCH_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="FACESEARCH_",
+        env_nested_delimiter="__",
+        env_parse_none_str="none",
+        extra="ignore",
     )
 
     data_dir: Path = Field(Path("data"), description="Folder for the database and the indexes.")

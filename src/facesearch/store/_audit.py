@@ -1,0 +1,300 @@
+"""The audit log's table access and the definition of its hash chain.
+
+The chain is defined here because the hash is computed in the transaction that appends
+the event (which holds the store's write lock, so no two appends interleave):
+
+* ``seq`` = last seq + 1 (the first event has seq 1);
+* ``prev_hash`` = the last event's ``hash`` (:data:`GENESIS_HASH` for the first);
+* ``hash`` = sha256 (hex) of the event's canonical JSON (:func:`canonical_json`) over every
+  column except ``hash`` itself: so it covers ``seq``, the time and ``prev_hash``.
+
+The application has no update or delete path for ``audit_events``.
+:mod:`facesearch.audit` verifies the chain with :func:`event_hash`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from facesearch.errors import InvalidInput, NotFound
+from facesearch.store import _validate
+from facesearch.store._base import StoreBase
+from facesearch.store.records import AuditFilter, AuditRecord, AuditResult, NewAuditEvent
+from facesearch.store.tables import AuditEvent, utcnow
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first event."""
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_TEXT_LIMITS = {
+    "actor": 200,
+    "action": 64,
+    "outcome": 64,
+    "key_prefix": 32,
+    "purpose": 4000,
+    "case_reference": 200,
+    "authorization_reference": 200,
+    "target": 200,
+    "client_address": 64,
+}
+
+
+def canonical_json(value: Any) -> bytes:
+    """UTF-8 JSON with sorted keys, no whitespace and no NaN: the bytes that are hashed."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def format_time(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC (microseconds, as both databases keep them)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def hashed_fields(record: AuditRecord) -> dict[str, Any]:
+    """The values the hash covers: every field of the event except ``hash``."""
+    return {
+        "seq": record.seq,
+        "occurred_at": format_time(record.occurred_at),
+        "actor": record.actor,
+        "key_prefix": record.key_prefix,
+        "action": record.action,
+        "purpose": record.purpose,
+        "case_reference": record.case_reference,
+        "authorization_reference": record.authorization_reference,
+        "galleries": list(record.galleries),
+        "probe_sha256": record.probe_sha256,
+        "results": [{"face_id": r.face_id, "similarity": r.similarity} for r in record.results],
+        "target": record.target,
+        "details": dict(record.details),
+        "client_address": record.client_address,
+        "outcome": record.outcome,
+        "prev_hash": record.prev_hash,
+    }
+
+
+def event_hash(record: AuditRecord) -> str:
+    """sha256 hex of the canonical JSON of :func:`hashed_fields` (ignores ``record.hash``)."""
+    return hashlib.sha256(canonical_json(hashed_fields(record))).hexdigest()
+
+
+# --- validation --------------------------------------------------------------------------
+def _check_text(name: str, value: object, *, required: bool) -> None:
+    if value is None and not required:
+        return
+    limit = _TEXT_LIMITS[name]
+    _validate.text(name, value, limit)
+    if "\x00" in str(value):
+        raise InvalidInput(f"{name} must not contain NUL characters")
+
+
+def _json_native(name: str, value: Any) -> Any:
+    """``value`` as plain JSON values (tuples become lists); refuses NaN and other types."""
+    try:
+        return json.loads(canonical_json(value))
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"audit {name} must be JSON values without NaN") from err
+
+
+def _check(event: NewAuditEvent) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    for name in ("actor", "action", "outcome"):
+        _check_text(name, getattr(event, name), required=True)
+    for name in _TEXT_LIMITS.keys() - {"actor", "action", "outcome"}:
+        _check_text(name, getattr(event, name), required=False)
+    if event.probe_sha256 is not None and not _SHA256.fullmatch(event.probe_sha256):
+        raise InvalidInput("probe_sha256 must be 64 lowercase hexadecimal digits")
+    for gallery in event.galleries:
+        _validate.text("gallery", gallery, 200)
+    results = []
+    for r in event.results:
+        if not math.isfinite(float(r.similarity)):
+            raise InvalidInput("audit similarities must be finite")
+        results.append({"face_id": int(r.face_id), "similarity": float(r.similarity)})
+    details = _json_native("details", dict(event.details))
+    return results, details
+
+
+# --- rows --------------------------------------------------------------------------------
+MALFORMED = "malformed"
+"""The ``hash`` given to a record whose stored JSON columns do not have their shape (so it
+can never verify)."""
+
+
+def _record(row: AuditEvent) -> AuditRecord:
+    try:
+        return _parse(row)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return AuditRecord(
+            seq=int(row.seq),
+            occurred_at=row.occurred_at,
+            actor=str(row.actor),
+            action=str(row.action),
+            outcome=str(row.outcome),
+            key_prefix=None,
+            purpose=None,
+            case_reference=None,
+            authorization_reference=None,
+            galleries=(),
+            probe_sha256=None,
+            results=(),
+            target=None,
+            details={},
+            client_address=None,
+            prev_hash=str(row.prev_hash),
+            hash=MALFORMED,
+        )
+
+
+def _parse(row: AuditEvent) -> AuditRecord:
+    if not isinstance(row.galleries, list) or not isinstance(row.results, list):
+        raise TypeError("galleries and results must be lists")
+    return AuditRecord(
+        seq=int(row.seq),
+        occurred_at=row.occurred_at,
+        actor=row.actor,
+        action=row.action,
+        outcome=row.outcome,
+        key_prefix=row.key_prefix,
+        purpose=row.purpose,
+        case_reference=row.case_reference,
+        authorization_reference=row.authorization_reference,
+        galleries=tuple(str(g) for g in row.galleries),
+        probe_sha256=row.probe_sha256,
+        results=tuple(
+            AuditResult(face_id=int(r["face_id"]), similarity=float(r["similarity"]))
+            for r in row.results
+        ),
+        target=row.target,
+        details=dict(row.details),  # TypeError/ValueError unless a JSON object
+        client_address=row.client_address,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def append_event(session: Session, event: NewAuditEvent) -> AuditRecord:
+    """Append ``event`` to the chain in ``session``, whose transaction holds the write lock."""
+    results, details = _check(event)
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, last.hash)
+    # Microseconds are what both databases keep; the hash is over the stored value.
+    record = AuditRecord(
+        seq=seq,
+        occurred_at=utcnow(),
+        actor=event.actor,
+        action=event.action,
+        outcome=event.outcome,
+        key_prefix=event.key_prefix,
+        purpose=event.purpose,
+        case_reference=event.case_reference,
+        authorization_reference=event.authorization_reference,
+        galleries=tuple(event.galleries),
+        probe_sha256=event.probe_sha256,
+        results=tuple(AuditResult(r["face_id"], r["similarity"]) for r in results),
+        target=event.target,
+        details=details,
+        client_address=event.client_address,
+        prev_hash=prev_hash,
+        hash="",
+    )
+    digest = event_hash(record)
+    session.add(
+        AuditEvent(
+            seq=seq,
+            occurred_at=record.occurred_at,
+            actor=record.actor,
+            key_prefix=record.key_prefix,
+            action=record.action,
+            purpose=record.purpose,
+            case_reference=record.case_reference,
+            authorization_reference=record.authorization_reference,
+            galleries=list(record.galleries),
+            probe_sha256=record.probe_sha256,
+            results=results,
+            target=record.target,
+            details=details,
+            client_address=record.client_address,
+            outcome=record.outcome,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
+    session.flush()
+    return dataclasses.replace(record, hash=digest)
+
+
+class AuditQueries(StoreBase):
+    """Append-only access to ``audit_events``: append, read and page; no update, no delete."""
+
+    def append_audit(self, event: NewAuditEvent) -> AuditRecord:
+        """Append one event in its own transaction (committed when this returns)."""
+        with self._tx("append_audit", write=True) as s:
+            return append_event(s, event)
+
+    def get_audit(self, seq: int) -> AuditRecord:
+        with self._tx("get_audit") as s:
+            row = s.get(AuditEvent, int(seq))
+            if row is None:
+                raise NotFound(f"audit event {seq} not found")
+            return _record(row)
+
+    def list_audit(self, where: AuditFilter | None = None, *, limit: int = 100) -> list[AuditRecord]:
+        """Events matching ``where``, newest (highest seq) first, at most ``limit``."""
+        if limit < 0:
+            raise InvalidInput("limit must be non-negative")
+        where = where or AuditFilter()
+        query = select(AuditEvent)
+        conditions: Mapping[Any, Any] = {
+            AuditEvent.actor: where.actor,
+            AuditEvent.action: where.action,
+            AuditEvent.case_reference: where.case_reference,
+            AuditEvent.outcome: where.outcome,
+        }
+        for column, value in conditions.items():
+            if value is not None:
+                query = query.where(column == value)
+        if where.since is not None:
+            query = query.where(AuditEvent.occurred_at >= where.since)
+        if where.until is not None:
+            query = query.where(AuditEvent.occurred_at < where.until)
+        if where.before_seq is not None:
+            query = query.where(AuditEvent.seq < int(where.before_seq))
+        with self._tx("list_audit") as s:
+            rows = s.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
+            return [_record(row) for row in rows]
+
+    def iter_audit(self, *, batch_size: int = 1000) -> Iterator[AuditRecord]:
+        """Every event in ascending seq, read in batches of short transactions."""
+        if batch_size <= 0:
+            raise InvalidInput("batch_size must be positive")
+        last: int | None = None
+        while True:
+            query = select(AuditEvent).order_by(AuditEvent.seq).limit(batch_size)
+            if last is not None:
+                query = query.where(AuditEvent.seq > last)
+            with self._tx("iter_audit") as s:
+                batch = [_record(row) for row in s.scalars(query).all()]
+            if not batch:
+                return
+            yield from batch
+            last = batch[-1].seq
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the newest event, or None when the log is empty."""
+        with self._tx("audit_head") as s:
+            row = s.execute(
+                select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+            ).first()
+            return None if row is None else (int(row.seq), row.hash)
