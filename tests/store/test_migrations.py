@@ -16,7 +16,17 @@ from facesearch.store import Store
 from facesearch.store.engine import alembic_config
 from facesearch.store.tables import Base
 
-TABLES = {"galleries", "subjects", "images", "faces", "face_rejections", "face_deletions"}
+TABLES = {
+    "galleries",
+    "subjects",
+    "images",
+    "faces",
+    "face_rejections",
+    "face_deletions",
+    "users",
+    "api_keys",
+    "audit_events",
+}
 
 
 def test_migrations_create_every_table(database: Any, store: Any) -> None:
@@ -31,12 +41,28 @@ def test_migrations_create_every_table(database: Any, store: Any) -> None:
     assert fks["images"]["options"].get("ondelete") == "CASCADE"
     assert fks["subjects"]["options"].get("ondelete") == "SET NULL"
     assert inspector.get_pk_constraint("face_deletions")["constrained_columns"] == ["seq"]
+    assert inspector.get_pk_constraint("audit_events")["constrained_columns"] == ["seq"]
+    keys = {c["name"] for c in inspector.get_columns("api_keys")}
+    assert {"prefix", "key_hash", "expires_at", "revoked_at", "last_used_at"} <= keys
+    assert "key" not in keys and "secret" not in keys
+
+
+def test_upgrade_from_0001_keeps_the_catalog(database: Any) -> None:
+    from facesearch.store.engine import migrate
+
+    engine = database.engine()
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO galleries (name, legal_basis) VALUES ('old', 'test')"))
+    store = database.open_store()  # upgrades to head
+    assert [g.name for g in store.list_galleries()] == ["old"]
+    assert store.list_users() == [] and store.audit_head() is None
 
 
 def test_version_table_is_in_the_test_schema(database: Any, store: Any) -> None:
     engine = database.engine()
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
     if database.kind == "postgresql":
         names = inspect(engine).get_table_names(schema=database.schema)
         assert set(names) >= TABLES | {"alembic_version"}

@@ -52,9 +52,12 @@ class DlibCnnDetector:
             max_upsample_pixels=self._settings.max_upsample_pixels,
         )
         small = resize_for_detection(pixels, plan.scale)
+        model = self._model.load()
+        with self._model.lock:
+            raw = model(small, plan.upsample)
         found = [
             (rect_to_box(d.rect, plan.scale), float(d.confidence))
-            for d in self._model.load()(small, plan.upsample)
+            for d in raw
             if d.confidence >= self._settings.score_threshold
         ]
         return finish(pixels, found, self._landmarks, self.name)

@@ -31,7 +31,9 @@ class DlibLandmarks5(LazyModel[Any]):
         import dlib
 
         rect = dlib.rectangle(round(box.x1), round(box.y1), round(box.x2) - 1, round(box.y2) - 1)
-        shape = self.load()(pixels, rect)
+        model = self.load()
+        with self.lock:
+            shape = model(pixels, rect)
         return Landmarks5(tuple((float(p.x), float(p.y)) for p in shape.parts()))
 
 

@@ -53,8 +53,8 @@ class DlibHogDetector:
             max_upsample_pixels=self._settings.max_upsample_pixels,
         )
         small = resize_for_detection(pixels, plan.scale)
-        rects, scores, _ = self._model.load().run(
-            small, plan.upsample, self._settings.score_threshold
-        )
+        model = self._model.load()
+        with self._model.lock:
+            rects, scores, _ = model.run(small, plan.upsample, self._settings.score_threshold)
         found = [(rect_to_box(r, plan.scale), float(s)) for r, s in zip(rects, scores, strict=True)]
         return finish(pixels, found, self._landmarks, self.name)

@@ -51,5 +51,7 @@ class DlibResnetEmbedder:
         if chips.shape[0] == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch = [np.ascontiguousarray(c, dtype=np.uint8) for c in chips]
-        vectors = self._model.load().compute_face_descriptor(batch, self._jitters)
+        model = self._model.load()
+        with self._model.lock:
+            vectors = model.compute_face_descriptor(batch, self._jitters)
         return l2_normalize(np.asarray([np.asarray(v) for v in vectors], dtype=np.float32))

@@ -4,30 +4,49 @@ The store is the source of truth; the vector index is rebuilt from it
 (:meth:`Store.index_state`, :meth:`Store.iter_embeddings`, :meth:`Store.deletions_since`).
 """
 
+from facesearch.store._audit import GENESIS_HASH, event_hash
 from facesearch.store.engine import migrate
 from facesearch.store.records import (
+    ApiKeyRecord,
+    AuditFilter,
+    AuditHook,
+    AuditRecord,
+    AuditResult,
     EnrolledImage,
     FaceRecord,
     GalleryRecord,
     ImageRecord,
     IndexState,
+    KeyLookup,
+    NewAuditEvent,
     NewFace,
     NewImage,
     NewRejection,
     SubjectRecord,
+    UserRecord,
 )
 from facesearch.store.store import Store
 
 __all__ = [
+    "GENESIS_HASH",
+    "ApiKeyRecord",
+    "AuditFilter",
+    "AuditHook",
+    "AuditRecord",
+    "AuditResult",
     "EnrolledImage",
     "FaceRecord",
     "GalleryRecord",
     "ImageRecord",
     "IndexState",
+    "KeyLookup",
+    "NewAuditEvent",
     "NewFace",
     "NewImage",
     "NewRejection",
     "Store",
     "SubjectRecord",
+    "UserRecord",
+    "event_hash",
     "migrate",
 ]

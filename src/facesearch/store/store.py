@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from facesearch.store import _rows, _validate
+from facesearch.store._accounts import AccountQueries
+from facesearch.store._audit import AuditQueries, append_event
 from facesearch.store._index import IndexQueries
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.records import (
+    AuditHook,
     EnrolledImage,
     FaceRecord,
     GalleryRecord,
@@ -32,8 +35,13 @@ from facesearch.store.records import (
 from facesearch.store.tables import Face, FaceRejection, Gallery, Image, Subject
 
 
-class Store(IndexQueries):
-    """The relational store over one SQLAlchemy database URL (SQLite or PostgreSQL)."""
+class Store(IndexQueries, AccountQueries, AuditQueries):
+    """The relational store over one SQLAlchemy database URL (SQLite or PostgreSQL).
+
+    Write methods take an optional ``audit`` hook: a function of the write's result that
+    returns the :class:`~facesearch.store.records.NewAuditEvent` appended to the audit log
+    in the same transaction (so the change and its audit event commit, or fail, together).
+    """
 
     def __init__(self, url: str, *, engine_kwargs: dict[str, Any] | None = None) -> None:
         """Create the engine for ``url`` and migrate the database to the newest schema.
@@ -68,6 +76,7 @@ class Store(IndexQueries):
         legal_basis: str,
         description: str = "",
         source_category: str = "unspecified",
+        audit: AuditHook[GalleryRecord] | None = None,
     ) -> GalleryRecord:
         """A new, empty gallery. ``AlreadyExists`` when ``name`` is taken."""
         _validate.text("name", name, 200)
@@ -87,7 +96,7 @@ class Store(IndexQueries):
             )
             s.add(gallery)
             s.flush()
-            return GalleryRecord(
+            record = GalleryRecord(
                 id=gallery.id,
                 name=gallery.name,
                 description=gallery.description,
@@ -98,6 +107,9 @@ class Store(IndexQueries):
                 n_images=0,
                 n_faces=0,
             )
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
 
     def get_gallery(self, name: str) -> GalleryRecord:
         with self._tx("get_gallery") as s:
@@ -112,7 +124,9 @@ class Store(IndexQueries):
             rows = s.execute(_rows.gallery_select().order_by(Gallery.name)).all()
             return [_rows.gallery_record(row) for row in rows]
 
-    def delete_gallery(self, name: str) -> list[int]:
+    def delete_gallery(
+        self, name: str, *, audit: AuditHook[list[int]] | None = None
+    ) -> list[int]:
         """Delete the gallery with its subjects, images, faces and rejections.
 
         Returns the deleted face ids (ascending), each logged in ``face_deletions``.
@@ -133,6 +147,8 @@ class Store(IndexQueries):
                 delete(Subject).where(Subject.gallery_id == gallery_id), execution_options=nosync
             )
             s.execute(delete(Gallery).where(Gallery.id == gallery_id), execution_options=nosync)
+            if audit is not None:
+                append_event(s, audit(face_ids))
             return face_ids
 
     # --- subjects ------------------------------------------------------------------------
@@ -166,7 +182,9 @@ class Store(IndexQueries):
                 for subject, gallery_name, count in s.execute(query).all()
             ]
 
-    def delete_subject(self, gallery: str, label: str) -> list[int]:
+    def delete_subject(
+        self, gallery: str, label: str, *, audit: AuditHook[list[int]] | None = None
+    ) -> list[int]:
         """Delete the subject and its faces (their images stay). Returns the face ids."""
         with self._tx("delete_subject", write=True) as s:
             gallery_id = self._gallery_id(s, gallery)
@@ -181,6 +199,8 @@ class Store(IndexQueries):
             s.execute(
                 delete(Subject).where(Subject.id == subject_id), execution_options=_rows.NO_SYNC
             )
+            if audit is not None:
+                append_event(s, audit(face_ids))
             return face_ids
 
     # --- enrollment ----------------------------------------------------------------------
@@ -203,6 +223,7 @@ class Store(IndexQueries):
         *,
         subject_label: str | None = None,
         subject_external_reference: str | None = None,
+        audit: AuditHook[EnrolledImage] | None = None,
     ) -> EnrolledImage:
         """Store an image, its accepted faces and its rejected faces in one transaction.
 
@@ -286,9 +307,12 @@ class Store(IndexQueries):
                 for r in rejections
             )
             s.flush()
-            return EnrolledImage(
+            enrolled = EnrolledImage(
                 image_id=row.id, face_ids=[int(f.id) for f in face_rows], subject_id=subject_id
             )
+            if audit is not None:
+                append_event(s, audit(enrolled))
+            return enrolled
 
     @staticmethod
     def _subject_for(session: Session, gallery_id: int, label: str, reference: str | None) -> int:
@@ -359,15 +383,21 @@ class Store(IndexQueries):
             rows = s.execute(query.order_by(Face.id).limit(limit).offset(offset)).all()
             return [_rows.face_record(row) for row in rows]
 
-    def delete_faces(self, ids: Sequence[int]) -> list[int]:
+    def delete_faces(
+        self, ids: Sequence[int], *, audit: AuditHook[list[int]] | None = None
+    ) -> list[int]:
         """Delete the faces of ``ids``; returns those that existed (ascending)."""
         deleted: list[int] = []
         with self._tx("delete_faces", write=True) as s:
             for chunk in _rows.chunks(ids):
                 deleted += _rows.delete_faces_where(s, Face.id.in_(chunk), recount_images=True)
+            if audit is not None:
+                append_event(s, audit(deleted))
         return deleted
 
-    def delete_image(self, image_id: int) -> list[int]:
+    def delete_image(
+        self, image_id: int, *, audit: AuditHook[list[int]] | None = None
+    ) -> list[int]:
         """Delete the image with its faces and rejections; returns the face ids."""
         with self._tx("delete_image", write=True) as s:
             if s.get(Image, image_id) is None:
@@ -378,6 +408,8 @@ class Store(IndexQueries):
                 execution_options=_rows.NO_SYNC,
             )
             s.execute(delete(Image).where(Image.id == image_id), execution_options=_rows.NO_SYNC)
+            if audit is not None:
+                append_event(s, audit(face_ids))
             return face_ids
 
     def get_image(self, image_id: int) -> ImageRecord:
