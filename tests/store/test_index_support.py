@@ -112,3 +112,13 @@ def test_index_state_and_deletions_since(store: Any, enrolled: dict[str, Any]) -
     assert store.index_state(MODEL) == IndexState(max(enrolled["ids_a"]), 5, seq2)
     # Other models' deletions are not in this model's log.
     assert store.deletions_since("other", 0)[0].tolist() == []
+
+
+def test_change_marks_and_face_ids_after(store: Any, enrolled: dict[str, Any]) -> None:
+    all_ids = sorted(enrolled["ids_a"] + enrolled["ids_b"])
+    assert store.change_marks("nobody") == (0, 0)
+    assert store.change_marks(MODEL) == (max(all_ids), 0)
+    assert store.face_ids(MODEL, after=all_ids[8]).tolist() == all_ids[9:]
+    store.delete_faces([all_ids[2]])
+    max_id, seq = store.change_marks(MODEL)
+    assert max_id == max(all_ids) and seq == store.index_state(MODEL).last_deletion_seq > 0

@@ -183,18 +183,17 @@ class IndexSync:
         """Pick up faces and deletions written to the store by other processes."""
         with self._lock:
             index = self._require()
-            state = self._store.index_state(self.model_id)
-            if state.last_deletion_seq != self._deletion_seq:
+            max_id, deletion_seq = self._store.change_marks(self.model_id)
+            if deletion_seq != self._deletion_seq:
                 self.apply_deletions()
-            if state.max_face_id > self._known_max_id:
-                newer = [
-                    int(i) for i in self._store.face_ids(self.model_id) if i > self._known_max_id
-                ]
-                fresh = np.asarray(newer, dtype=np.int64)
+            if max_id > self._known_max_id:
+                fresh = self._store.face_ids(self.model_id, after=self._known_max_id)
                 fresh = fresh[~index.contains(fresh)] if len(fresh) else fresh
-                for ids, vectors in self._store.iter_embeddings(self.model_id, ids=fresh.tolist()):
+                for ids, vectors in self._store.iter_embeddings(
+                    self.model_id, ids=fresh.tolist()
+                ):
                     index.add(ids, vectors)
-                self._known_max_id = state.max_face_id
+                self._known_max_id = max_id
                 self._count_change(len(fresh))
 
     def _count_change(self, n: int) -> None:

@@ -45,10 +45,28 @@ class IndexQueries(StoreBase):
                 max_face_id=int(max_id), n_faces=int(n_faces), last_deletion_seq=int(last_seq or 0)
             )
 
-    def face_ids(self, model_id: str) -> NDArray[np.int64]:
-        """Every face id of the model, ascending, ``(n,)`` int64."""
+    def change_marks(self, model_id: str) -> tuple[int, int]:
+        """``(highest face id, last deletion seq)`` of the model: two index lookups, cheap
+        enough to ask before every search (unlike :meth:`index_state`, which counts)."""
+        with self._tx("change_marks") as s:
+            max_id = s.scalar(
+                select(func.coalesce(func.max(Face.id), 0)).where(Face.model_id == model_id)
+            )
+            last_seq = s.scalar(
+                select(func.coalesce(func.max(FaceDeletion.seq), 0)).where(
+                    FaceDeletion.model_id == model_id
+                )
+            )
+            return int(max_id or 0), int(last_seq or 0)
+
+    def face_ids(self, model_id: str, *, after: int = 0) -> NDArray[np.int64]:
+        """Face ids of the model greater than ``after``, ascending, ``(n,)`` int64."""
         with self._tx("face_ids") as s:
-            ids = s.scalars(select(Face.id).where(Face.model_id == model_id).order_by(Face.id))
+            ids = s.scalars(
+                select(Face.id)
+                .where(Face.model_id == model_id, Face.id > after)
+                .order_by(Face.id)
+            )
             return _rows.int_array(list(ids))
 
     def iter_embeddings(

@@ -1,0 +1,34 @@
+"""Calibration: similarity -> estimated false-match rate, per embedding model.
+
+The service turns every candidate's similarity into an estimated FMR with
+:func:`load_calibration` (``model_id``) and :meth:`Calibration.fmr`, and reports FPIR and
+the expected number of false candidates at the gallery's size with :func:`fpir` and
+:func:`expected_false_candidates`. Tables ship in ``calibration/data/<model_id>.json`` and
+are rebuilt by ``facesearch calibrate``.
+"""
+
+from facesearch.calibration.table import (
+    Calibration,
+    CalibrationError,
+    HeldOutCheck,
+    expected_false_candidates,
+    fmr_for_fpir,
+    fpir,
+    held_out_check,
+    load_calibration,
+    packaged_table_path,
+    table_from_impostor_scores,
+)
+
+__all__ = [
+    "Calibration",
+    "CalibrationError",
+    "HeldOutCheck",
+    "expected_false_candidates",
+    "fmr_for_fpir",
+    "fpir",
+    "held_out_check",
+    "load_calibration",
+    "packaged_table_path",
+    "table_from_impostor_scores",
+]

@@ -1,0 +1,292 @@
+"""Similarity -> false-match-rate tables (one per embedding model) and open-set arithmetic.
+
+A :class:`Calibration` holds knots ``(similarity, FMR)``: at each knot the share of
+impostor comparisons (two different people) of a development set whose similarity is at
+or above it. Between knots log10(FMR) is interpolated linearly in similarity, so
+:meth:`Calibration.fmr` and :meth:`Calibration.threshold_for_fmr` are monotone inverses.
+Above the highest knot the FMR is reported as the table's floor (the smallest FMR it can
+measure): the true value is lower, the estimate errs on the cautious side.
+
+For a search of a gallery of ``N`` faces, the chance that at least one impostor scores at
+or above a threshold of FMR ``f`` is FPIR = 1 - (1 - f)^N (independent comparisons), and
+the expected number of false candidates at or above it is ``f * N``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from facesearch.errors import ConfigurationError
+
+Float64Array = NDArray[np.float64]
+
+#: Format version of the JSON table files.
+TABLE_FORMAT = 1
+
+
+class CalibrationError(ConfigurationError):
+    """No table for a model, a malformed table, or a target outside the table's range."""
+
+
+def fpir(fmr: ArrayLike, gallery_size: int) -> Float64Array:
+    """FPIR = 1 - (1 - fmr)^N, computed as ``-expm1(N * log1p(-fmr))`` (exact for tiny fmr).
+
+    ``fmr`` scalar or array in [0, 1]; returns float64 of the same shape.
+    """
+    if gallery_size < 0:
+        raise ValueError("gallery size must be >= 0")
+    f = np.clip(np.asarray(fmr, dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        return np.asarray(-np.expm1(gallery_size * np.log1p(-f)), dtype=np.float64)
+
+
+def fmr_for_fpir(target_fpir: float, gallery_size: int) -> float:
+    """The per-comparison FMR at which a gallery of ``gallery_size`` reaches ``target_fpir``
+    (inverse of :func:`fpir`): ``-expm1(log1p(-fpir) / N)``."""
+    if not 0.0 < target_fpir < 1.0:
+        raise ValueError(f"target FPIR must be in (0, 1), got {target_fpir}")
+    if gallery_size <= 0:
+        return 1.0
+    return float(-math.expm1(math.log1p(-target_fpir) / gallery_size))
+
+
+def expected_false_candidates(fmr: ArrayLike, gallery_size: int) -> Float64Array:
+    """Expected number of impostor faces at or above a threshold of FMR ``fmr``: ``fmr * N``."""
+    return np.asarray(np.asarray(fmr, dtype=np.float64) * gallery_size, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Similarity -> FMR for one model.
+
+    ``similarities`` ``(m,)`` strictly increasing cosine similarities; ``fmrs`` ``(m,)``
+    strictly decreasing, in (0, 1]; ``pairs`` ``(m,)`` impostor pairs at or above each knot
+    (counts behind the estimate); ``n_impostor_pairs`` the comparisons the table was made
+    from; ``provenance`` how it was made (dataset, split, pipeline, command, checks).
+    """
+
+    model_id: str
+    similarities: Float64Array
+    fmrs: Float64Array
+    pairs: NDArray[np.int64]
+    n_impostor_pairs: int
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        s, f = self.similarities, self.fmrs
+        if s.ndim != 1 or s.shape != f.shape or s.size < 2:
+            raise CalibrationError("a calibration needs at least 2 knots of equal length")
+        if not (np.all(np.diff(s) > 0) and np.all(np.diff(f) < 0)):
+            raise CalibrationError("knots must rise in similarity and fall in FMR")
+        if not (f[-1] > 0 and f[0] <= 1):
+            raise CalibrationError("FMRs must lie in (0, 1]")
+
+    @property
+    def min_fmr(self) -> float:
+        """The smallest FMR the table measures (its floor)."""
+        return float(self.fmrs[-1])
+
+    @overload
+    def fmr(self, similarity: float) -> float: ...
+    @overload
+    def fmr(self, similarity: NDArray[Any]) -> Float64Array: ...
+
+    def fmr(self, similarity: float | NDArray[Any]) -> float | Float64Array:
+        """Estimated FMR at ``similarity`` (scalar or array, cosine). Monotone decreasing;
+        1.0 below the lowest knot, :attr:`min_fmr` above the highest."""
+        log_f = np.interp(
+            np.asarray(similarity, dtype=np.float64), self.similarities, np.log10(self.fmrs)
+        )
+        out = np.power(10.0, log_f)
+        if np.ndim(out) == 0:
+            return float(out)
+        return np.asarray(out, dtype=np.float64)
+
+    def threshold_for_fmr(self, target: float) -> float:
+        """The similarity at which the estimated FMR is ``target``.
+
+        Raises :class:`CalibrationError` when ``target`` is below the table's floor (the
+        table cannot vouch for it) or not in (0, 1].
+        """
+        if not 0.0 < target <= 1.0:
+            raise CalibrationError(f"target FMR must be in (0, 1], got {target}")
+        if target < self.min_fmr * (1 - 1e-9):
+            raise CalibrationError(
+                f"target FMR {target:g} is below the lowest FMR this table measures "
+                f"({self.min_fmr:.2g}, from {self.n_impostor_pairs:,} impostor pairs)"
+            )
+        target = max(target, self.min_fmr)
+        # np.interp needs increasing x: log10(FMR) reversed is increasing.
+        return float(
+            np.interp(np.log10(target), np.log10(self.fmrs[::-1]), self.similarities[::-1])
+        )
+
+    def threshold_for_fpir(self, target_fpir: float, gallery_size: int) -> float:
+        """The similarity at which a search of ``gallery_size`` faces has FPIR ``target_fpir``
+        (raises :class:`CalibrationError` if the needed FMR is below the table's floor)."""
+        return self.threshold_for_fmr(fmr_for_fpir(target_fpir, gallery_size))
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": TABLE_FORMAT,
+            "model_id": self.model_id,
+            "n_impostor_pairs": self.n_impostor_pairs,
+            "knots": [
+                {"similarity": round(float(s), 7), "fmr": float(f), "pairs": int(n)}
+                for s, f, n in zip(self.similarities, self.fmrs, self.pairs, strict=True)
+            ],
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        try:
+            if data["format"] != TABLE_FORMAT:
+                raise CalibrationError(f"unknown calibration format {data['format']!r}")
+            knots = data["knots"]
+            return cls(
+                model_id=str(data["model_id"]),
+                similarities=np.asarray([k["similarity"] for k in knots], dtype=np.float64),
+                fmrs=np.asarray([k["fmr"] for k in knots], dtype=np.float64),
+                pairs=np.asarray([k["pairs"] for k in knots], dtype=np.int64),
+                n_impostor_pairs=int(data["n_impostor_pairs"]),
+                provenance=dict(data.get("provenance", {})),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise CalibrationError(f"malformed calibration table: {err}") from err
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as err:
+            raise CalibrationError(f"cannot read calibration table {path}: {err}") from err
+
+
+def packaged_table_path(model_id: str) -> Path:
+    """Where the shipped table of ``model_id`` lives (``calibration/data/<model_id>.json``)."""
+    return Path(str(resources.files("facesearch.calibration").joinpath("data", f"{model_id}.json")))
+
+
+def load_calibration(model_id: str, path: Path | None = None) -> Calibration:
+    """The table for ``model_id``: from ``path`` if given, else the one shipped in the package.
+
+    Raises :class:`CalibrationError` when there is none, or it was made for another model.
+    """
+    source = path if path is not None else packaged_table_path(model_id)
+    if not source.is_file():
+        raise CalibrationError(
+            f"no calibration table for model {model_id!r} at {source}; "
+            "run `facesearch calibrate` to build one"
+        )
+    table = Calibration.load(source)
+    if table.model_id != model_id:
+        raise CalibrationError(f"table {source} is for {table.model_id!r}, not {model_id!r}")
+    return table
+
+
+def table_from_impostor_scores(
+    scores: ArrayLike,
+    *,
+    model_id: str,
+    levels_per_decade: int = 10,
+    min_pairs: int = 10,
+    provenance: dict[str, Any] | None = None,
+) -> Calibration:
+    """Build a table from impostor similarities ``scores`` ``(n,)``.
+
+    Knots sit at FMR levels 1, 10^(-1/L), 10^(-2/L), ... (L = ``levels_per_decade``) down to
+    the level still backed by ``min_pairs`` impostor pairs. At each level the knot is the
+    lowest similarity whose empirical FMR does not exceed the level, and the FMR stored is
+    the empirical one there (so knots are exact, not smoothed).
+    """
+    s = np.sort(np.asarray(scores, dtype=np.float64).ravel())[::-1]  # high to low
+    n = s.size
+    if n < 2 * min_pairs:
+        raise CalibrationError(f"too few impostor scores ({n}) for a calibration table")
+    floor = min_pairs / n
+    n_levels = math.floor(-math.log10(floor) * levels_per_decade + 1e-9)
+    sims: list[float] = [float(s[-1])]
+    fmrs: list[float] = [1.0]
+    counts: list[int] = [n]
+    for j in range(1, n_levels + 1):
+        level = 10.0 ** (-j / levels_per_decade)
+        k = math.floor(level * n + 1e-9)  # at most k impostors accepted
+        if k < min_pairs:
+            break
+        threshold = float(np.nextafter(s[k], math.inf))
+        accepted = int(n - np.searchsorted(s[::-1], threshold, side="left"))
+        if threshold <= sims[-1] or accepted >= counts[-1] or accepted < min_pairs:
+            continue
+        sims.append(threshold)
+        fmrs.append(accepted / n)
+        counts.append(accepted)
+    return Calibration(
+        model_id=model_id,
+        similarities=np.asarray(sims, dtype=np.float64),
+        fmrs=np.asarray(fmrs, dtype=np.float64),
+        pairs=np.asarray(counts, dtype=np.int64),
+        n_impostor_pairs=n,
+        provenance=dict(provenance or {}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOutCheck:
+    """Empirical FMR on held-out impostors at the table's threshold for ``target``.
+
+    ``ratio`` = empirical / target; ``ok`` when within a factor ``tolerance`` either way.
+    """
+
+    target_fmr: float
+    threshold: float
+    empirical_fmr: float
+    false_matches: int
+    n_pairs: int
+    ratio: float
+    ok: bool
+
+
+def held_out_check(
+    table: Calibration,
+    impostor_scores: ArrayLike,
+    targets: Sequence[float] = (1e-3, 1e-4),
+    *,
+    tolerance: float = 2.0,
+) -> list[HeldOutCheck]:
+    """Check ``table`` on impostor similarities of identities it was not built from."""
+    s = np.asarray(impostor_scores, dtype=np.float64).ravel()
+    if s.size == 0:
+        raise ValueError("no held-out impostor scores")
+    out = []
+    for target in targets:
+        t = table.threshold_for_fmr(target)
+        hits = int(np.count_nonzero(s >= t))
+        empirical = hits / s.size
+        ratio = empirical / target
+        out.append(
+            HeldOutCheck(
+                target_fmr=float(target),
+                threshold=t,
+                empirical_fmr=empirical,
+                false_matches=hits,
+                n_pairs=int(s.size),
+                ratio=ratio,
+                ok=bool(1.0 / tolerance <= ratio <= tolerance),
+            )
+        )
+    return out
