@@ -30,6 +30,21 @@ class InvalidInput(FaceSearchError):
     http_status = 422
 
 
+class SensitiveIdentifierFound(InvalidInput):
+    """A stored free-text field holds what looks like a sensitive identifier.
+
+    ``field`` names the field and ``kind`` the kind of identifier; the value itself is
+    never repeated in the message.
+    """
+
+    code = "sensitive_identifier"
+
+    def __init__(self, message: str, *, field: str = "", kind: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.kind = kind
+
+
 class ImageError(FaceSearchError):
     """Base for every problem with an uploaded image."""
 
@@ -142,6 +157,7 @@ class StoreError(FaceSearchError):
 ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     FaceSearchError,
     InvalidInput,
+    SensitiveIdentifierFound,
     ImageError,
     ImageDecodeError,
     UnsupportedImageFormat,

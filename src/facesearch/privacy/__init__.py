@@ -1,0 +1,19 @@
+"""Privacy safeguards: the sensitive-identifier guard on every stored free-text field."""
+
+from facesearch.privacy.identifiers import (
+    FieldKind,
+    IdentifierHit,
+    IdentifierKind,
+    check_fields,
+    find_identifiers,
+    luhn_valid,
+)
+
+__all__ = [
+    "FieldKind",
+    "IdentifierHit",
+    "IdentifierKind",
+    "check_fields",
+    "find_identifiers",
+    "luhn_valid",
+]
