@@ -168,3 +168,32 @@ def test_oversized_upload_is_refused(gallery: FaceSearch) -> None:
     with pytest.raises(ImageTooLarge):
         gallery.enroll(b"\xff\xd8" + b"\x00" * limit, gallery="g")
     assert row_counts(gallery.store)["images"] == 0
+
+
+def test_sensitive_identifiers_are_refused_before_anything_is_stored(
+    gallery: FaceSearch, test_images: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    from facesearch.errors import SensitiveIdentifierFound
+
+    photo = test_images["Colin_Powell"][0].read_bytes()
+    before = row_counts(gallery.store)
+    cases = [
+        {"subject": "Colin, born 5 April 1937"},
+        {"subject": "Colin", "subject_reference": "colin@example.org"},
+        {"subject": "Colin", "source_uri": "tel:+1-202-555-0143"},
+    ]
+    for kwargs in cases:
+        with pytest.raises(SensitiveIdentifierFound) as info:
+            gallery.enroll(photo, gallery="g", **kwargs)  # type: ignore[arg-type]
+        assert "example.org" not in info.value.message
+    with pytest.raises(SensitiveIdentifierFound, match="'description'.*e-mail"):
+        gallery.create_gallery("x", legal_basis="test", description="ask bob@example.org")
+    assert row_counts(gallery.store) == before
+
+    folder = tmp_path / "photos" / "555-867-5309"
+    folder.mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(photo)
+    summary = gallery.enroll_paths([folder.parent], gallery="g", subject_from_folder=True)
+    assert summary.images == 0 and len(summary.errors) == 1
+    assert "phone number" in summary.errors[0][1]
+    assert row_counts(gallery.store) == before

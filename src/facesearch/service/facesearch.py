@@ -13,6 +13,7 @@ import numpy as np
 
 from facesearch.errors import InvalidInput, NoFaceFound
 from facesearch.index.registry import configure_backend
+from facesearch.privacy import FieldKind, check_fields
 from facesearch.quality import enrollment_failures
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
@@ -101,6 +102,14 @@ class FaceSearch:
         description: str = "",
         source_category: str = "unspecified",
     ) -> GalleryRecord:
+        check_fields(
+            {
+                "name": (name, FieldKind.IDENTITY),
+                "description": (description, FieldKind.NARRATIVE),
+                "legal_basis": (legal_basis, FieldKind.NARRATIVE),
+                "source_category": (source_category, FieldKind.IDENTITY),
+            }
+        )
         return self.store.create_gallery(
             name.strip(),
             legal_basis=legal_basis.strip(),
@@ -174,6 +183,7 @@ class FaceSearch:
         that fail the quality gate are recorded with their reasons and not indexed.
         """
         record = self.store.get_gallery(gallery)
+        self._check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
         analyzed = self.pipeline.analyze(data)
         return self.commit_analyzed(
             analyzed,
@@ -380,6 +390,23 @@ class FaceSearch:
             return self._index.rebuild()
 
     # --- helpers ------------------------------------------------------------------------
+    @staticmethod
+    def _check_enroll_fields(
+        subject: str | None,
+        subject_reference: str | None,
+        source_uri: str | None,
+        legal_basis: str | None,
+    ) -> None:
+        """Refuse sensitive identifiers in any free text that enrollment would store."""
+        check_fields(
+            {
+                "subject": (subject, FieldKind.IDENTITY),
+                "subject_reference": (subject_reference, FieldKind.IDENTITY),
+                "source_uri": (source_uri, FieldKind.IDENTITY),
+                "legal_basis": (legal_basis, FieldKind.NARRATIVE),
+            }
+        )
+
     def _check_k(self, k: int | None) -> int:
         search = self.settings.search
         if k is None:

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
 from facesearch.imaging import sha256_hex
+from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.results import EnrollSummary
 from facesearch.settings import Settings
@@ -91,6 +92,13 @@ def enroll_paths(
     """Enroll every image under ``paths``; see the module docstring."""
     started = time.perf_counter()
     record = engine.store.get_gallery(gallery)
+    check_fields(
+        {
+            "subject": (subject, FieldKind.IDENTITY),
+            "source_uri": (source_uri, FieldKind.IDENTITY),
+            "legal_basis": (legal_basis, FieldKind.NARRATIVE),
+        }
+    )
     existing = engine.store.existing_sha256(record.id)
     summary = EnrollSummary()
     todo: list[FileTask] = []
@@ -115,6 +123,8 @@ def enroll_paths(
 
     def commit(task: FileTask, analyzed: AnalyzedImage) -> None:
         try:
+            # folder names become subject labels: they pass the same guard
+            check_fields({"subject": (task.subject, FieldKind.IDENTITY)})
             result = engine.commit_analyzed(
                 analyzed,
                 gallery=record,
