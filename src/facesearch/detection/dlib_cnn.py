@@ -8,17 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from facesearch.detection.base import plan_scale
-from facesearch.detection.dlib_common import (
-    DlibLandmarks5,
-    finish,
-    rect_to_box,
-    resize_for_detection,
-)
+from facesearch.detection.dlib_common import DlibDetectorBase
 from facesearch.lazy import LazyModel
 from facesearch.modelfiles import DLIB_MMOD, packaged_model
 from facesearch.settings import DetectionSettings
-from facesearch.types import Detection
 
 logger = logging.getLogger(__name__)
 
@@ -32,32 +25,18 @@ class _MmodModel(LazyModel[Any]):
         return dlib.cnn_face_detection_model_v1(str(path))
 
 
-class DlibCnnDetector:
+class DlibCnnDetector(DlibDetectorBase):
     """MMOD CNN detector. Scores are the network's detection confidence."""
 
     name = "dlib-cnn"
 
     def __init__(self, settings: DetectionSettings) -> None:
-        self._settings = settings
+        super().__init__(settings)
         self._model = _MmodModel()
-        self._landmarks = DlibLandmarks5()
 
-    def detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
-        height, width = pixels.shape[:2]
-        plan = plan_scale(
-            height,
-            width,
-            min_face_px=self._settings.min_face_px,
-            max_detect_side=self._settings.max_detect_side,
-            max_upsample_pixels=self._settings.max_upsample_pixels,
-        )
-        small = resize_for_detection(pixels, plan.scale)
+    def _run(self, pixels: NDArray[np.uint8], upsample: int) -> list[tuple[Any, float]]:
         model = self._model.load()
         with self._model.lock:
-            raw = model(small, plan.upsample)
-        found = [
-            (rect_to_box(d.rect, plan.scale), float(d.confidence))
-            for d in raw
-            if d.confidence >= self._settings.score_threshold
-        ]
-        return finish(pixels, found, self._landmarks, self.name)
+            raw = model(pixels, upsample)
+        threshold = self._settings.score_threshold
+        return [(d.rect, float(d.confidence)) for d in raw if d.confidence >= threshold]

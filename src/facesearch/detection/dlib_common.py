@@ -9,8 +9,10 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from facesearch.detection.base import plan_scale
 from facesearch.lazy import LazyModel
 from facesearch.modelfiles import DLIB_SHAPE_5, packaged_model
+from facesearch.settings import DetectionSettings
 from facesearch.types import BoundingBox, Detection, Landmarks5
 
 logger = logging.getLogger(__name__)
@@ -80,3 +82,37 @@ def finish(
         )
     detections.sort(key=lambda d: d.score, reverse=True)
     return detections
+
+
+class DlibDetectorBase:
+    """Shared steps of dlib's detectors: plan the scale, run, map boxes back, add landmarks.
+
+    Subclasses set ``name`` and implement :meth:`_run` on the (possibly downscaled) image.
+    """
+
+    name: str
+
+    def __init__(self, settings: DetectionSettings) -> None:
+        self._settings = settings
+        self._landmarks = DlibLandmarks5()
+
+    def _run(self, pixels: NDArray[np.uint8], upsample: int) -> list[tuple[Any, float]]:
+        """``(dlib rectangle, score)`` pairs at the resolution of ``pixels``."""
+        raise NotImplementedError
+
+    def detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
+        """Faces in ``(h, w, 3)`` uint8 RGB, highest score first, in ``pixels``' coordinates."""
+        height, width = pixels.shape[:2]
+        plan = plan_scale(
+            height,
+            width,
+            min_face_px=self._settings.min_face_px,
+            max_detect_side=self._settings.max_detect_side,
+            max_upsample_pixels=self._settings.max_upsample_pixels,
+        )
+        small = resize_for_detection(pixels, plan.scale)
+        found = [
+            (rect_to_box(rect, plan.scale), score)
+            for rect, score in self._run(small, plan.upsample)
+        ]
+        return finish(pixels, found, self._landmarks, self.name)
