@@ -53,15 +53,17 @@ def plain_recipe(paths: list[Path]) -> dict[str, float]:
 
 
 def engine(paths: list[Path], workers: int) -> dict[str, float]:
+    from facesearch.audit import AuditContext
     from facesearch.service import FaceSearch
     from facesearch.settings import Settings
 
+    operator = AuditContext.local_operator()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", workers=workers)
         with FaceSearch(settings) as fs:
-            fs.create_gallery("bench", legal_basis="benchmark")
+            fs.create_gallery("bench", legal_basis="benchmark", context=operator)
             started = time.perf_counter()
-            summary = fs.enroll_paths(paths, gallery="bench", progress=True)
+            summary = fs.enroll_paths(paths, gallery="bench", progress=True, context=operator)
             seconds = time.perf_counter() - started
     return {
         "images": len(paths),
@@ -77,7 +79,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/enroll_throughput.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results/enroll_throughput.json")
+    )
     args = parser.parse_args()
     root = os.environ.get("FACESEARCH_LFW_DIR")
     if not root:
@@ -99,8 +103,12 @@ def main() -> None:
         r["faces_per_s"] = r["faces"] / r["seconds"]
         r["ratio_vs_plain"] = rate / base_rate
         table.add_row(
-            name, f"{rate:.2f}", f"{r['faces_per_s']:.2f}", str(int(r["faces"])),
-            f"{r['seconds']:.1f}", f"{r['ratio_vs_plain']:.2f}x",
+            name,
+            f"{rate:.2f}",
+            f"{r['faces_per_s']:.2f}",
+            str(int(r["faces"])),
+            f"{r['seconds']:.1f}",
+            f"{r['ratio_vs_plain']:.2f}x",
         )
     Console().print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,9 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     assert missing == [], f"settings missing from README.md: {missing}"
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("FACESEARCH_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FACESEARCH_IMAGING__MAX_BYTES", "1234")
     monkeypatch.setenv("FACESEARCH_DETECTION__FALLBACK_DETECTOR", "none")

@@ -121,6 +121,31 @@ class IndexSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    key_ttl_days: int = Field(
+        365, ge=1, le=3650, description="Days an API key is valid when its lifetime is not given."
+    )
+
+
+class AuditSettings(BaseModel):
+    min_purpose_length: int = Field(
+        10, ge=1, le=1000, description="Fewest characters a search or verify purpose may have."
+    )
+    store_probes: bool = Field(
+        False,
+        description="Keep probe images (data_dir/probes/<sha256>); off: only their sha256 is kept.",
+    )
+
+
+class ApiSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address `facesearch serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `facesearch serve` listens on.")
+    max_files: int = Field(
+        20, ge=1, le=1000, description="Most image files one enroll request may upload."
+    )
+    docs: bool = Field(True, description="Serve the interactive API docs at /docs.")
+
+
 def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -151,6 +176,9 @@ class Settings(BaseSettings):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @property
     def resolved_database_url(self) -> str:
@@ -161,3 +189,13 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        """Where the newest audit event's seq and hash are kept, outside the database."""
+        return self.data_dir / "audit-head.json"
+
+    @property
+    def probe_dir(self) -> Path:
+        """Where probe images are kept when ``audit.store_probes`` is on."""
+        return self.data_dir / "probes"

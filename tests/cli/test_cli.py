@@ -10,6 +10,15 @@ import pytest
 
 from facesearch.cli.main import main
 
+WHY = [
+    "--purpose",
+    "test of the command line",
+    "--case",
+    "CLI-1",
+    "--authorization",
+    "CLI-AUTH",
+]
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     try:
@@ -65,18 +74,18 @@ def test_enroll_search_verify_round_trip(
     assert json.loads(out)[0]["n_faces"] == 8
 
     probe = str(test_images["Gloria_Macapagal_Arroyo"][2])
-    code, out, _ = run(capsys, *d, "search", probe, "--k", "3", "--threshold", "0", "--json")
+    code, out, _ = run(capsys, *d, "search", probe, *WHY, "--k", "3", "--threshold", "0", "--json")
     assert code == 0
     result = json.loads(out)
     top = result["faces"][0]["candidates"][0]
     assert top["subject"] == "Gloria_Macapagal_Arroyo" and top["rank"] == 1
     assert len(result["faces"][0]["candidates"]) == 3
 
-    code, out, _ = run(capsys, *d, "search", probe)
+    code, out, _ = run(capsys, *d, "search", probe, *WHY)
     assert code == 0 and "investigative leads" in out
 
     same = [str(p) for p in test_images["Colin_Powell"][:2]]
-    code, out, _ = run(capsys, *d, "verify", *same, "--json")
+    code, out, _ = run(capsys, *d, "verify", *same, *WHY, "--json")
     assert code == 0 and json.loads(out)["above_threshold"] is True
 
     code, out, _ = run(capsys, *d, "subjects", "list", "--json")
@@ -106,11 +115,12 @@ def test_enroll_search_verify_round_trip(
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (["search", "/no/such/file.jpg"], "no such file"),
+        (["search", "/no/such/file.jpg", *WHY], "no such file"),
+        (["search", "/no/such/file.jpg"], "Missing option '--purpose'"),
         (["enroll", "/no/such/dir", "--gallery", "g"], "no such file or folder"),
         (["gallery", "delete", "missing", "--yes"], "missing"),
         (["faces", "delete", "12345"], "no face with id 12345"),
-        (["search", "--k", "3"], "Missing argument"),
+        (["search", "--k", "3", *WHY], "Missing argument"),
         (["frobnicate"], "No such command"),
     ],
 )
@@ -132,8 +142,52 @@ def test_bad_image_and_unknown_gallery(
 ) -> None:
     fake = tmp_path / "notes.jpg"
     fake.write_text("not an image")
-    code, _, err = run(capsys, "--data-dir", data_dir, "search", str(fake))
+    code, _, err = run(capsys, "--data-dir", data_dir, "search", str(fake), *WHY)
     assert code == 2 and "not a supported image" in err and err.count("\n") == 1
     photo = str(test_images["Colin_Powell"][0])
     code, _, err = run(capsys, "--data-dir", data_dir, "enroll", photo, "--gallery", "nope")
     assert code == 2 and "nope" in err
+
+
+def test_search_is_audited_and_accounts_work(
+    capsys: pytest.CaptureFixture[str], data_dir: str, test_images: dict[str, list[Path]]
+) -> None:
+    d = ["--data-dir", data_dir]
+    assert run(capsys, *d, "gallery", "create", "g", "--legal-basis", "test")[0] == 0
+    photo = str(test_images["Colin_Powell"][0])
+    assert run(capsys, *d, "enroll", photo, "--gallery", "g", "--subject", "CP", "--json")[0] == 0
+    probe = str(test_images["Colin_Powell"][1])
+    short = ["--purpose", "short", "--case", "C", "--authorization", "A"]
+    code, _, err = run(capsys, *d, "search", probe, *short)
+    assert code == 2 and "purpose of at least 10" in err
+    assert run(capsys, *d, "search", probe, *WHY, "--json")[0] == 0
+
+    code, out, _ = run(capsys, *d, "audit", "list", "--json")
+    events = json.loads(out)
+    assert [e["action"] for e in events] == ["search", "search", "enroll.batch", "enroll",
+                                             "gallery.create"]  # fmt: skip
+    search = events[0]
+    assert search["actor"].startswith("cli:") and search["purpose"] == "test of the command line"
+    assert search["case_reference"] == "CLI-1" and search["outcome"] == "ok"
+    assert search["results"] and events[1]["outcome"] == "invalid_input"
+    code, out, _ = run(capsys, *d, "audit", "verify")
+    assert code == 0 and "intact: 5 events" in out
+
+    code, out, _ = run(capsys, *d, "users", "create-admin", "root", "--json")
+    key = json.loads(out)
+    assert code == 0 and key["key"].startswith(key["prefix"] + ".")
+    code, _, err = run(capsys, *d, "users", "create-admin", "again")
+    assert code == 2 and "only once" in err
+    assert run(capsys, *d, "users", "create", "ivy", "--role", "investigator")[0] == 0
+    code, out, _ = run(capsys, *d, "users", "new-key", "ivy", "--days", "5", "--json")
+    ivy_key = json.loads(out)
+    code, out, _ = run(capsys, *d, "users", "keys", "--json")
+    listed = json.loads(out)
+    assert {k["prefix"] for k in listed} == {key["prefix"], ivy_key["prefix"]}
+    assert key["key"] not in out and ivy_key["key"] not in out
+    assert run(capsys, *d, "users", "revoke-key", ivy_key["prefix"])[0] == 0
+    code, out, _ = run(capsys, *d, "users", "list", "--json")
+    assert [(u["name"], u["roles"]) for u in json.loads(out)] == [
+        ("ivy", ["investigator"]),
+        ("root", ["admin"]),
+    ]

@@ -21,7 +21,7 @@ from facesearch.errors import (
 )
 from facesearch.service import FaceSearch
 
-from .helpers import row_counts
+from .helpers import CURATOR, INVESTIGATION, row_counts
 
 
 def _face(test_images: dict[str, list[Path]]) -> Image.Image:
@@ -78,7 +78,7 @@ FAILURES: dict[str, tuple[Callable[[Image.Image], bytes], type[FaceSearchError],
 
 @pytest.fixture
 def gallery(engine: FaceSearch) -> FaceSearch:
-    engine.create_gallery("g", legal_basis="test")
+    engine.create_gallery("g", legal_basis="test", context=CURATOR)
     return engine
 
 
@@ -90,13 +90,13 @@ def test_bad_input_is_refused_and_changes_nothing(
     data = make(_face(test_images))
     before = row_counts(gallery.store)
     with pytest.raises(error) as info:
-        gallery.enroll(data, gallery="g", subject="someone")
+        gallery.enroll(data, gallery="g", subject="someone", context=CURATOR)
     assert fragment in str(info.value)
     assert "\n" not in str(info.value)
     assert row_counts(gallery.store) == before
     assert gallery.index_status().n_index == 0
     with pytest.raises(error):
-        gallery.search(data)
+        gallery.search(data, context=INVESTIGATION)
 
 
 def _animated_gif(im: Image.Image) -> bytes:
@@ -145,10 +145,10 @@ def test_unusual_but_valid_images_are_enrolled_and_found(
     case: str, gallery: FaceSearch, test_images: dict[str, list[Path]]
 ) -> None:
     data = ACCEPTED[case](_face(test_images))
-    result = gallery.enroll(data, gallery="g", subject="Colin_Powell")
+    result = gallery.enroll(data, gallery="g", subject="Colin_Powell", context=CURATOR)
     assert len(result.face_ids) == 1, case
     probe = test_images["Colin_Powell"][1].read_bytes()
-    found = gallery.search(probe, k=1, threshold=-1).faces[0].candidates[0]
+    found = gallery.search(probe, k=1, threshold=-1, context=INVESTIGATION).faces[0].candidates[0]
     assert found.face_id == result.face_ids[0]
     assert found.similarity > gallery.settings.search.verify_threshold - 0.03
 
@@ -159,14 +159,14 @@ def test_exif_rotation_is_applied_before_detection(
     stored = _face(test_images).transpose(Image.Transpose.ROTATE_90)
     plain = _save(stored, "JPEG", quality=95)  # same pixels without the orientation tag
     with pytest.raises(NoFaceFound):
-        gallery.enroll(plain, gallery="g")
-    assert gallery.enroll(_exif_rotated(_face(test_images)), gallery="g").face_ids
+        gallery.enroll(plain, gallery="g", context=CURATOR)
+    assert gallery.enroll(_exif_rotated(_face(test_images)), gallery="g", context=CURATOR).face_ids
 
 
 def test_oversized_upload_is_refused(gallery: FaceSearch) -> None:
     limit = gallery.settings.imaging.max_bytes
     with pytest.raises(ImageTooLarge):
-        gallery.enroll(b"\xff\xd8" + b"\x00" * limit, gallery="g")
+        gallery.enroll(b"\xff\xd8" + b"\x00" * limit, gallery="g", context=CURATOR)
     assert row_counts(gallery.store)["images"] == 0
 
 
@@ -184,16 +184,20 @@ def test_sensitive_identifiers_are_refused_before_anything_is_stored(
     ]
     for kwargs in cases:
         with pytest.raises(SensitiveIdentifierFound) as info:
-            gallery.enroll(photo, gallery="g", **kwargs)  # type: ignore[arg-type]
+            gallery.enroll(photo, gallery="g", **kwargs, context=CURATOR)  # type: ignore[arg-type]
         assert "example.org" not in info.value.message
-    with pytest.raises(SensitiveIdentifierFound, match="'description'.*e-mail"):
-        gallery.create_gallery("x", legal_basis="test", description="ask bob@example.org")
+    with pytest.raises(SensitiveIdentifierFound, match=r"'description'.*e-mail"):
+        gallery.create_gallery(
+            "x", legal_basis="test", description="ask bob@example.org", context=CURATOR
+        )
     assert row_counts(gallery.store) == before
 
     folder = tmp_path / "photos" / "555-867-5309"
     folder.mkdir(parents=True)
     (folder / "a.jpg").write_bytes(photo)
-    summary = gallery.enroll_paths([folder.parent], gallery="g", subject_from_folder=True)
+    summary = gallery.enroll_paths(
+        [folder.parent], gallery="g", subject_from_folder=True, context=CURATOR
+    )
     assert summary.images == 0 and len(summary.errors) == 1
     assert "phone number" in summary.errors[0][1]
     assert row_counts(gallery.store) == before

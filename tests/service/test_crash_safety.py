@@ -16,6 +16,8 @@ import pytest
 from facesearch.service import FacePipeline, FaceSearch
 from facesearch.settings import Settings
 
+from .helpers import INVESTIGATION
+
 N_PEOPLE = 40
 
 
@@ -77,7 +79,7 @@ def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
         for face in fs.list_faces(limit=committed)[:: max(1, committed // 6)]:
             assert face.source_uri is not None
             photo = Path(face.source_uri.removeprefix("file://")).read_bytes()
-            top = fs.search(photo, k=1, threshold=-1).faces[0].candidates[0]
+            top = fs.search(photo, k=1, threshold=-1, context=INVESTIGATION).faces[0].candidates[0]
             assert top.face_id == face.id
             assert top.similarity == pytest.approx(1.0, abs=1e-4)
 

@@ -11,19 +11,23 @@ from facesearch.errors import AlreadyExists, InvalidInput, NotFound
 from facesearch.service import FacePipeline, FaceSearch
 from facesearch.settings import QualitySettings, Settings
 
-from .helpers import row_counts
+from .helpers import CURATOR, INVESTIGATION, row_counts
 
 
 @pytest.fixture
 def enrolled(engine: FaceSearch, test_images: dict[str, list[Path]]) -> FaceSearch:
     """First photo of each identity in gallery 'a', second photo in gallery 'b'."""
-    engine.create_gallery("a", legal_basis="test")
-    engine.create_gallery("b", legal_basis="test")
+    engine.create_gallery("a", legal_basis="test", context=CURATOR)
+    engine.create_gallery("b", legal_basis="test", context=CURATOR)
     for name, paths in test_images.items():
         engine.enroll(
-            paths[0].read_bytes(), gallery="a", subject=name, source_uri=f"test:{paths[0].name}"
+            paths[0].read_bytes(),
+            gallery="a",
+            subject=name,
+            source_uri=f"test:{paths[0].name}",
+            context=CURATOR,
         )
-        engine.enroll(paths[1].read_bytes(), gallery="b", subject=name)
+        engine.enroll(paths[1].read_bytes(), gallery="b", subject=name, context=CURATOR)
     return engine
 
 
@@ -46,7 +50,7 @@ def test_search_ranks_the_same_person_first(
     enrolled: FaceSearch, test_images: dict[str, list[Path]]
 ) -> None:
     for name, paths in test_images.items():
-        result = enrolled.search(paths[2].read_bytes(), k=5, threshold=-1.0)
+        result = enrolled.search(paths[2].read_bytes(), k=5, threshold=-1.0, context=INVESTIGATION)
         assert result.gallery_size == 8
         candidates = result.faces[0].candidates
         assert len(candidates) == 5
@@ -60,7 +64,7 @@ def test_search_threshold_filters_candidates(
     enrolled: FaceSearch, test_images: dict[str, list[Path]]
 ) -> None:
     probe = test_images["Serena_Williams"][2].read_bytes()
-    result = enrolled.search(probe, k=10)
+    result = enrolled.search(probe, k=10, context=INVESTIGATION)
     assert result.threshold == enrolled.settings.search.search_threshold
     assert all(c.similarity >= result.threshold for c in result.faces[0].candidates)
     assert all(c.subject == "Serena_Williams" for c in result.faces[0].candidates)
@@ -70,27 +74,31 @@ def test_gallery_filter_only_returns_that_gallery(
     enrolled: FaceSearch, test_images: dict[str, list[Path]]
 ) -> None:
     probe = test_images["Colin_Powell"][2].read_bytes()
-    result = enrolled.search(probe, k=10, galleries=["b"], threshold=-1.0)
+    result = enrolled.search(probe, k=10, galleries=["b"], threshold=-1.0, context=INVESTIGATION)
     assert result.galleries == ("b",)
     assert result.gallery_size == 4
     assert {c.gallery for c in result.faces[0].candidates} == {"b"}
     assert result.faces[0].candidates[0].subject == "Colin_Powell"
     with pytest.raises(NotFound):
-        enrolled.search(probe, galleries=["nope"])
+        enrolled.search(probe, galleries=["nope"], context=INVESTIGATION)
 
 
 def test_k_is_validated(enrolled: FaceSearch, test_images: dict[str, list[Path]]) -> None:
     probe = test_images["Colin_Powell"][2].read_bytes()
     with pytest.raises(InvalidInput, match="k must be"):
-        enrolled.search(probe, k=0)
+        enrolled.search(probe, k=0, context=INVESTIGATION)
     with pytest.raises(InvalidInput, match="k must be"):
-        enrolled.search(probe, k=51)
+        enrolled.search(probe, k=51, context=INVESTIGATION)
 
 
 def test_verify(engine: FaceSearch, test_images: dict[str, list[Path]]) -> None:
     powell = test_images["Colin_Powell"]
-    same = engine.verify(powell[0].read_bytes(), powell[1].read_bytes())
-    other = engine.verify(powell[0].read_bytes(), test_images["Serena_Williams"][0].read_bytes())
+    same = engine.verify(powell[0].read_bytes(), powell[1].read_bytes(), context=INVESTIGATION)
+    other = engine.verify(
+        powell[0].read_bytes(),
+        test_images["Serena_Williams"][0].read_bytes(),
+        context=INVESTIGATION,
+    )
     assert same.similarity > other.similarity
     assert same.above_threshold and not other.above_threshold
     assert same.threshold == engine.settings.search.verify_threshold
@@ -101,7 +109,7 @@ def test_duplicate_image_is_refused_and_changes_nothing(
 ) -> None:
     before = row_counts(enrolled.store)
     with pytest.raises(AlreadyExists):
-        enrolled.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="a")
+        enrolled.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="a", context=CURATOR)
     assert row_counts(enrolled.store) == before
     assert enrolled.index_status().n_index == 8
 
@@ -112,22 +120,32 @@ def test_deletes_reach_store_and_index(
     probe = test_images["Colin_Powell"][2].read_bytes()
     powell = [f.id for f in enrolled.list_faces(subject="Colin_Powell")]
     assert len(powell) == 2
-    assert enrolled.delete_faces([powell[0]]) == [powell[0]]
-    ids = {c.face_id for c in enrolled.search(probe, k=10, threshold=-1).faces[0].candidates}
+    assert enrolled.delete_faces([powell[0]], context=CURATOR) == [powell[0]]
+    ids = {
+        c.face_id
+        for c in enrolled.search(probe, k=10, threshold=-1, context=INVESTIGATION)
+        .faces[0]
+        .candidates
+    }
     assert powell[0] not in ids and powell[1] in ids
-    enrolled.delete_subject("b", "Colin_Powell")
-    ids = {c.face_id for c in enrolled.search(probe, k=10, threshold=-1).faces[0].candidates}
+    enrolled.delete_subject("b", "Colin_Powell", context=CURATOR)
+    ids = {
+        c.face_id
+        for c in enrolled.search(probe, k=10, threshold=-1, context=INVESTIGATION)
+        .faces[0]
+        .candidates
+    }
     assert not ids & set(powell)
     serena = enrolled.list_faces(gallery="a", subject="Serena_Williams")[0]
-    enrolled.delete_image(serena.image_id)
+    enrolled.delete_image(serena.image_id, context=CURATOR)
     with pytest.raises(NotFound):
         enrolled.get_face(serena.id)
-    enrolled.delete_gallery("b")
+    enrolled.delete_gallery("b", context=CURATOR)
     status = enrolled.index_status()
     assert status.n_index == status.n_store == 2
     assert status.in_sync
     with pytest.raises(NotFound):
-        enrolled.delete_image(serena.image_id)
+        enrolled.delete_image(serena.image_id, context=CURATOR)
 
 
 def test_quality_gate_records_rejections(
@@ -137,8 +155,10 @@ def test_quality_gate_records_rejections(
         data_dir=tmp_path / "strict", workers=1, quality=QualitySettings(min_interocular_px=500)
     )
     with FaceSearch(strict, pipeline=real_pipeline) as fs:
-        fs.create_gallery("g", legal_basis="test")
-        result = fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g")
+        fs.create_gallery("g", legal_basis="test", context=CURATOR)
+        result = fs.enroll(
+            test_images["Colin_Powell"][0].read_bytes(), gallery="g", context=CURATOR
+        )
         assert result.face_ids == ()
         assert result.rejected and "too small" in result.rejected[0].reasons[0]
         counts = row_counts(fs.store)
@@ -183,13 +203,13 @@ def test_index_behind_the_store_catches_up(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "d", workers=1)
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
-        fs.create_gallery("g", legal_basis="test")
-        fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g")
+        fs.create_gallery("g", legal_basis="test", context=CURATOR)
+        fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g", context=CURATOR)
     # a second engine that writes but never saves its index (like a crash)
     crashed = FaceSearch(settings, pipeline=real_pipeline)
-    crashed.enroll(test_images["Serena_Williams"][0].read_bytes(), gallery="g")
+    crashed.enroll(test_images["Serena_Williams"][0].read_bytes(), gallery="g", context=CURATOR)
     first = crashed.list_faces(subject=None)[0].id
-    crashed.delete_faces([first])
+    crashed.delete_faces([first], context=CURATOR)
     crashed.store.close()  # no index save
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
         assert fs.reconcile_report.action == "caught-up"
@@ -205,8 +225,12 @@ def test_catch_up_sees_faces_written_by_another_process(
     test_images: dict[str, list[Path]],
 ) -> None:
     other = FaceSearch(settings, pipeline=real_pipeline)
-    other.enroll(test_images["Junichiro_Koizumi"][2].read_bytes(), gallery="a", subject="JK")
+    other.enroll(
+        test_images["Junichiro_Koizumi"][2].read_bytes(), gallery="a", subject="JK", context=CURATOR
+    )
     other.close()
-    result = enrolled.search(test_images["Junichiro_Koizumi"][2].read_bytes(), k=1, threshold=-1)
+    result = enrolled.search(
+        test_images["Junichiro_Koizumi"][2].read_bytes(), k=1, threshold=-1, context=INVESTIGATION
+    )
     assert result.faces[0].candidates[0].subject == "JK"
     assert result.faces[0].candidates[0].similarity == pytest.approx(1.0, abs=1e-5)

@@ -16,6 +16,8 @@ from facesearch.errors import NoFaceFound
 from facesearch.service import FacePipeline, FaceSearch
 from facesearch.settings import Settings
 
+from .helpers import CURATOR, INVESTIGATION
+
 N_ENROLLED = 300
 N_STRANGERS = 200
 
@@ -45,11 +47,12 @@ def test_rank1_identification_and_stranger_share(
     strangers = rng.sample(single, N_STRANGERS)
     settings = Settings(data_dir=tmp_path / "data", workers=2)
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
-        fs.create_gallery("lfw", legal_basis="research benchmark (LFW)")
+        fs.create_gallery("lfw", legal_basis="research benchmark (LFW)", context=CURATOR)
         summary = fs.enroll_paths(
             [_photo(lfw_root, name, 1) for name in enrolled],
             gallery="lfw",
             subject_from_folder=True,
+            context=CURATOR,
         )
         assert summary.errors == []
         assert summary.images + summary.images_without_faces == N_ENROLLED
@@ -58,7 +61,12 @@ def test_rank1_identification_and_stranger_share(
         hits = misses = probe_no_face = 0
         for name in enrolled:
             try:
-                result = fs.search(_photo(lfw_root, name, 2).read_bytes(), k=1, threshold=-1.0)
+                result = fs.search(
+                    _photo(lfw_root, name, 2).read_bytes(),
+                    k=1,
+                    threshold=-1.0,
+                    context=INVESTIGATION,
+                )
             except NoFaceFound:
                 probe_no_face += 1
                 misses += 1
@@ -74,7 +82,9 @@ def test_rank1_identification_and_stranger_share(
         with_candidate = searched = 0
         for name in strangers:
             try:
-                result = fs.search(_photo(lfw_root, name, 1).read_bytes(), k=10)
+                result = fs.search(
+                    _photo(lfw_root, name, 1).read_bytes(), k=10, context=INVESTIGATION
+                )
             except NoFaceFound:
                 continue
             searched += 1

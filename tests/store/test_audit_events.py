@@ -97,7 +97,9 @@ def test_enrollment_and_its_audit_event_are_one_transaction(store: Store, make: 
 
     def hook(enrolled: Any) -> NewAuditEvent:
         return NewAuditEvent(
-            actor="curator", action="enroll", target=f"image:{enrolled.image_id}",
+            actor="curator",
+            action="enroll",
+            target=f"image:{enrolled.image_id}",
             details={"face_ids": enrolled.face_ids},
         )
 
@@ -117,12 +119,16 @@ def test_deletes_carry_their_audit_event(store: Store, make: Any) -> None:
     g = store.create_gallery("g", legal_basis="test")
     ids = store.add_image(g.id, make.image(), [make.face(), make.face(x=90)], []).face_ids
     store.delete_faces(
-        [ids[0]], audit=lambda gone: NewAuditEvent(actor="c", action="face.delete",
-                                                   details={"face_ids": gone}),
+        [ids[0]],
+        audit=lambda gone: NewAuditEvent(
+            actor="c", action="face.delete", details={"face_ids": gone}
+        ),
     )
     store.delete_gallery(
-        "g", audit=lambda gone: NewAuditEvent(actor="c", action="gallery.delete",
-                                              details={"face_ids": gone}),
+        "g",
+        audit=lambda gone: NewAuditEvent(
+            actor="c", action="gallery.delete", details={"face_ids": gone}
+        ),
     )
     events = store.list_audit()
     assert [(e.action, e.details["face_ids"]) for e in events] == [

@@ -64,6 +64,15 @@ def expected_false_candidates(fmr: ArrayLike, gallery_size: int) -> Float64Array
     return np.asarray(np.asarray(fmr, dtype=np.float64) * gallery_size, dtype=np.float64)
 
 
+@dataclass(frozen=True, slots=True)
+class LeadEstimates:
+    """Per-candidate estimates, each ``(n,)`` float64 (see :meth:`Calibration.estimates`)."""
+
+    fmr: Float64Array
+    fpir: Float64Array
+    expected_false_candidates: Float64Array
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Similarity -> FMR for one model.
@@ -128,6 +137,18 @@ class Calibration:
         # np.interp needs increasing x: log10(FMR) reversed is increasing.
         return float(
             np.interp(np.log10(target), np.log10(self.fmrs[::-1]), self.similarities[::-1])
+        )
+
+    def estimates(self, similarities: ArrayLike, gallery_size: int) -> LeadEstimates:
+        """What the service reports per candidate, for ``similarities`` ``(n,)`` found in a
+        search of ``gallery_size`` faces: FMR at each similarity, the chance that a search of
+        this gallery turns up any impostor at or above it (FPIR), and the expected number
+        of impostors at or above it (``FMR * N``)."""
+        f = self.fmr(np.asarray(similarities, dtype=np.float64).ravel())
+        return LeadEstimates(
+            fmr=f,
+            fpir=fpir(f, gallery_size),
+            expected_false_candidates=expected_false_candidates(f, gallery_size),
         )
 
     def threshold_for_fpir(self, target_fpir: float, gallery_size: int) -> float:

@@ -9,7 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from facesearch.cli import output
+from facesearch.cli import common, output
+from facesearch.cli.accounts import audit_app, users_app
+from facesearch.cli.common import Authorization, Case, Json, Purpose, operator, read, state
+from facesearch.cli.evaluate import calibrate_command, eval_app
+from facesearch.cli.serve import serve_command
 from facesearch.errors import FaceSearchError
 from facesearch.settings import Settings
 
@@ -28,20 +32,16 @@ app.add_typer(gallery_app, name="gallery")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(faces_app, name="faces")
 app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
+app.command("calibrate")(calibrate_command)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.command("serve")(serve_command)
 
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $FACESEARCH_DATA_DIR or ./data)."),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-class _State:
-    data_dir: Path | None = None
-    verbose: bool = False
-
-
-_state = _State()
 
 
 @app.callback()
@@ -49,8 +49,8 @@ def _root(
     data_dir: DataDir = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
-    _state.data_dir = data_dir
-    _state.verbose = verbose
+    state.data_dir = data_dir
+    state.verbose = verbose
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -58,16 +58,11 @@ def _root(
 
 
 def _settings() -> Settings:
-    overrides: dict[str, Any] = {}
-    if _state.data_dir is not None:
-        overrides["data_dir"] = _state.data_dir
-    return Settings(**overrides)
+    return common.settings()
 
 
 def _engine() -> Any:
-    from facesearch.service import FaceSearch
-
-    return FaceSearch(_settings())
+    return common.engine()
 
 
 # --- galleries ------------------------------------------------------------------------
@@ -84,7 +79,11 @@ def gallery_create(
     """Create a gallery."""
     with _engine() as engine:
         record = engine.create_gallery(
-            name, legal_basis=legal_basis, description=description, source_category=source_category
+            name,
+            legal_basis=legal_basis,
+            description=description,
+            source_category=source_category,
+            context=operator(),
         )
     if json_out:
         output.print_json(record)
@@ -127,7 +126,7 @@ def gallery_delete(
     if not yes:
         typer.confirm(f"Delete gallery {name!r} and every face in it?", abort=True)
     with _engine() as engine:
-        ids = engine.delete_gallery(name)
+        ids = engine.delete_gallery(name, context=operator())
     output.info(f"deleted gallery {name!r} ({len(ids)} faces)")
 
 
@@ -177,6 +176,7 @@ def enroll(
             source_uri=source_uri,
             legal_basis=legal_basis,
             progress=not json_out and sys.stderr.isatty(),
+            context=operator(),
         )
     if json_out:
         output.print_json(summary)
@@ -205,6 +205,9 @@ def enroll(
 @app.command("search")
 def search(
     image: Annotated[Path, typer.Argument(help="Probe photo.")],
+    purpose: Purpose,
+    case: Case,
+    authorization: Authorization,
     k: Annotated[int | None, typer.Option("--k", "-k", help="Candidates per face.")] = None,
     gallery: Annotated[
         list[str] | None, typer.Option("--gallery", "-g", help="Search only these galleries.")
@@ -217,11 +220,21 @@ def search(
     ] = None,
     json_out: Json = False,
 ) -> None:
-    """Search a probe photo; candidates are investigative leads, not identifications."""
-    data = _read(image)
+    """Search a probe photo; candidates are investigative leads, not identifications.
+
+    The search, its purpose, case and authorization, the probe's sha256 and every candidate
+    returned are recorded in the audit log (actor cli:<user>) before results are shown.
+    """
+    data = read(image)
+    context = operator(purpose=purpose, case=case, authorization=authorization)
     with _engine() as engine:
         result = engine.search(
-            data, k=k, galleries=gallery, all_faces=all_faces, threshold=threshold
+            data,
+            k=k,
+            galleries=gallery,
+            all_faces=all_faces,
+            threshold=threshold,
+            context=context,
         )
     if json_out:
         output.print_json(result)
@@ -256,12 +269,16 @@ def search(
 def verify(
     image_a: Annotated[Path, typer.Argument(help="First photo.")],
     image_b: Annotated[Path, typer.Argument(help="Second photo.")],
+    purpose: Purpose,
+    case: Case,
+    authorization: Authorization,
     json_out: Json = False,
 ) -> None:
-    """Compare the largest face of two photos (1:1)."""
-    a, b = _read(image_a), _read(image_b)
+    """Compare the largest face of two photos (1:1); audited like a search."""
+    a, b = read(image_a), read(image_b)
+    context = operator(purpose=purpose, case=case, authorization=authorization)
     with _engine() as engine:
-        result = engine.verify(a, b)
+        result = engine.verify(a, b, context=context)
     if json_out:
         output.print_json(result)
         return
@@ -329,7 +346,7 @@ def faces_delete(
 ) -> None:
     """Delete faces from the store and the index."""
     with _engine() as engine:
-        deleted = engine.delete_faces(face_ids)
+        deleted = engine.delete_faces(face_ids, context=operator())
     missing = sorted(set(face_ids) - set(deleted))
     if deleted:
         output.info(f"deleted {len(deleted)} face(s): {', '.join(map(str, deleted))}")
@@ -371,17 +388,6 @@ def index_rebuild() -> None:
 
 
 # --- plumbing -------------------------------------------------------------------------
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except IsADirectoryError as err:
-        raise FaceSearchError(f"{path} is a folder, not an image") from err
-    except FileNotFoundError as err:
-        raise FaceSearchError(f"no such file: {path}") from err
-    except OSError as err:
-        raise FaceSearchError(f"cannot read {path}: {err.strerror}") from err
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and a non-zero exit."""
     try:

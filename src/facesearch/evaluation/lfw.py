@@ -83,9 +83,7 @@ class Lfw:
         pairs = [_parse_pair(line, 0) for line in lines[1:] if line.strip()]
         if len(pairs) != n_folds * 2 * per_fold:
             raise ConfigurationError(f"pairs.txt holds {len(pairs)} pairs, expected more")
-        return [
-            Pair(p.a, p.b, p.same, i // (2 * per_fold)) for i, p in enumerate(pairs)
-        ]
+        return [Pair(p.a, p.b, p.same, i // (2 * per_fold)) for i, p in enumerate(pairs)]
 
     def view1_pairs(self, split: str) -> list[Pair]:
         """LFW View 1 pairs, ``split`` ``"train"`` (2,200) or ``"test"`` (1,000)."""

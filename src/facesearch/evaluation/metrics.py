@@ -52,16 +52,23 @@ def threshold_at_fmr(impostor: ArrayLike, target: float) -> float:
     """The lowest threshold whose FMR is at most ``target``.
 
     With ``n`` impostor scores sorted high to low (``s_0 >= s_1 >= ...``) and
-    ``k = floor(target * n)``, the threshold is just above ``s_k`` so that at most ``k``
-    impostors (a share ``<= target``) are accepted. ``target >= 1`` gives ``-inf``.
+    ``k = floor(target * n)``, the threshold is the next representable value above ``s_k``
+    so that at most ``k`` impostors (a share ``<= target``) are accepted. float32 input is
+    handled in float32 (the threshold is then exactly a float32 value, so comparing it with
+    float32 or float64 scores gives the same answer). ``target >= 1`` gives ``-inf``.
     """
-    if not 0.0 <= target:
+    if target < 0.0:
         raise ValueError(f"target FMR must be >= 0, got {target}")
-    s = np.sort(_scores(impostor, "impostor"))[::-1]
+    raw = np.asarray(impostor)
+    dtype = np.float32 if raw.dtype == np.float32 else np.float64
+    s = raw.astype(dtype, copy=False).ravel()
+    if s.size == 0 or np.isnan(s).any():
+        raise ValueError("impostor scores are empty or hold NaN")
     k = math.floor(target * s.size + 1e-9)
     if k >= s.size:
         return -math.inf
-    return float(np.nextafter(s[k], math.inf))
+    kth_largest = np.partition(s, s.size - 1 - k)[s.size - 1 - k]
+    return float(np.nextafter(kth_largest, dtype(math.inf)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
+from facesearch.audit import AuditContext, AuditLog
+from facesearch.auth import Accounts
 from facesearch.errors import InvalidInput, NoFaceFound
+from facesearch.imaging import sha256_hex
 from facesearch.index.registry import configure_backend
 from facesearch.privacy import FieldKind, check_fields
-from facesearch.quality import enrollment_failures
+from facesearch.service.accountability import Accountability
+from facesearch.service.enrollment import Enrollment
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
 from facesearch.service.results import (
     Candidate,
-    EnrollResult,
-    EnrollSummary,
     ProbeFace,
-    RejectedFace,
     SearchResult,
     VerifyResult,
 )
 from facesearch.settings import Settings
 from facesearch.store import (
+    AuditHook,
     FaceRecord,
     GalleryRecord,
-    NewFace,
-    NewImage,
-    NewRejection,
     Store,
     SubjectRecord,
 )
@@ -40,12 +38,16 @@ from facesearch.store import (
 logger = logging.getLogger(__name__)
 
 
-class FaceSearch:
+class FaceSearch(Enrollment):
     """facesearch's engine over one data folder (or database URL).
 
     Build it with :class:`Settings`; it opens the store (running migrations), builds the
     pipeline (models load lazily on first use) and reconciles the vector index with the
     store. Use it as a context manager, or call :meth:`close` to persist the index.
+
+    Every search, verify, enroll and delete takes an :class:`AuditContext` (who, from where,
+    and for search and verify why) and is audited (:mod:`facesearch.service.accountability`);
+    :attr:`accounts` holds users and API keys, :attr:`audit` the hash-chained log.
     """
 
     def __init__(
@@ -69,6 +71,9 @@ class FaceSearch:
             save_every=settings.index.save_every,
         )
         self._write_lock = threading.Lock()
+        self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
+        self.accounts = Accounts(self.store, self.audit, settings.auth)
+        self._accountability = Accountability(self.audit, settings)
         self.reconcile_report: ReconcileReport = self._index.open()
         logger.info(
             "index %s: %s (%s)",
@@ -101,6 +106,7 @@ class FaceSearch:
         legal_basis: str,
         description: str = "",
         source_category: str = "unspecified",
+        context: AuditContext,
     ) -> GalleryRecord:
         check_fields(
             {
@@ -110,29 +116,40 @@ class FaceSearch:
                 "source_category": (source_category, FieldKind.IDENTITY),
             }
         )
-        return self.store.create_gallery(
+        gallery = self.store.create_gallery(
             name.strip(),
             legal_basis=legal_basis.strip(),
             description=description,
             source_category=source_category,
+            audit=lambda g: context.event(
+                "gallery.create", target=f"gallery:{g.name}", galleries=(g.name,)
+            ),
         )
+        self.audit.committed()
+        return gallery
 
     def list_galleries(self) -> list[GalleryRecord]:
         return self.store.list_galleries()
 
-    def delete_gallery(self, name: str) -> list[int]:
+    def delete_gallery(self, name: str, *, context: AuditContext) -> list[int]:
+        target = f"gallery:{name}"
         with self._write_lock:
-            ids = self.store.delete_gallery(name)
+            ids = self.store.delete_gallery(
+                name, audit=self._deletion_event(context, "gallery.delete", target, (name,))
+            )
             self._index.apply_deletions()
+        self.audit.committed()
         return ids
 
     def list_subjects(self, gallery: str | None = None) -> list[SubjectRecord]:
         return self.store.list_subjects(gallery)
 
-    def delete_subject(self, gallery: str, label: str) -> list[int]:
+    def delete_subject(self, gallery: str, label: str, *, context: AuditContext) -> list[int]:
+        event = self._deletion_event(context, "subject.delete", f"subject:{label}", (gallery,))
         with self._write_lock:
-            ids = self.store.delete_subject(gallery, label)
+            ids = self.store.delete_subject(gallery, label, audit=event)
             self._index.apply_deletions()
+        self.audit.committed()
         return ids
 
     # --- faces and images ---------------------------------------------------------------
@@ -149,177 +166,82 @@ class FaceSearch:
     def get_face(self, face_id: int) -> FaceRecord:
         return self.store.get_face(face_id)
 
-    def delete_faces(self, ids: Sequence[int]) -> list[int]:
+    def delete_faces(self, ids: Sequence[int], *, context: AuditContext) -> list[int]:
+        """Delete the faces of ``ids``; returns those that existed (ascending)."""
+        event = self._deletion_event(context, "face.delete", None, ())
         with self._write_lock:
-            deleted = self.store.delete_faces(list(ids))
+            deleted = self.store.delete_faces(list(ids), audit=event)
             self._index.apply_deletions()
+        self.audit.committed()
         return deleted
 
-    def delete_image(self, image_id: int) -> list[int]:
+    def delete_image(self, image_id: int, *, context: AuditContext) -> list[int]:
+        event = self._deletion_event(context, "image.delete", f"image:{image_id}", ())
         with self._write_lock:
-            deleted = self.store.delete_image(image_id)
+            deleted = self.store.delete_image(image_id, audit=event)
             self._index.apply_deletions()
+        self.audit.committed()
         return deleted
-
-    # --- enrollment ---------------------------------------------------------------------
-    def enroll(
-        self,
-        data: bytes,
-        *,
-        gallery: str,
-        subject: str | None = None,
-        subject_reference: str | None = None,
-        source_uri: str | None = None,
-        legal_basis: str | None = None,
-        captured_at: datetime | None = None,
-    ) -> EnrollResult:
-        """Enroll the faces of one image into ``gallery`` (one store transaction).
-
-        Without ``subject`` every face is enrolled; with one, only the largest face is (the
-        others are recorded as rejected, so bystanders never carry the subject's label).
-
-        Raises imaging errors for bad bytes, :class:`NoFaceFound` when no face is detected,
-        :class:`AlreadyExists` when this image (by sha256) is already in the gallery. Faces
-        that fail the quality gate are recorded with their reasons and not indexed.
-        """
-        record = self.store.get_gallery(gallery)
-        self._check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
-        analyzed = self.pipeline.analyze(data)
-        return self.commit_analyzed(
-            analyzed,
-            gallery=record,
-            subject=subject,
-            subject_reference=subject_reference,
-            source_uri=source_uri,
-            legal_basis=legal_basis,
-            captured_at=captured_at,
-        )
-
-    def commit_analyzed(
-        self,
-        analyzed: AnalyzedImage,
-        *,
-        gallery: GalleryRecord,
-        subject: str | None = None,
-        subject_reference: str | None = None,
-        source_uri: str | None = None,
-        legal_basis: str | None = None,
-        captured_at: datetime | None = None,
-    ) -> EnrollResult:
-        """Store an analysed image and index its accepted faces (store first, then index)."""
-        if analyzed.model_id != self.model_id:
-            raise InvalidInput(
-                f"image analysed with {analyzed.model_id}, this engine uses {self.model_id}"
-            )
-        if not analyzed.faces:
-            raise NoFaceFound("no face found in the image")
-        subject = subject.strip() if subject else None
-        accepted: list[AnalyzedFace] = []
-        rejected: list[RejectedFace] = []
-        primary = analyzed.largest_face()
-        for face in analyzed.faces:
-            reasons = enrollment_failures(face.quality, self.settings.quality)
-            if subject and face is not primary:
-                # A photo enrolled for a subject shows that subject as its largest face;
-                # bystanders are not enrolled under the subject's name.
-                reasons = ["not the subject: a smaller face in a photo enrolled for a subject"]
-            if reasons:
-                rejected.append(RejectedFace(face.detection.box, face.quality, tuple(reasons)))
-            else:
-                accepted.append(face)
-        image = NewImage(
-            sha256=analyzed.sha256,
-            width=analyzed.width,
-            height=analyzed.height,
-            n_bytes=analyzed.n_bytes,
-            format=analyzed.format,
-            legal_basis=(legal_basis or gallery.legal_basis).strip(),
-            source_uri=source_uri,
-            captured_at=captured_at,
-        )
-        new_faces = [
-            NewFace(
-                box=f.detection.box,
-                landmarks=f.detection.landmarks,
-                detector=f.detection.detector,
-                detector_score=f.detection.score,
-                quality=f.quality,
-                model_id=analyzed.model_id,
-                embedding=f.embedding,
-                thumbnail=f.thumbnail,
-            )
-            for f in accepted
-        ]
-        rejections = [
-            NewRejection(box=r.box, reason="; ".join(r.reasons), quality=r.quality)
-            for r in rejected
-        ]
-        with self._write_lock:
-            enrolled = self.store.add_image(
-                gallery.id,
-                image,
-                new_faces,
-                rejections,
-                subject_label=subject,
-                subject_external_reference=subject_reference,
-            )
-            if enrolled.face_ids:
-                vectors = np.stack([f.embedding for f in accepted]).astype(np.float32)
-                self._index.add(np.asarray(enrolled.face_ids, dtype=np.int64), vectors)
-        return EnrollResult(
-            image_id=enrolled.image_id,
-            sha256=analyzed.sha256,
-            gallery=gallery.name,
-            subject=subject,
-            face_ids=tuple(enrolled.face_ids),
-            rejected=tuple(rejected),
-        )
-
-    def enroll_paths(
-        self,
-        paths: Sequence[Path],
-        *,
-        gallery: str,
-        subject: str | None = None,
-        subject_from_folder: bool = False,
-        source_uri: str | None = None,
-        legal_basis: str | None = None,
-        progress: bool = False,
-    ) -> EnrollSummary:
-        """Enroll files and folders (recursively); see :mod:`facesearch.service.folder`."""
-        from facesearch.service.folder import enroll_paths
-
-        return enroll_paths(
-            self,
-            paths,
-            gallery=gallery,
-            subject=subject,
-            subject_from_folder=subject_from_folder,
-            source_uri=source_uri,
-            legal_basis=legal_basis,
-            progress=progress,
-        )
 
     # --- search and verify --------------------------------------------------------------
     def search(
         self,
         data: bytes,
         *,
+        context: AuditContext,
         k: int | None = None,
         galleries: Sequence[str] | None = None,
         all_faces: bool = False,
         threshold: float | None = None,
+        face: int | None = None,
     ) -> SearchResult:
-        """Rank enrolled faces by similarity to the probe's largest face (or every face).
+        """Rank enrolled faces by similarity to the probe's largest face (or every face, or
+        the ``face``-th face of ``pipeline.analyze(data).faces``).
 
-        Returns at most ``k`` candidates per probe face whose similarity is at or above
-        ``threshold`` (default: the search threshold setting). ``galleries`` restricts the
-        search (default: all). Raises :class:`NoFaceFound` when the probe holds no face.
+        ``context`` must carry a purpose, a case reference and an authorization reference
+        (else :class:`InvalidInput` and nothing runs). Returns at most ``k`` candidates per
+        probe face whose similarity is at or above ``threshold`` (default: the search
+        threshold setting). ``galleries`` restricts the search (default: all). Raises
+        :class:`NoFaceFound` when the probe holds no face. The audit event (galleries, probe
+        sha256, every candidate returned) is committed before this returns; if it cannot
+        be, the search fails. Failures are audited too.
         """
+        sha = sha256_hex(data)
+        self._accountability.justify(context, "search", sha)
+        try:
+            result = self._search(
+                data,
+                k=k,
+                galleries=galleries,
+                all_faces=all_faces,
+                threshold=threshold,
+                face_index=face,
+            )
+        except Exception as err:
+            details = {"k": k, "threshold": threshold, "all_faces": all_faces, "face": face}
+            names = tuple(galleries or ())
+            self._accountability.failed(
+                context, "search", err, galleries=names, probe_sha256=sha, details=details
+            )
+            raise
+        record = self._accountability.searched(context, result)
+        self._accountability.keep_probe(data, sha)
+        return dataclasses.replace(result, audit_seq=record.seq)
+
+    def _search(
+        self,
+        data: bytes,
+        *,
+        k: int | None,
+        galleries: Sequence[str] | None,
+        all_faces: bool,
+        threshold: float | None,
+        face_index: int | None = None,
+    ) -> SearchResult:
         k = self._check_k(k)
         threshold = self.settings.search.search_threshold if threshold is None else threshold
         analyzed = self.pipeline.analyze(data)
-        probe_faces = self._probe_faces(analyzed, all_faces=all_faces)
+        probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
         self._index.catch_up()
         if galleries:
             records = [self.store.get_gallery(name) for name in galleries]
@@ -366,13 +288,24 @@ class FaceSearch:
             faces=tuple(results),
         )
 
-    def verify(self, data_a: bytes, data_b: bytes) -> VerifyResult:
-        """Compare the largest face of two images (1:1) at the verify threshold."""
-        face_a = self._largest(self.pipeline.analyze(data_a), "first")
-        face_b = self._largest(self.pipeline.analyze(data_b), "second")
+    def verify(self, data_a: bytes, data_b: bytes, *, context: AuditContext) -> VerifyResult:
+        """Compare the largest face of two images (1:1) at the verify threshold.
+
+        Justified and audited like :meth:`search` (both probes' sha256, the similarity).
+        """
+        sha_a, sha_b = sha256_hex(data_a), sha256_hex(data_b)
+        self._accountability.justify(context, "verify", sha_a)
+        try:
+            face_a = self._largest(self.pipeline.analyze(data_a), "first")
+            face_b = self._largest(self.pipeline.analyze(data_b), "second")
+        except Exception as err:
+            self._accountability.failed(
+                context, "verify", err, probe_sha256=sha_a, details={"second_probe_sha256": sha_b}
+            )
+            raise
         similarity = float(np.dot(face_a.embedding, face_b.embedding))
         threshold = self.settings.search.verify_threshold
-        return VerifyResult(
+        result = VerifyResult(
             similarity=similarity,
             threshold=threshold,
             above_threshold=similarity >= threshold,
@@ -380,6 +313,10 @@ class FaceSearch:
             face_a=_probe(face_a),
             face_b=_probe(face_b),
         )
+        record = self._accountability.verified(context, result, sha_a, sha_b)
+        self._accountability.keep_probe(data_a, sha_a)
+        self._accountability.keep_probe(data_b, sha_b)
+        return dataclasses.replace(result, audit_seq=record.seq)
 
     # --- index --------------------------------------------------------------------------
     def index_status(self) -> IndexStatus:
@@ -391,20 +328,11 @@ class FaceSearch:
 
     # --- helpers ------------------------------------------------------------------------
     @staticmethod
-    def _check_enroll_fields(
-        subject: str | None,
-        subject_reference: str | None,
-        source_uri: str | None,
-        legal_basis: str | None,
-    ) -> None:
-        """Refuse sensitive identifiers in any free text that enrollment would store."""
-        check_fields(
-            {
-                "subject": (subject, FieldKind.IDENTITY),
-                "subject_reference": (subject_reference, FieldKind.IDENTITY),
-                "source_uri": (source_uri, FieldKind.IDENTITY),
-                "legal_basis": (legal_basis, FieldKind.NARRATIVE),
-            }
+    def _deletion_event(
+        context: AuditContext, action: str, target: str | None, galleries: tuple[str, ...]
+    ) -> AuditHook[list[int]]:
+        return lambda ids: context.event(
+            action, target=target, galleries=galleries, details={"face_ids": list(ids)}
         )
 
     def _check_k(self, k: int | None) -> int:
@@ -416,9 +344,15 @@ class FaceSearch:
         return k
 
     @staticmethod
-    def _probe_faces(analyzed: AnalyzedImage, *, all_faces: bool) -> list[AnalyzedFace]:
+    def _probe_faces(
+        analyzed: AnalyzedImage, *, all_faces: bool, face: int | None = None
+    ) -> list[AnalyzedFace]:
         if not analyzed.faces:
             raise NoFaceFound("no face found in the probe image")
+        if face is not None:
+            if not 0 <= face < len(analyzed.faces):
+                raise InvalidInput(f"face must be between 0 and {len(analyzed.faces) - 1}")
+            return [analyzed.faces[face]]
         if all_faces:
             return list(analyzed.faces)
         largest = analyzed.largest_face()

@@ -26,7 +26,8 @@ from facesearch.service.results import EnrollSummary
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
-    from facesearch.service.facesearch import FaceSearch
+    from facesearch.audit import AuditContext
+    from facesearch.service.enrollment import Enrollment
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def _analyze_file(path: str) -> AnalyzedImage:
 
 # --- parent side ----------------------------------------------------------------------
 def enroll_paths(
-    engine: FaceSearch,
+    engine: Enrollment,
     paths: Sequence[Path],
     *,
     gallery: str,
@@ -88,6 +89,7 @@ def enroll_paths(
     source_uri: str | None = None,
     legal_basis: str | None = None,
     progress: bool = False,
+    context: AuditContext,
 ) -> EnrollSummary:
     """Enroll every image under ``paths``; see the module docstring."""
     started = time.perf_counter()
@@ -131,6 +133,7 @@ def enroll_paths(
                 subject=task.subject,
                 source_uri=source_uri or task.path.resolve().as_uri(),
                 legal_basis=legal_basis,
+                context=context,
             )
         except NoFaceFound:
             summary.images_without_faces += 1

@@ -189,9 +189,7 @@ class IndexSync:
             if max_id > self._known_max_id:
                 fresh = self._store.face_ids(self.model_id, after=self._known_max_id)
                 fresh = fresh[~index.contains(fresh)] if len(fresh) else fresh
-                for ids, vectors in self._store.iter_embeddings(
-                    self.model_id, ids=fresh.tolist()
-                ):
+                for ids, vectors in self._store.iter_embeddings(self.model_id, ids=fresh.tolist()):
                     index.add(ids, vectors)
                 self._known_max_id = max_id
                 self._count_change(len(fresh))

@@ -82,6 +82,8 @@ class SearchResult:
     galleries: tuple[str, ...]
     gallery_size: int
     faces: tuple[ProbeFace, ...]
+    audit_seq: int | None = None
+    """Seq of the audit event that recorded this search (set once it is committed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +96,5 @@ class VerifyResult:
     model_id: str
     face_a: ProbeFace
     face_b: ProbeFace
+    audit_seq: int | None = None
+    """Seq of the audit event that recorded this comparison."""

@@ -146,7 +146,7 @@ class AccountQueries(StoreBase):
         expires_at: datetime | None = None,
         audit: AuditHook[ApiKeyRecord] | None = None,
     ) -> ApiKeyRecord:
-        """Store a new key of ``user`` by its prefix and sha256 hex (the secret never comes here)."""
+        """Store a new key of ``user`` by prefix and sha256 hex (the secret never comes here)."""
         _validate.text("prefix", prefix, 32)
         if not isinstance(key_hash, str) or not _SHA256.fullmatch(key_hash):
             raise InvalidInput("key_hash must be 64 lowercase hexadecimal digits")
@@ -193,9 +193,9 @@ class AccountQueries(StoreBase):
         """The key of ``prefix`` with its hash and user, or None."""
         with self._tx("find_api_key") as s:
             row = s.execute(
-                select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(
-                    ApiKey.prefix == prefix
-                )
+                select(ApiKey, User)
+                .join(User, User.id == ApiKey.user_id)
+                .where(ApiKey.prefix == prefix)
             ).first()
             if row is None:
                 return None

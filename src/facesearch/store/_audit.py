@@ -250,7 +250,9 @@ class AuditQueries(StoreBase):
                 raise NotFound(f"audit event {seq} not found")
             return _record(row)
 
-    def list_audit(self, where: AuditFilter | None = None, *, limit: int = 100) -> list[AuditRecord]:
+    def list_audit(
+        self, where: AuditFilter | None = None, *, limit: int = 100
+    ) -> list[AuditRecord]:
         """Events matching ``where``, newest (highest seq) first, at most ``limit``."""
         if limit < 0:
             raise InvalidInput("limit must be non-negative")

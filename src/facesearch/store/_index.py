@@ -63,9 +63,7 @@ class IndexQueries(StoreBase):
         """Face ids of the model greater than ``after``, ascending, ``(n,)`` int64."""
         with self._tx("face_ids") as s:
             ids = s.scalars(
-                select(Face.id)
-                .where(Face.model_id == model_id, Face.id > after)
-                .order_by(Face.id)
+                select(Face.id).where(Face.model_id == model_id, Face.id > after).order_by(Face.id)
             )
             return _rows.int_array(list(ids))
 

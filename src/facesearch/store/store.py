@@ -124,9 +124,7 @@ class Store(IndexQueries, AccountQueries, AuditQueries):
             rows = s.execute(_rows.gallery_select().order_by(Gallery.name)).all()
             return [_rows.gallery_record(row) for row in rows]
 
-    def delete_gallery(
-        self, name: str, *, audit: AuditHook[list[int]] | None = None
-    ) -> list[int]:
+    def delete_gallery(self, name: str, *, audit: AuditHook[list[int]] | None = None) -> list[int]:
         """Delete the gallery with its subjects, images, faces and rejections.
 
         Returns the deleted face ids (ascending), each logged in ``face_deletions``.

@@ -1,0 +1,227 @@
+"""LFW View 2 accuracy of pipeline variants: where does accuracy go, and what does it cost?
+
+Each variant is an embedding recipe (detector, fallback, jitter, face choice, chip crop,
+landmark model); each runs ``facesearch eval lfw`` logic on all 6,000 pairs or, for the
+expensive ones, on the first ``--subset`` pairs of every fold, beside the default
+pipeline on the same subset (a paired comparison). Embeddings are cached per recipe
+(``--cache-dir``), so a rerun only reports. Recipes that keep raw dlib descriptors (the
+``--padding`` / ``--landmarks68`` variant path) are also scored the way dlib's own LFW
+test does: Euclidean distance between unnormalised descriptors.
+
+    .venv/bin/python benchmarks/lfw_variants.py --lfw-dir "$FACESEARCH_LFW_DIR" \\
+        --only no-fallback,largest-face --out out/eval/lfw-variants
+
+Not a test: prints a table and writes ``variants.json`` and ``variants.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facesearch.evaluation.embedcache import Recipe, embed_images
+from facesearch.evaluation.lfw import Lfw, slice_pairs
+from facesearch.evaluation.lfw_run import run_lfw
+from facesearch.evaluation.metrics import equal_error_rate, kfold_accuracy
+from facesearch.evaluation.reports import md_table, write_json
+from facesearch.settings import DetectorKind, Settings
+
+
+def _settings(*, detection: dict[str, Any] | None = None, jitters: int = 0) -> Settings:
+    base = Settings()
+    return base.model_copy(
+        update={
+            "detection": base.detection.model_copy(update=detection or {}),
+            "embedding": base.embedding.model_copy(update={"jitters": jitters}),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    what: str
+    recipe: Callable[[], Recipe]
+    subset: bool = False
+
+
+VARIANTS = [
+    Variant(
+        "default",
+        "service pipeline: HOG (upsampled so 40 px faces are found), CNN "
+        "fallback, 5-point landmarks, 150 px chip with 0.25 padding, no jitter, centre face",
+        lambda: Recipe(_settings()),
+    ),
+    Variant(
+        "no-fallback",
+        "HOG only; images without a face use the centred LFW box",
+        lambda: Recipe(_settings(detection={"fallback_detector": None})),
+    ),
+    Variant(
+        "largest-face",
+        "keep the largest face instead of the one nearest the centre",
+        lambda: Recipe(_settings(), selection="largest"),
+    ),
+    Variant(
+        "no-upsample",
+        "min_face_px 80: HOG without upsampling (faster)",
+        lambda: Recipe(_settings(detection={"min_face_px": 80})),
+    ),
+    Variant(
+        "raw-descriptor",
+        "same chip made outside the pipeline; raw dlib descriptor kept "
+        "(Euclidean column = dlib's own scoring)",
+        lambda: Recipe(_settings(), padding=0.25),
+    ),
+    Variant(
+        "landmarks68",
+        "align with dlib's 68-point landmark model",
+        lambda: Recipe(_settings(), landmarks68=True),
+    ),
+    Variant(
+        "flip",
+        "average the descriptors of the chip and its mirror image (2 network passes)",
+        lambda: Recipe(_settings(), flip=True),
+    ),
+    Variant(
+        "padding-0.3", "chip padding 0.3 instead of 0.25", lambda: Recipe(_settings(), padding=0.3)
+    ),
+    Variant(
+        "jitter-10", "10 random jitters averaged per face", lambda: Recipe(_settings(jitters=10))
+    ),
+    Variant(
+        "default-subset",
+        "default pipeline on the subset (baseline for the rows below)",
+        lambda: Recipe(_settings()),
+        subset=True,
+    ),
+    Variant(
+        "cnn-detector",
+        "dlib's MMOD CNN as the primary detector",
+        lambda: Recipe(
+            _settings(
+                detection={
+                    "detector": DetectorKind.DLIB_CNN,
+                    "fallback_detector": DetectorKind.DLIB_HOG,
+                }
+            )
+        ),
+        subset=True,
+    ),
+    Variant(
+        "jitter-100",
+        "100 random jitters averaged per face (dlib's setting for 99.38%)",
+        lambda: Recipe(_settings(jitters=100)),
+        subset=True,
+    ),
+]
+
+
+def _euclidean_accuracy(
+    lfw: Lfw, recipe: Recipe, cache_dir: Path, per_fold: int | None
+) -> dict[str, float] | None:
+    """Accuracy and EER from raw descriptors compared by Euclidean distance (dlib's way)."""
+    pairs = lfw.view2_pairs()
+    if per_fold is not None:
+        pairs = slice_pairs(pairs, per_fold)
+    paths = list(dict.fromkeys(p for pair in pairs for p in (pair.a, pair.b)))
+    emb = embed_images(lfw.images, paths, recipe, cache_dir=cache_dir, workers=1)
+    if not np.all(np.isfinite(emb.raw_norms)):
+        return None
+    raw = emb.embeddings.astype(np.float64) * emb.raw_norms[:, None]
+    a, b = emb.rows([p.a for p in pairs]), emb.rows([p.b for p in pairs])
+    score = -np.linalg.norm(raw[a] - raw[b], axis=1)  # higher = more alike
+    same = np.asarray([p.same for p in pairs])
+    folds = np.asarray([p.fold for p in pairs])
+    acc = kfold_accuracy(score, same, folds)
+    eer, _ = equal_error_rate(score[same], score[~same])
+    return {
+        "accuracy": acc.mean,
+        "std": acc.std,
+        "eer": eer,
+        "mean_distance_threshold": float(-np.mean(acc.thresholds)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lfw-dir", type=Path, default=None)
+    parser.add_argument("--cache-dir", type=Path, default=Path("out/cache"))
+    parser.add_argument("--out", type=Path, default=Path("out/eval/lfw-variants"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--subset", type=int, default=60, help="pairs per fold for subset rows")
+    parser.add_argument("--only", default="", help="comma-separated variant names")
+    args = parser.parse_args()
+    lfw = Lfw.locate(args.lfw_dir)
+    wanted = {n for n in args.only.split(",") if n}
+    results_path = args.out / "variants.json"
+    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for v in VARIANTS:
+        if wanted and v.name not in wanted:
+            continue
+        started = time.perf_counter()
+        recipe = v.recipe()
+        per_fold = args.subset if v.subset else None
+        summary = run_lfw(
+            lfw,
+            recipe,
+            out_dir=args.out / v.name,
+            cache_dir=args.cache_dir,
+            workers=args.workers,
+            progress=True,
+            pairs_per_fold=per_fold,
+            command=f"benchmarks/lfw_variants.py --only {v.name}",
+        )
+        results[v.name] = {
+            "what": v.what,
+            "pairs": summary["pairs"]["total"],
+            "images": summary["images"]["images"],
+            "accuracy": summary["accuracy"]["mean"],
+            "std": summary["accuracy"]["std"],
+            "eer": summary["roc"]["eer"],
+            "tar_at_far_1e-3": summary["roc"]["tar_at_far"][1]["tar"],
+            "no_face_centre_box": summary["images"]["no_face_centre_box"],
+            "by_detector": summary["images"]["by_detector"],
+            "embedding_seconds_this_run": summary["embedding_seconds_this_run"],
+            "seconds": round(time.perf_counter() - started, 1),
+            "euclidean_raw": _euclidean_accuracy(lfw, recipe, args.cache_dir, per_fold),
+            "cache_key": recipe.key(),
+        }
+        write_json(results_path, results)
+        print(f"{v.name}: {results[v.name]['accuracy']:.4%}", flush=True)
+    rows = [
+        [
+            name,
+            r["pairs"],
+            f"{r['accuracy']:.2%} ± {r['std']:.2%}",
+            f"{r['eer']:.2%}",
+            f"{r['tar_at_far_1e-3']:.2%}",
+            r["no_face_centre_box"],
+            f"{r['euclidean_raw']['accuracy']:.2%}" if r.get("euclidean_raw") else "",
+            r["what"],
+        ]
+        for name, r in results.items()
+    ]
+    columns = [
+        "variant",
+        "pairs",
+        "accuracy ± std",
+        "EER",
+        "TAR@FAR 1e-3",
+        "no face",
+        "Euclidean (raw)",
+        "what",
+    ]
+    (args.out / "variants.md").write_text(md_table(columns, rows) + "\n")
+    print(md_table(columns, rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The FastAPI application: ``create_app(settings)`` builds everything; nothing is global.
+
+The engine (store, models, vector index) is built in a thread when the app starts, so that
+``/healthz`` answers at once and ``/readyz`` turns ready once the index is reconciled with
+the store; until then every other route answers ``503 index_unavailable``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from facesearch.api import deps
+from facesearch.api.deps import Runtime
+from facesearch.api.errors import ERROR_RESPONSE_SCHEMA, error_response, install_error_handlers
+from facesearch.api.routes import admin, catalog, search
+from facesearch.api.schemas_admin import HealthOut, ReadyOut
+from facesearch.api.uploads import BodyLimit
+from facesearch.errors import FaceSearchError
+from facesearch.service import FacePipeline
+from facesearch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Face search with accountability. Every route needs an API key (`Authorization: Bearer
+<key>` or `X-API-Key`) whose user holds a role allowed the route's action (`x-permission`
+and `x-roles` on each operation): `admin` (users, keys, settings), `curator` (galleries,
+enrollment, deletion), `investigator` (search, verify), `auditor` (audit log).
+
+A search or verify must carry a purpose, a case reference and an authorization reference;
+it is recorded in a hash-chained audit log before its result is returned. Results are
+candidates: leads for a trained reviewer, never a conclusion about who someone is.
+
+Every failure has the body `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def _build(state: Runtime, pipeline: FacePipeline | None) -> None:
+    from facesearch.service import FaceSearch
+
+    try:
+        state.engine = FaceSearch(state.settings, pipeline=pipeline)
+    except FaceSearchError as err:
+        state.failure = err.message
+        logger.error("facesearch failed to start: %s", err.message)
+    except Exception as err:  # logged in full; the API says only that it failed
+        state.failure = type(err).__name__
+        logger.exception("facesearch failed to start")
+    finally:
+        state.ready.set()
+
+
+def create_app(settings: Settings, *, pipeline: FacePipeline | None = None) -> FastAPI:
+    """The app over ``settings``; ``pipeline`` reuses loaded models (tests, benchmarks)."""
+    state = Runtime(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        builder = threading.Thread(
+            target=_build, args=(state, pipeline), name="facesearch-start", daemon=True
+        )
+        builder.start()
+        try:
+            yield
+        finally:
+            builder.join()
+            if state.engine is not None:
+                state.engine.close()
+                state.engine = None
+
+    app = FastAPI(
+        title="facesearch",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.api.docs else None,
+        redoc_url=None,
+    )
+    app.state.runtime = state
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, settings=settings)
+    _system_routes(app)
+    for router in (catalog.router, search.router, admin.router):
+        _document_permissions(router.routes)
+        app.include_router(router)
+    _web_routes(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _system_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["system"], summary="Liveness: the process answers")
+    def healthz() -> HealthOut:
+        return HealthOut(status="ok")
+
+    @app.get(
+        "/readyz",
+        tags=["system"],
+        summary="Readiness: the index is reconciled with the store",
+        responses={503: {"model": ReadyOut, "description": "Starting, or failed to start."}},
+    )
+    def readyz(request: Request) -> Any:
+        state = deps.runtime(request)
+        if state.engine is None:
+            return JSONResponse(ReadyOut(ready=False).model_dump(), status_code=503)
+        return ReadyOut(ready=True, index=state.engine.reconcile_report.action)
+
+
+def _web_routes(app: FastAPI) -> None:
+    try:
+        from facesearch.web import install
+    except ImportError:  # pragma: no cover - the web UI is part of the package
+        return
+    install(app)
+
+
+def _document_permissions(routes: Sequence[BaseRoute]) -> None:
+    """Name each route's action and roles in the OpenAPI document (from its dependencies)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            action = deps.route_action(route.dependant.dependencies)
+            if action is not None:
+                route.openapi_extra = {
+                    **(route.openapi_extra or {}),
+                    **deps.openapi_permission(action),
+                }
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the error shape as every operation's non-2xx response."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_RESPONSE_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    errors = {
+        "401": "No API key, or an invalid, expired or revoked one.",
+        "403": "The key's user holds no role allowed this action.",
+        "404": "An unknown id or name.",
+        "422": "Invalid input (including a missing search justification).",
+    }
+    for path, item in schema.get("paths", {}).items():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            public = path in ("/healthz", "/readyz")
+            for code, text in errors.items():
+                if public:
+                    continue
+                responses[code] = {
+                    "description": text,
+                    "content": {"application/json": {"schema": ref}},
+                }
+    schema["components"]["schemas"].pop("HTTPValidationError", None)
+    schema["components"]["schemas"].pop("ValidationError", None)
+    app.openapi_schema = schema
+    return schema
+
+
+__all__ = ["create_app", "error_response"]

@@ -1,0 +1,144 @@
+"""Request dependencies: the engine of this app, the caller, and the permission check.
+
+A key is taken from ``Authorization: Bearer <key>``, else ``X-API-Key``, else the web UI's
+``facesearch_key`` cookie. Every route but ``/healthz`` and ``/readyz`` depends on
+:func:`require` with exactly one :class:`~facesearch.auth.Action`, which the OpenAPI
+document names in ``x-permission`` (with the roles allowed, ``x-roles``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from facesearch.audit import AuditContext
+from facesearch.auth import PERMISSIONS, Action, Principal
+from facesearch.errors import IndexUnavailable
+from facesearch.settings import Settings
+
+if TYPE_CHECKING:
+    from facesearch.service import FaceSearch
+
+logger = logging.getLogger(__name__)
+
+KEY_COOKIE = "facesearch_key"
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API key: `Authorization: Bearer fsk_xxxxxxxx.<secret>`."
+)
+header_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The same API key in an `X-API-Key` header."
+)
+
+
+@dataclass
+class Runtime:
+    """What one app holds: its settings and, once built and reconciled, its engine."""
+
+    settings: Settings
+    engine: FaceSearch | None = None
+    failure: str | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+def runtime(request: Request) -> Runtime:
+    value = request.app.state.runtime
+    if not isinstance(value, Runtime):  # pragma: no cover - create_app always sets it
+        raise IndexUnavailable("the service is not set up")
+    return value
+
+
+def engine(request: Request) -> FaceSearch:
+    """The engine, or ``503 index_unavailable`` while it is still starting."""
+    state = runtime(request)
+    if state.engine is None:
+        if state.failure:
+            raise IndexUnavailable(f"the service failed to start: {state.failure}")
+        raise IndexUnavailable("the service is starting: the vector index is being reconciled")
+    return state.engine
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def presented_key(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None,
+    header: str | None,
+) -> str | None:
+    if bearer is not None and bearer.credentials:
+        return bearer.credentials
+    if header:
+        return header
+    return request.cookies.get(KEY_COOKIE) or None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated, authorized caller of a request and its audit context."""
+
+    principal: Principal
+    context: AuditContext
+    engine: FaceSearch
+
+
+def require(action: Action) -> Callable[..., Caller]:
+    """A dependency that authenticates the caller and checks ``action`` against their roles."""
+
+    def dependency(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+        header: Annotated[str | None, Security(header_scheme)],
+    ) -> Caller:
+        fs = engine(request)
+        address = client_address(request)
+        principal = fs.accounts.authenticate(
+            presented_key(request, bearer, header), client_address=address
+        )
+        fs.accounts.authorize(principal, action, client_address=address)
+        return Caller(principal, principal.context(address), fs)
+
+    dependency.__name__ = f"require_{action.name.lower()}"
+    dependency.facesearch_action = action  # type: ignore[attr-defined]
+    return dependency
+
+
+def route_action(dependencies: list[Any]) -> Action | None:
+    """The action a route's dependencies require (see :func:`require`), if any."""
+    for dependant in dependencies:
+        action = getattr(dependant.call, "facesearch_action", None)
+        if isinstance(action, Action):
+            return action
+        nested = route_action(dependant.dependencies)
+        if nested is not None:
+            return nested
+    return None
+
+
+def openapi_permission(action: Action) -> dict[str, Any]:
+    return {
+        "x-permission": action.value,
+        "x-roles": sorted(r.value for r in PERMISSIONS[action]),
+    }
+
+
+# One alias per action: a route names the caller it needs by its parameter's type.
+CatalogReader = Annotated[Caller, Depends(require(Action.CATALOG_READ))]
+GalleryWriter = Annotated[Caller, Depends(require(Action.GALLERY_WRITE))]
+Enroller = Annotated[Caller, Depends(require(Action.ENROLL))]
+Deleter = Annotated[Caller, Depends(require(Action.DELETE))]
+Searcher = Annotated[Caller, Depends(require(Action.SEARCH))]
+Verifier = Annotated[Caller, Depends(require(Action.VERIFY))]
+AuditReader = Annotated[Caller, Depends(require(Action.AUDIT_READ))]
+ChainVerifier = Annotated[Caller, Depends(require(Action.AUDIT_VERIFY))]
+UserManager = Annotated[Caller, Depends(require(Action.USERS_MANAGE))]
+KeyManager = Annotated[Caller, Depends(require(Action.KEYS_MANAGE))]
+SystemReader = Annotated[Caller, Depends(require(Action.SYSTEM_READ))]
+SelfReader = Annotated[Caller, Depends(require(Action.SELF_READ))]

@@ -1,0 +1,128 @@
+"""The one place where failures become HTTP responses: ``{"error": {"code", "message"}}``.
+
+:class:`~facesearch.errors.FaceSearchError` subclasses carry their code and status;
+request validation errors become ``422 invalid_input``; Starlette's own HTTP errors (an
+unknown route, a wrong method) keep their status with a code of their own; anything else
+is ``500 internal_error`` with a fixed message. No traceback, SQL or input value is ever
+put in a response. A web UI page (under ``/ui``, asking for HTML) gets the same message on
+an HTML page instead of the JSON body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from facesearch.errors import FaceSearchError
+
+logger = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "authentication_required",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+ERROR_RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "example": "not_found"},
+                "message": {"type": "string", "example": "gallery 'press' not found"},
+            },
+        }
+    },
+}
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def response_for(err: FaceSearchError) -> JSONResponse:
+    """The response of a facesearch error: its status, code and one-line message."""
+    message = err.message.splitlines()[0] if err.message else err.code
+    return error_response(err.http_status, err.code, message)
+
+
+HtmlErrorPage = Callable[[Request, int, str], Response]
+
+
+def _respond(request: Request, status: int, code: str, message: str) -> Response:
+    """The error response: the JSON shape, or for a web page that asked for HTML, the same
+    message on a page (``app.state.html_error_page``, installed by the web UI)."""
+    page = getattr(request.app.state, "html_error_page", None)
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if page is not None and wants_html and request.url.path.startswith("/ui"):
+        result: Response = page(request, status, message)
+        return result
+    return error_response(status, code, message)
+
+
+def _validation_message(errors: Sequence[Any]) -> str:
+    """``field: problem; ...`` from pydantic's errors, without echoing any input value."""
+    parts = []
+    for error in list(errors)[:5]:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        where = ".".join(loc) or "request"
+        parts.append(f"{where}: {str(error.get('msg', 'invalid')).splitlines()[0]}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _facesearch_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, FaceSearchError):  # registered for this type only
+        return await _unexpected(request, exc)
+    if exc.http_status >= 500:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc.code)
+    message = exc.message.splitlines()[0] if exc.message else exc.code
+    return _respond(request, exc.http_status, exc.code, message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return _respond(request, 422, "invalid_input", _validation_message(errors))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = getattr(exc, "detail", None)
+    message = detail if isinstance(detail, str) and detail else "request refused"
+    if status == 404 and message == "Not Found":
+        message = f"no such route: {request.url.path}"
+    return _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected failure in %s %s", request.method, request.url.path)
+    return _respond(request, 500, "internal_error", "internal error; the failure was logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(FaceSearchError, _facesearch_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

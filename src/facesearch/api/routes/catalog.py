@@ -1,0 +1,224 @@
+"""Galleries, subjects, images (enrollment) and faces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
+
+from facesearch.api.deps import CatalogReader, Deleter, Enroller, GalleryWriter
+from facesearch.api.schemas import (
+    Box,
+    DeletedOut,
+    EnrolledFile,
+    EnrollOut,
+    ErrorDetail,
+    FaceOut,
+    GalleryIn,
+    GalleryOut,
+    ImageOut,
+    Quality,
+    RejectedFaceOut,
+    SubjectOut,
+)
+from facesearch.api.uploads import read_image
+from facesearch.errors import FaceSearchError, InvalidInput, NotFound
+
+router = APIRouter(prefix="/api/v1")
+
+FaceId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A face id.")]
+ImageId = Annotated[int, Path(ge=1, le=2**31 - 1, description="An image id.")]
+GalleryName = Annotated[str, Path(min_length=1, max_length=200, description="A gallery name.")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Most items to return.")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip.")]
+
+
+# --- galleries ---------------------------------------------------------------------------
+@router.get("/galleries", tags=["galleries"], summary="List galleries")
+def list_galleries(caller: CatalogReader) -> list[GalleryOut]:
+    return [GalleryOut.of(g) for g in caller.engine.list_galleries()]
+
+
+@router.post(
+    "/galleries",
+    tags=["galleries"],
+    summary="Create a gallery",
+    status_code=status.HTTP_201_CREATED,
+)
+def create_gallery(body: GalleryIn, caller: GalleryWriter) -> GalleryOut:
+    """A gallery holds lawfully held photos; its legal basis says why they may be searched."""
+    record = caller.engine.create_gallery(
+        body.name,
+        legal_basis=body.legal_basis,
+        description=body.description,
+        source_category=body.source_category,
+        context=caller.context,
+    )
+    return GalleryOut.of(record)
+
+
+@router.get("/galleries/{name}", tags=["galleries"], summary="Read a gallery")
+def get_gallery(name: GalleryName, caller: CatalogReader) -> GalleryOut:
+    return GalleryOut.of(caller.engine.store.get_gallery(name))
+
+
+@router.delete("/galleries/{name}", tags=["galleries"], summary="Delete a gallery")
+def delete_gallery(name: GalleryName, caller: GalleryWriter) -> DeletedOut:
+    """Deletes the gallery with its subjects, images and faces, from the store and the index."""
+    return DeletedOut(deleted_face_ids=caller.engine.delete_gallery(name, context=caller.context))
+
+
+# --- subjects ----------------------------------------------------------------------------
+@router.get("/galleries/{name}/subjects", tags=["subjects"], summary="List a gallery's subjects")
+def list_gallery_subjects(name: GalleryName, caller: CatalogReader) -> list[SubjectOut]:
+    return [SubjectOut.of(s) for s in caller.engine.list_subjects(name)]
+
+
+@router.get("/subjects", tags=["subjects"], summary="List subjects")
+def list_subjects(
+    caller: CatalogReader,
+    gallery: Annotated[str | None, Query(max_length=200, description="Only this gallery.")] = None,
+) -> list[SubjectOut]:
+    return [SubjectOut.of(s) for s in caller.engine.list_subjects(gallery)]
+
+
+@router.delete(
+    "/galleries/{name}/subjects/{label}", tags=["subjects"], summary="Delete a subject's faces"
+)
+def delete_subject(
+    name: GalleryName,
+    label: Annotated[str, Path(min_length=1, max_length=200)],
+    caller: Deleter,
+) -> DeletedOut:
+    """Deletes the subject and its faces (their images stay, with their other faces)."""
+    ids = caller.engine.delete_subject(name, label, context=caller.context)
+    return DeletedOut(deleted_face_ids=ids)
+
+
+# --- images ------------------------------------------------------------------------------
+@router.post("/galleries/{name}/images", tags=["images"], summary="Enroll images")
+def enroll_images(
+    name: GalleryName,
+    caller: Enroller,
+    files: Annotated[list[UploadFile], File(description="One or more image files.")],
+    legal_basis: Annotated[
+        str | None,
+        Form(max_length=2000, description="Legal basis for these images (default: gallery's)."),
+    ] = None,
+    source_uri: Annotated[
+        str | None,
+        Form(max_length=2000, description="Provenance of the images (default: upload:<name>)."),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        Form(max_length=200, description="Enroll the largest face of each file as this subject."),
+    ] = None,
+    subject_reference: Annotated[
+        str | None, Form(max_length=200, description="The subject's external reference.")
+    ] = None,
+    captured_at: Annotated[
+        datetime | None, Form(description="When the photos were taken (ISO 8601).")
+    ] = None,
+) -> EnrollOut:
+    """Every face is detected, embedded, quality-checked, stored and indexed; each file has its
+    own outcome (a file that fails does not stop the others). Each image is audited."""
+    fs = caller.engine
+    gallery = fs.store.get_gallery(name)
+    if len(files) > fs.settings.api.max_files:
+        raise InvalidInput(f"at most {fs.settings.api.max_files} files per request")
+    if captured_at is not None and captured_at.tzinfo is None:
+        raise InvalidInput("captured_at needs a time zone (e.g. 2024-05-01T12:00:00Z)")
+    out: list[EnrolledFile] = []
+    for upload in files:
+        filename = (upload.filename or "upload")[:200]
+        try:
+            data = read_image(upload, fs.settings)
+            result = fs.enroll(
+                data,
+                gallery=gallery.name,
+                subject=subject or None,
+                subject_reference=subject_reference or None,
+                source_uri=source_uri or f"upload:{filename}",
+                legal_basis=legal_basis or None,
+                captured_at=captured_at,
+                context=caller.context,
+            )
+        except FaceSearchError as err:
+            out.append(
+                EnrolledFile(
+                    filename=filename,
+                    outcome="failed",
+                    error=ErrorDetail(code=err.code, message=err.message),
+                )
+            )
+            continue
+        out.append(
+            EnrolledFile(
+                filename=filename,
+                outcome="enrolled",
+                image_id=result.image_id,
+                sha256=result.sha256,
+                face_ids=list(result.face_ids),
+                rejected=[
+                    RejectedFaceOut(
+                        box=Box.of(r.box), quality=Quality.of(r.quality), reasons=list(r.reasons)
+                    )
+                    for r in result.rejected
+                ],
+            )
+        )
+    enrolled = sum(f.outcome == "enrolled" for f in out)
+    return EnrollOut(gallery=gallery.name, enrolled=enrolled, failed=len(out) - enrolled, files=out)
+
+
+@router.get("/images/{image_id}", tags=["images"], summary="Read an image's provenance")
+def get_image(image_id: ImageId, caller: CatalogReader) -> ImageOut:
+    return ImageOut.of(caller.engine.store.get_image(image_id))
+
+
+@router.delete("/images/{image_id}", tags=["images"], summary="Delete an image and its faces")
+def delete_image(image_id: ImageId, caller: Deleter) -> DeletedOut:
+    return DeletedOut(deleted_face_ids=caller.engine.delete_image(image_id, context=caller.context))
+
+
+# --- faces -------------------------------------------------------------------------------
+@router.get("/faces", tags=["faces"], summary="List faces")
+def list_faces(
+    caller: CatalogReader,
+    gallery: Annotated[str | None, Query(max_length=200, description="Only this gallery.")] = None,
+    subject: Annotated[
+        str | None, Query(max_length=200, description="Only this subject label.")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[FaceOut]:
+    records = caller.engine.list_faces(gallery=gallery, subject=subject, limit=limit, offset=offset)
+    return [FaceOut.of(f) for f in records]
+
+
+@router.get("/faces/{face_id}", tags=["faces"], summary="Read a face")
+def get_face(face_id: FaceId, caller: CatalogReader) -> FaceOut:
+    return FaceOut.of(caller.engine.get_face(face_id))
+
+
+@router.get(
+    "/faces/{face_id}/thumbnail",
+    tags=["faces"],
+    summary="A face's thumbnail (JPEG)",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "The JPEG thumbnail."}},
+)
+def face_thumbnail(face_id: FaceId, caller: CatalogReader) -> Response:
+    data = caller.engine.store.get_thumbnail(face_id)
+    return Response(
+        content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
+@router.delete("/faces/{face_id}", tags=["faces"], summary="Delete a face")
+def delete_face(face_id: FaceId, caller: Deleter) -> DeletedOut:
+    deleted = caller.engine.delete_faces([face_id], context=caller.context)
+    if not deleted:
+        raise NotFound(f"face {face_id} not found")
+    return DeletedOut(deleted_face_ids=deleted)

@@ -1,0 +1,110 @@
+"""Verifying the audit log's hash chain (its definition is in :mod:`facesearch.store._audit`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from facesearch.store import GENESIS_HASH, AuditRecord, event_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A chain head recorded outside the database: ``seq`` and ``hash`` of an event."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The result of :func:`verify_chain`. ``first_broken_seq`` is the seq of the first event
+    that is altered, missing, out of place or unreadable; ``problem`` says which, in one line.
+    """
+
+    ok: bool
+    events_checked: int
+    head_seq: int | None
+    head_hash: str | None
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(records: Iterable[AuditRecord], anchor: Anchor | None = None) -> ChainReport:
+    """Walk ``records`` (ascending seq) and report the first broken link.
+
+    Checks, event by event: seq is the previous seq + 1 (starting at 1: a gap is a deleted
+    event), the stored hash is the hash of the event's content (else it was edited, or
+    moved: seq is hashed), and ``prev_hash`` is the previous event's hash. With ``anchor``
+    (the head recorded when it was written) the chain must still hold that event: a log
+    cut short, or rewritten from some event on, is caught too.
+    """
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+    head: AuditRecord | None = None
+    anchored: AuditRecord | None = None
+    iterator = iter(records)
+
+    def broken(seq: int, problem: str) -> ChainReport:
+        return ChainReport(
+            ok=False,
+            events_checked=checked,
+            head_seq=head.seq if head else None,
+            head_hash=head.hash if head else None,
+            first_broken_seq=seq,
+            problem=problem,
+        )
+
+    while True:
+        try:
+            record = next(iterator, None)
+        except Exception as err:  # a row the database cannot even give back
+            return broken(
+                expected_seq, f"event {expected_seq} or later cannot be read: {type(err).__name__}"
+            )
+        if record is None:
+            break
+        if record.seq != expected_seq:
+            if record.seq > expected_seq:
+                gap = (
+                    f"event {expected_seq} is missing"
+                    if record.seq == expected_seq + 1
+                    else f"events {expected_seq} to {record.seq - 1} are missing"
+                )
+                return broken(expected_seq, f"{gap} (deleted from the log)")
+            return broken(record.seq, f"event {record.seq} is out of order")
+        if record.hash != event_hash(record):
+            return broken(
+                record.seq, f"event {record.seq} was altered: its hash differs from its content"
+            )
+        if record.prev_hash != prev_hash:
+            return broken(
+                record.seq,
+                f"event {record.seq} does not follow event {record.seq - 1}: the link is broken",
+            )
+        if anchor is not None and record.seq == anchor.seq:
+            anchored = record
+        checked += 1
+        head = record
+        prev_hash = record.hash
+        expected_seq += 1
+    if anchor is not None:
+        if anchored is None:
+            return broken(
+                anchor.seq,
+                f"the log ends at event {expected_seq - 1} but event {anchor.seq} was recorded "
+                "(events were removed from its end)",
+            )
+        if anchored.hash != anchor.hash:
+            return broken(
+                anchor.seq,
+                f"event {anchor.seq} differs from the head recorded when it was written "
+                "(the log was rewritten)",
+            )
+    return ChainReport(
+        ok=True,
+        events_checked=checked,
+        head_seq=head.seq if head else None,
+        head_hash=head.hash if head else None,
+    )

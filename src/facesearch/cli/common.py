@@ -1,0 +1,73 @@
+"""Plumbing shared by the command modules: global options, settings, the engine, file reads.
+
+The command line acts as a local operator: its audit actor is ``cli:<os user>``
+(:meth:`facesearch.audit.AuditContext.local_operator`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from facesearch.audit import AuditContext
+from facesearch.errors import FaceSearchError
+from facesearch.settings import Settings
+
+if TYPE_CHECKING:
+    from facesearch.service import FaceSearch
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Purpose = Annotated[
+    str,
+    typer.Option("--purpose", help="Why this search is run (recorded in the audit log)."),
+]
+Case = Annotated[str, typer.Option("--case", help="Case reference (recorded in the audit log).")]
+Authorization = Annotated[
+    str,
+    typer.Option(
+        "--authorization",
+        help="Reference of the warrant, order or approval (recorded in the audit log).",
+    ),
+]
+
+
+class State:
+    data_dir: Path | None = None
+    verbose: bool = False
+
+
+state = State()
+
+
+def settings(**overrides: Any) -> Settings:
+    if state.data_dir is not None:
+        overrides.setdefault("data_dir", state.data_dir)
+    return Settings(**overrides)
+
+
+def engine(custom: Settings | None = None) -> FaceSearch:
+    from facesearch.service import FaceSearch
+
+    return FaceSearch(custom if custom is not None else settings())
+
+
+def operator(
+    *, purpose: str | None = None, case: str | None = None, authorization: str | None = None
+) -> AuditContext:
+    """The audit context of this command line's user."""
+    return AuditContext.local_operator(
+        purpose=purpose, case_reference=case, authorization_reference=authorization
+    )
+
+
+def read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError as err:
+        raise FaceSearchError(f"{path} is a folder, not an image") from err
+    except FileNotFoundError as err:
+        raise FaceSearchError(f"no such file: {path}") from err
+    except OSError as err:
+        raise FaceSearchError(f"cannot read {path}: {err.strerror}") from err

@@ -1,0 +1,248 @@
+"""Enrollment, as part of :class:`~facesearch.service.FaceSearch`: one image, or many files.
+
+Each image is one store transaction holding the image, its faces, its rejected faces and its
+audit event; accepted faces are added to the vector index after that commits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from facesearch.audit import AuditContext, AuditLog
+from facesearch.errors import InvalidInput, NoFaceFound
+from facesearch.imaging import sha256_hex
+from facesearch.privacy import FieldKind, check_fields
+from facesearch.quality import enrollment_failures
+from facesearch.service.accountability import Accountability
+from facesearch.service.index_sync import IndexSync
+from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
+from facesearch.service.results import EnrollResult, EnrollSummary, RejectedFace
+from facesearch.settings import Settings
+from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Store
+
+
+class Enrollment:
+    """The enrollment methods of :class:`~facesearch.service.FaceSearch` (which sets the
+    attributes declared here)."""
+
+    settings: Settings
+    store: Store
+    pipeline: FacePipeline
+    model_id: str
+    audit: AuditLog
+    _index: IndexSync
+    _write_lock: threading.Lock
+    _accountability: Accountability
+
+    def enroll(
+        self,
+        data: bytes,
+        *,
+        gallery: str,
+        subject: str | None = None,
+        subject_reference: str | None = None,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        captured_at: datetime | None = None,
+        context: AuditContext,
+    ) -> EnrollResult:
+        """Enroll the faces of one image into ``gallery`` (one store transaction).
+
+        Without ``subject`` every face is enrolled; with one, only the largest face is (the
+        others are recorded as rejected, so bystanders never carry the subject's label).
+
+        Raises imaging errors for bad bytes, :class:`NoFaceFound` when no face is detected,
+        :class:`AlreadyExists` when this image (by sha256) is already in the gallery. Faces
+        that fail the quality gate are recorded with their reasons and not indexed. The
+        enrollment and its audit event commit together; a failure is audited with its code.
+        """
+        try:
+            record = self.store.get_gallery(gallery)
+            self._check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
+            analyzed = self.pipeline.analyze(data)
+            return self.commit_analyzed(
+                analyzed,
+                gallery=record,
+                subject=subject,
+                subject_reference=subject_reference,
+                source_uri=source_uri,
+                legal_basis=legal_basis,
+                captured_at=captured_at,
+                context=context,
+            )
+        except Exception as err:
+            self._accountability.failed(
+                context,
+                "enroll",
+                err,
+                galleries=(gallery,),
+                details={"image_sha256": sha256_hex(data), "source_uri": source_uri},
+            )
+            raise
+
+    def commit_analyzed(
+        self,
+        analyzed: AnalyzedImage,
+        *,
+        gallery: GalleryRecord,
+        subject: str | None = None,
+        subject_reference: str | None = None,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        captured_at: datetime | None = None,
+        context: AuditContext,
+    ) -> EnrollResult:
+        """Store an analysed image and index its accepted faces (store first, then index).
+
+        The image, its faces and its audit event (``enroll``) are one transaction."""
+        if analyzed.model_id != self.model_id:
+            raise InvalidInput(
+                f"image analysed with {analyzed.model_id}, this engine uses {self.model_id}"
+            )
+        if not analyzed.faces:
+            raise NoFaceFound("no face found in the image")
+        subject = subject.strip() if subject else None
+        accepted: list[AnalyzedFace] = []
+        rejected: list[RejectedFace] = []
+        primary = analyzed.largest_face()
+        for face in analyzed.faces:
+            reasons = enrollment_failures(face.quality, self.settings.quality)
+            if subject and face is not primary:
+                # A photo enrolled for a subject shows that subject as its largest face;
+                # bystanders are not enrolled under the subject's name.
+                reasons = ["not the subject: a smaller face in a photo enrolled for a subject"]
+            if reasons:
+                rejected.append(RejectedFace(face.detection.box, face.quality, tuple(reasons)))
+            else:
+                accepted.append(face)
+        image = NewImage(
+            sha256=analyzed.sha256,
+            width=analyzed.width,
+            height=analyzed.height,
+            n_bytes=analyzed.n_bytes,
+            format=analyzed.format,
+            legal_basis=(legal_basis or gallery.legal_basis).strip(),
+            source_uri=source_uri,
+            captured_at=captured_at,
+        )
+        new_faces = [
+            NewFace(
+                box=f.detection.box,
+                landmarks=f.detection.landmarks,
+                detector=f.detection.detector,
+                detector_score=f.detection.score,
+                quality=f.quality,
+                model_id=analyzed.model_id,
+                embedding=f.embedding,
+                thumbnail=f.thumbnail,
+            )
+            for f in accepted
+        ]
+        rejections = [
+            NewRejection(box=r.box, reason="; ".join(r.reasons), quality=r.quality)
+            for r in rejected
+        ]
+        with self._write_lock:
+            enrolled = self.store.add_image(
+                gallery.id,
+                image,
+                new_faces,
+                rejections,
+                subject_label=subject,
+                subject_external_reference=subject_reference,
+                audit=lambda e: context.event(
+                    "enroll",
+                    target=f"image:{e.image_id}",
+                    galleries=(gallery.name,),
+                    details={
+                        "image_sha256": analyzed.sha256,
+                        "subject": subject,
+                        "source_uri": source_uri,
+                        "face_ids": list(e.face_ids),
+                        "faces_rejected": len(rejections),
+                    },
+                ),
+            )
+            if enrolled.face_ids:
+                vectors = np.stack([f.embedding for f in accepted]).astype(np.float32)
+                self._index.add(np.asarray(enrolled.face_ids, dtype=np.int64), vectors)
+        self.audit.committed()
+        return EnrollResult(
+            image_id=enrolled.image_id,
+            sha256=analyzed.sha256,
+            gallery=gallery.name,
+            subject=subject,
+            face_ids=tuple(enrolled.face_ids),
+            rejected=tuple(rejected),
+        )
+
+    def enroll_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        gallery: str,
+        subject: str | None = None,
+        subject_from_folder: bool = False,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        progress: bool = False,
+        context: AuditContext,
+    ) -> EnrollSummary:
+        """Enroll files and folders (recursively); see :mod:`facesearch.service.folder`.
+
+        Each image is audited as it commits (``enroll``); the run ends with an
+        ``enroll.batch`` event holding the summary."""
+        from facesearch.service.folder import enroll_paths
+
+        try:
+            summary = enroll_paths(
+                self,
+                paths,
+                gallery=gallery,
+                subject=subject,
+                subject_from_folder=subject_from_folder,
+                source_uri=source_uri,
+                legal_basis=legal_basis,
+                progress=progress,
+                context=context,
+            )
+        except Exception as err:
+            self._accountability.failed(context, "enroll.batch", err, galleries=(gallery,))
+            raise
+        self.audit.record(
+            context.event(
+                "enroll.batch",
+                galleries=(gallery,),
+                details={
+                    "files": summary.files,
+                    "images": summary.images,
+                    "faces": summary.faces,
+                    "skipped_existing": summary.skipped_existing,
+                    "images_without_faces": summary.images_without_faces,
+                    "errors": len(summary.errors),
+                },
+            )
+        )
+        return summary
+
+    @staticmethod
+    def _check_enroll_fields(
+        subject: str | None,
+        subject_reference: str | None,
+        source_uri: str | None,
+        legal_basis: str | None,
+    ) -> None:
+        """Refuse sensitive identifiers in any free text that enrollment would store."""
+        check_fields(
+            {
+                "subject": (subject, FieldKind.IDENTITY),
+                "subject_reference": (subject_reference, FieldKind.IDENTITY),
+                "source_uri": (source_uri, FieldKind.IDENTITY),
+                "legal_basis": (legal_basis, FieldKind.NARRATIVE),
+            }
+        )

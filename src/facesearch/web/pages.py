@@ -1,0 +1,344 @@
+"""The web UI's pages: thin, server-rendered views over the same engine and permissions.
+
+Signing in stores the API key in an HttpOnly, SameSite=Strict cookie that the REST API
+also accepts, so the search page's JavaScript calls ``/api/v1/search`` directly. Every page
+checks the same permission table as the API; a page without a valid key redirects to the
+sign-in page, a page the user's roles do not allow shows why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from facesearch.api.deps import KEY_COOKIE, Caller, client_address, engine
+from facesearch.api.uploads import read_image
+from facesearch.auth import Action, Role
+from facesearch.errors import (
+    AuthenticationRequired,
+    FaceSearchError,
+    InvalidInput,
+    PermissionDenied,
+)
+from facesearch.store import AuditFilter
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+class SignInNeeded(Exception):
+    """Raised by :func:`_caller` when the request carries no valid key."""
+
+
+def _caller(request: Request, action: Action) -> Caller:
+    fs = engine(request)
+    address = client_address(request)
+    if request.method == "POST":
+        origin = request.headers.get("origin")
+        if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+            raise PermissionDenied("a form from another site was refused")
+    try:
+        principal = fs.accounts.authenticate(
+            request.cookies.get(KEY_COOKIE), client_address=address
+        )
+    except AuthenticationRequired as err:
+        raise SignInNeeded from err
+    fs.accounts.authorize(principal, action, client_address=address)
+    return Caller(principal, principal.context(address), fs)
+
+
+def _render(
+    request: Request, name: str, caller: Caller | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    user = None
+    if caller is not None:
+        user = {
+            "name": caller.principal.name,
+            "roles": sorted(r.value for r in caller.principal.roles),
+        }
+    return TEMPLATES.TemplateResponse(request, name, {"user": user, **context}, status_code=status)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- sign in -----------------------------------------------------------------------------
+@router.get("/signin")
+def signin_page(request: Request) -> HTMLResponse:
+    return _render(request, "signin.html", None)
+
+
+@router.post("/signin")
+def signin(request: Request, key: Annotated[str, Form(max_length=200)]) -> Response:
+    fs = engine(request)
+    try:
+        fs.accounts.authenticate(key, client_address=client_address(request))
+    except AuthenticationRequired as err:
+        return _render(request, "signin.html", None, status=401, error=err.message)
+    response = _see_other("/ui/search")
+    response.set_cookie(
+        KEY_COOKIE,
+        key.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=8 * 3600,
+        path="/",
+    )
+    return response
+
+
+@router.post("/signout")
+def signout() -> Response:
+    response = _see_other("/ui/signin")
+    response.delete_cookie(KEY_COOKIE, path="/")
+    return response
+
+
+# --- search ------------------------------------------------------------------------------
+@router.get("/search")
+def search_page(request: Request) -> HTMLResponse:
+    caller = _caller(request, Action.SEARCH)
+    s = caller.engine.settings
+    return _render(
+        request,
+        "search.html",
+        caller,
+        page="search",
+        galleries=caller.engine.list_galleries(),
+        min_purpose=s.audit.min_purpose_length,
+        default_k=s.search.default_k,
+        max_k=s.search.max_k,
+        threshold=s.search.search_threshold,
+    )
+
+
+@router.post("/detect")
+def detect(request: Request, probe: Annotated[UploadFile, File()]) -> JSONResponse:
+    """The probe's faces (boxes and quality) for the user to pick one: nothing is compared
+    with any gallery and nothing is stored."""
+    caller = _caller(request, Action.SEARCH)
+    analyzed = caller.engine.pipeline.analyze(read_image(probe, caller.engine.settings))
+    if not analyzed.faces:
+        raise InvalidInput("no face found in the probe image")
+    faces = [
+        {
+            "box": {"x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2},
+            "quality": {"score": f.quality.score},
+        }
+        for f in analyzed.faces
+        for b in [f.detection.box]
+    ]
+    return JSONResponse({"width": analyzed.width, "height": analyzed.height, "faces": faces})
+
+
+# --- galleries ---------------------------------------------------------------------------
+@router.get("/galleries")
+def galleries_page(request: Request) -> HTMLResponse:
+    caller = _caller(request, Action.CATALOG_READ)
+    return _render(
+        request,
+        "galleries.html",
+        caller,
+        page="galleries",
+        galleries=caller.engine.list_galleries(),
+    )
+
+
+@router.post("/galleries")
+def create_gallery(
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    legal_basis: Annotated[str, Form(max_length=2000)],
+    source_category: Annotated[str, Form(max_length=100)] = "unspecified",
+    description: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    caller = _caller(request, Action.GALLERY_WRITE)
+    try:
+        record = caller.engine.create_gallery(
+            name,
+            legal_basis=legal_basis,
+            description=description,
+            source_category=source_category or "unspecified",
+            context=caller.context,
+        )
+    except FaceSearchError as err:
+        galleries = caller.engine.list_galleries()
+        return _render(
+            request, "galleries.html", caller, err.http_status, page="galleries",
+            galleries=galleries, error=err.message,
+        )  # fmt: skip
+    return _see_other(f"/ui/galleries/{record.name}")
+
+
+def _gallery_page(
+    request: Request, caller: Caller, name: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    fs = caller.engine
+    return _render(
+        request,
+        "gallery.html",
+        caller,
+        status,
+        page="galleries",
+        gallery=fs.store.get_gallery(name),
+        subjects=fs.list_subjects(name),
+        faces=fs.list_faces(gallery=name, limit=500),
+        **context,
+    )
+
+
+@router.get("/galleries/{name}")
+def gallery_page(request: Request, name: str) -> HTMLResponse:
+    return _gallery_page(request, _caller(request, Action.CATALOG_READ), name)
+
+
+@router.post("/galleries/{name}/upload")
+def upload(
+    request: Request,
+    name: str,
+    files: Annotated[list[UploadFile], File()],
+    subject: Annotated[str, Form(max_length=200)] = "",
+    source_uri: Annotated[str, Form(max_length=2000)] = "",
+    legal_basis: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    caller = _caller(request, Action.ENROLL)
+    fs = caller.engine
+    fs.store.get_gallery(name)
+    if len(files) > fs.settings.api.max_files:
+        raise InvalidInput(f"at most {fs.settings.api.max_files} files per upload")
+    results = []
+    for upload_file in files:
+        filename = (upload_file.filename or "upload")[:200]
+        try:
+            result = fs.enroll(
+                read_image(upload_file, fs.settings),
+                gallery=name,
+                subject=subject.strip() or None,
+                source_uri=source_uri.strip() or f"upload:{filename}",
+                legal_basis=legal_basis.strip() or None,
+                context=caller.context,
+            )
+            results.append(
+                {"filename": filename, "outcome": "enrolled", "faces": len(result.face_ids),
+                 "rejected": len(result.rejected)}
+            )  # fmt: skip
+        except FaceSearchError as err:
+            results.append({"filename": filename, "outcome": "failed", "message": err.message})
+    return _gallery_page(request, caller, name, results=results)
+
+
+@router.post("/galleries/{name}/delete")
+def delete_gallery(
+    request: Request, name: str, confirm: Annotated[str, Form(max_length=200)]
+) -> Response:
+    caller = _caller(request, Action.GALLERY_WRITE)
+    if confirm != name:
+        return _gallery_page(
+            request, caller, name, 422, error="type the gallery's exact name to delete it"
+        )
+    ids = caller.engine.delete_gallery(name, context=caller.context)
+    galleries = caller.engine.list_galleries()
+    return _render(
+        request, "galleries.html", caller, page="galleries", galleries=galleries,
+        notice=f"deleted gallery {name!r} and its {len(ids)} faces",
+    )  # fmt: skip
+
+
+@router.post("/faces/{face_id}/delete")
+def delete_face(
+    request: Request, face_id: int, gallery: Annotated[str, Form(max_length=200)]
+) -> Response:
+    caller = _caller(request, Action.DELETE)
+    caller.engine.delete_faces([face_id], context=caller.context)
+    return _see_other(f"/ui/galleries/{gallery}")
+
+
+# --- audit -------------------------------------------------------------------------------
+def _audit_page(request: Request, caller: Caller, **context: Any) -> HTMLResponse:
+    q = request.query_params
+    filters = {k: (q.get(k) or None) for k in ("actor", "action", "case", "outcome")}
+    where = AuditFilter(
+        actor=filters["actor"],
+        action=filters["action"],
+        case_reference=filters["case"],
+        outcome=filters["outcome"],
+    )
+    events = (
+        caller.engine.audit.list(where, limit=200)
+        if caller.principal.can(Action.AUDIT_READ)
+        else []
+    )
+    return _render(
+        request, "audit.html", caller, page="audit", events=events, filters=filters, **context
+    )
+
+
+@router.get("/audit")
+def audit_page(request: Request) -> HTMLResponse:
+    return _audit_page(request, _caller(request, Action.AUDIT_READ))
+
+
+@router.post("/audit/verify")
+def audit_verify(request: Request) -> HTMLResponse:
+    caller = _caller(request, Action.AUDIT_VERIFY)
+    return _audit_page(request, caller, report=caller.engine.audit.verify())
+
+
+# --- keys --------------------------------------------------------------------------------
+def _keys_page(request: Request, caller: Caller, status: int = 200, **context: Any) -> HTMLResponse:
+    fs = caller.engine
+    return _render(
+        request,
+        "keys.html",
+        caller,
+        status,
+        page="keys",
+        users=fs.accounts.list_users(),
+        keys=fs.accounts.list_keys(),
+        roles=[r.value for r in Role],
+        ttl=fs.settings.auth.key_ttl_days,
+        **context,
+    )
+
+
+@router.get("/keys")
+def keys_page(request: Request) -> HTMLResponse:
+    return _keys_page(request, _caller(request, Action.KEYS_MANAGE))
+
+
+@router.post("/users")
+def create_user(
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    roles: Annotated[list[str] | None, Form()] = None,
+) -> HTMLResponse:
+    caller = _caller(request, Action.USERS_MANAGE)
+    user = caller.engine.accounts.create_user(name, roles or [], context=caller.context)
+    return _keys_page(request, caller, notice=f"created user {user.name!r}")
+
+
+@router.post("/keys")
+def issue_key(
+    request: Request,
+    user: Annotated[str, Form(max_length=200)],
+    label: Annotated[str, Form(max_length=200)] = "",
+    days: Annotated[int | None, Form(ge=1, le=3650)] = None,
+) -> HTMLResponse:
+    caller = _caller(request, Action.KEYS_MANAGE)
+    issued = caller.engine.accounts.issue_key(
+        user, label=label, expires_in_days=days, context=caller.context
+    )
+    return _keys_page(request, caller, issued=issued)
+
+
+@router.post("/keys/{prefix}/revoke")
+def revoke_key(request: Request, prefix: str) -> HTMLResponse:
+    caller = _caller(request, Action.KEYS_MANAGE)
+    key = caller.engine.accounts.revoke_key(prefix, context=caller.context)
+    return _keys_page(request, caller, notice=f"revoked key {key.prefix}")

@@ -1,0 +1,127 @@
+"""Uploads over the size limit are refused before they are read whole."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facesearch.api.uploads import FORM_OVERHEAD, BodyLimit, body_cap
+from facesearch.service import FacePipeline
+from facesearch.settings import ImagingSettings, Settings
+
+from .conftest import WHY, Api, start
+
+LIMIT = 200_000
+
+
+@pytest.fixture
+def small(tmp_path: Path, real_pipeline: FacePipeline) -> Iterator[Api]:
+    settings = Settings(
+        data_dir=tmp_path / "data", workers=1, imaging=ImagingSettings(max_bytes=LIMIT)
+    )
+    yield from start(settings, real_pipeline)
+
+
+def _run(app: Any, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[int, int]:
+    """Drive ``app`` with a body in ``chunks``; returns (status, chunks the app pulled)."""
+    pulled = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        if pulled < len(chunks):
+            pulled += 1
+            return {
+                "type": "http.request",
+                "body": chunks[pulled - 1],
+                "more_body": pulled < len(chunks),
+            }
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/search", "headers": headers}
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], pulled
+
+
+async def _reads_everything(scope: Any, receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_a_declared_length_over_the_cap_is_refused_without_reading() -> None:
+    settings = Settings(imaging=ImagingSettings(max_bytes=LIMIT))
+    cap = body_cap("/api/v1/search", settings)
+    assert cap == LIMIT + FORM_OVERHEAD
+    app = BodyLimit(_reads_everything, settings)
+    chunks = [b"x" * 65536] * 100
+    status, pulled = _run(app, [(b"content-length", str(cap + 1).encode())], chunks)
+    assert (status, pulled) == (413, 0)
+    status, pulled = _run(app, [(b"content-length", b"10")], [b"x" * 10])
+    assert status == 200
+
+
+def test_a_streamed_body_is_cut_off_at_the_cap() -> None:
+    settings = Settings(imaging=ImagingSettings(max_bytes=LIMIT))
+    app = BodyLimit(_reads_everything, settings)
+    chunks = [b"x" * 65536] * 100  # 6.5 MB, no content-length
+    status, pulled = _run(app, [], chunks)
+    cap = body_cap("/api/v1/search", settings)
+    assert status == 413 and pulled <= cap // 65536 + 1 < len(chunks)
+
+
+def test_caps_follow_the_route() -> None:
+    settings = Settings(imaging=ImagingSettings(max_bytes=LIMIT))
+    assert body_cap("/api/v1/verify", settings) == 2 * LIMIT + FORM_OVERHEAD
+    enroll = body_cap("/api/v1/galleries/g/images", settings)
+    assert enroll == settings.api.max_files * LIMIT + FORM_OVERHEAD
+    assert body_cap("/api/v1/users", settings) == FORM_OVERHEAD
+
+
+def test_through_the_app(small: Api, test_images: dict[str, list[Path]]) -> None:
+    h = small.headers("investigator")
+    big = b"\xff\xd8" + b"\x00" * (2 * LIMIT + FORM_OVERHEAD)
+    r = small.client.post(
+        "/api/v1/search", files={"probe": ("big.jpg", big, "image/jpeg")}, data=WHY, headers=h
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
+
+    def stream() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"\x00" * 65536
+
+    r = small.client.post(
+        "/api/v1/search",
+        content=stream(),
+        headers={**h, "content-type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
+    # within the body cap, but one file over the image limit: refused for that file
+    slightly = b"\xff\xd8" + b"\x00" * LIMIT
+    r = small.client.post(
+        "/api/v1/search", files={"probe": ("s.jpg", slightly, "image/jpeg")}, data=WHY, headers=h
+    )
+    assert r.status_code == 413 and "larger than" in r.json()["error"]["message"]
+    c = small.headers("curator")
+    small.client.post("/api/v1/galleries", json={"name": "g", "legal_basis": "t"}, headers=c)
+    ok = test_images["Colin_Powell"][0]
+    r = small.client.post(
+        "/api/v1/galleries/g/images",
+        files=[
+            ("files", ("s.jpg", slightly, "image/jpeg")),
+            ("files", (ok.name, ok.read_bytes(), "image/jpeg")),
+        ],
+        headers=c,
+    )
+    assert [f["outcome"] for f in r.json()["files"]] == ["failed", "enrolled"]
+    assert r.json()["files"][0]["error"]["code"] == "image_too_large"

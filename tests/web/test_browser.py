@@ -1,0 +1,137 @@
+"""The web UI in a real browser: Playwright driving Debian's Chromium (headless).
+
+Sign in, create a gallery, upload LFW photos, search a probe, see the right person ranked
+first, and find the search with its purpose on the audit page. A screenshot of the
+candidate grid is saved in the test's output folder.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from facesearch.api import create_app
+from facesearch.audit import AuditContext
+from facesearch.service import FacePipeline, FaceSearch
+from facesearch.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+SETUP = AuditContext(actor="test-setup")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)"
+    ),
+]
+
+
+@dataclass
+class Server:
+    url: str
+    engine: FaceSearch
+    key: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(settings: Settings, real_pipeline: FacePipeline) -> Iterator[Server]:
+    app = create_app(settings, pipeline=real_pipeline)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the server did not become ready")
+    engine = app.state.runtime.engine
+    engine.accounts.create_first_admin("root", context=SETUP)
+    engine.accounts.create_user("olga", ["curator", "investigator", "auditor"], context=SETUP)
+    key = engine.accounts.issue_key("olga", context=SETUP).secret
+    try:
+        yield Server(url, engine, key)
+    finally:
+        running.should_exit = True
+        thread.join(30)
+
+
+def test_sign_in_enroll_search_and_audit(
+    server: Server, test_images: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+
+        page.goto(server.url)
+        expect(page).to_have_url(f"{server.url}/ui/signin")
+        page.get_by_label("API key").fill("fsk_00000000." + "x" * 43)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("invalid")
+        page.get_by_label("API key").fill(server.key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Search a probe photo")).to_be_visible()
+
+        page.get_by_role("link", name="Galleries").click()
+        page.get_by_label("Name").fill("lfw")
+        page.get_by_label("Legal basis").fill("research benchmark (LFW)")
+        page.get_by_role("button", name="Create gallery").click()
+        expect(page.get_by_role("heading", name="Gallery lfw")).to_be_visible()
+        for name, paths in test_images.items():
+            page.get_by_label("Photos").set_input_files(str(paths[0]))
+            page.get_by_label("Subject label").fill(name)
+            page.get_by_role("button", name="Upload").click()
+            expect(page.locator("ul.results")).to_contain_text("enrolled, 1 face")
+        expect(page.locator("li.card")).to_have_count(len(test_images))
+
+        page.get_by_role("link", name="Search").click()
+        page.get_by_label("Photo").set_input_files(str(test_images["Serena_Williams"][2]))
+        expect(page.locator("#faces-status")).to_contain_text("selected")
+        expect(page.locator(".face-box")).to_have_count(1)
+        page.get_by_label("Purpose").fill("browser test: who is in the probe photo?")
+        page.get_by_label("Case reference").fill("WEB-CASE-7")
+        page.get_by_label("Authorization reference").fill("WEB-AUTH-7")
+        page.get_by_role("button", name="Search", exact=True).click()
+        first = page.locator("li.candidate").first
+        expect(first).to_contain_text("#1 Serena_Williams")
+        expect(first.locator("img")).to_have_js_property("complete", True)
+        page.locator("#results").screenshot(path=str(tmp_path / "candidates.png"))
+
+        page.get_by_role("link", name="Audit").click()
+        row = page.locator("#events tbody tr").first
+        expect(row).to_contain_text("search")
+        expect(row).to_contain_text("browser test: who is in the probe photo?")
+        expect(row).to_contain_text("WEB-CASE-7")
+        page.get_by_role("button", name="Verify the chain").click()
+        expect(page.locator("#chain-report")).to_contain_text("Chain intact")
+        browser.close()
+    assert (tmp_path / "candidates.png").stat().st_size > 1000
+    event = server.engine.audit.list(limit=50)
+    searches = [e for e in event if e.action == "search"]
+    assert searches and searches[0].case_reference == "WEB-CASE-7"

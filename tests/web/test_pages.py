@@ -1,0 +1,81 @@
+"""The web UI's pages without a browser: sign-in, permissions and readable errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+
+from facesearch.service import FacePipeline
+from facesearch.settings import Settings
+from facesearch.web.pages import router
+
+from ..api.conftest import Api, start
+
+
+@pytest.fixture
+def ui(settings: Settings, real_pipeline: FacePipeline) -> Iterator[Api]:
+    yield from start(settings, real_pipeline)
+
+
+def _ui_routes() -> list[tuple[str, str]]:
+    return [
+        (method, route.path)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    ]
+
+
+def test_every_page_needs_a_signed_in_user(ui: Api) -> None:
+    routes = _ui_routes()
+    assert len(routes) >= 15
+    for method, path in routes:
+        if path in ("/ui/signin", "/ui/signout"):
+            continue
+        url = path.replace("{name}", "g").replace("{face_id}", "1").replace("{prefix}", "fsk_1")
+        r = ui.client.request(method, url, follow_redirects=False)
+        if path == "/ui/detect":
+            assert r.status_code in (401, 422), (method, path)
+        else:
+            assert r.status_code in (303, 422), (method, path, r.status_code)
+            if r.status_code == 303:
+                assert r.headers["location"] == "/ui/signin"
+
+
+def test_pages_follow_the_permission_table(ui: Api) -> None:
+    html = {"accept": "text/html"}
+    ui.client.post("/ui/signin", data={"key": ui.keys["investigator"]})
+    assert ui.client.get("/ui/search").status_code == 200
+    r = ui.client.get("/ui/audit", headers=html)
+    assert r.status_code == 403 and "auditor" in r.text and "<html" in r.text
+    assert ui.client.get("/ui/keys", headers=html).status_code == 403
+    ui.client.post("/ui/signin", data={"key": ui.keys["admin"]})
+    assert ui.client.get("/ui/keys").status_code == 200
+    assert ui.client.get("/ui/search", headers=html).status_code == 403
+    r = ui.client.post("/ui/keys", data={"user": "auditor", "label": "web"})
+    assert r.status_code == 200 and "shown once" in r.text
+    assert ui.client.post("/ui/signout", follow_redirects=False).status_code == 303
+
+
+def test_forms_from_another_site_are_refused(ui: Api) -> None:
+    ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
+    r = ui.client.post(
+        "/ui/galleries",
+        data={"name": "x", "legal_basis": "t"},
+        headers={"origin": "http://evil.example", "accept": "text/html"},
+    )
+    assert r.status_code == 403
+    r = ui.client.post(
+        "/ui/galleries", data={"name": "x", "legal_basis": "t"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+
+
+def test_errors_on_pages_are_readable(ui: Api) -> None:
+    ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
+    r = ui.client.get("/ui/galleries/missing", headers={"accept": "text/html"})
+    assert r.status_code == 404 and "gallery &#39;missing&#39; not found" in r.text
+    r = ui.client.post("/ui/galleries", data={"name": "bad", "legal_basis": "call 555-867-5309"})
+    assert r.status_code == 422 and "phone" in r.text
