@@ -92,6 +92,13 @@ class QualityRejected(FaceSearchError):
     http_status = 422
 
 
+class Suppressed(FaceSearchError):
+    """A face on the suppression list (an erasure request) may not be enrolled."""
+
+    code = "suppressed"
+    http_status = 422
+
+
 # --- state -----------------------------------------------------------------------------
 class NotFound(FaceSearchError):
     """An id or name that does not exist."""
@@ -165,6 +172,7 @@ ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     ImageTooSmall,
     NoFaceFound,
     QualityRejected,
+    Suppressed,
     NotFound,
     AlreadyExists,
     Conflict,

@@ -92,17 +92,33 @@ class QualitySettings(BaseModel):
 
 
 class SearchSettings(BaseModel):
-    verify_threshold: float = Field(
-        0.92,
-        ge=-1,
+    """Thresholds are set as false-match rates and turned into similarities with the
+    model's calibration table (``facesearch calibrate``), never as raw scores."""
+
+    verify_target_fmr: float = Field(
+        1e-3,
+        gt=0,
         le=1,
-        description="Cosine similarity at or above which verify reports the same person.",
+        description="False-match rate at which verify's threshold is set (1:1 comparisons).",
     )
-    search_threshold: float = Field(
-        0.93,
-        ge=-1,
+    search_target_fmr: float = Field(
+        1e-4,
+        gt=0,
         le=1,
-        description="Cosine similarity at or above which a search returns a candidate.",
+        description="False-match rate per comparison at which the search threshold is set.",
+    )
+    search_target_fpir: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="If set, the search threshold is instead set so that a search of the "
+        "galleries at hand returns any false candidate with this probability (FPIR); "
+        "it rises with gallery size. `none` to use the FMR target.",
+    )
+    calibration_path: Path | None = Field(
+        None,
+        description="Calibration table to use instead of the one shipped for the model "
+        "(JSON written by `facesearch calibrate`).",
     )
     default_k: int = Field(10, ge=1, le=50, description="Candidates returned when k is not given.")
     max_k: int = Field(50, ge=1, le=1000, description="Largest k a search may ask for.")
@@ -118,6 +134,25 @@ class IndexSettings(BaseModel):
         ge=1,
         description="Threads one search may use (FAISS OpenMP); 1 keeps single-probe latency "
         "low when several requests run at once.",
+    )
+
+
+class PrivacySettings(BaseModel):
+    """Erasure by face and the suppression list; thresholds set as false-match rates."""
+
+    erasure_target_fmr: float = Field(
+        1e-4,
+        gt=0,
+        le=1,
+        description="False-match rate at which an erasure request proposes faces for "
+        "deletion (a curator confirms them).",
+    )
+    suppression_target_fmr: float = Field(
+        1e-4,
+        gt=0,
+        le=1,
+        description="False-match rate at which a face counts as a suppressed person's: "
+        "enrollment is refused and search never returns it.",
     )
 
 
@@ -177,6 +212,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 

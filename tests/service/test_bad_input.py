@@ -150,7 +150,7 @@ def test_unusual_but_valid_images_are_enrolled_and_found(
     probe = test_images["Colin_Powell"][1].read_bytes()
     found = gallery.search(probe, k=1, threshold=-1, context=INVESTIGATION).faces[0].candidates[0]
     assert found.face_id == result.face_ids[0]
-    assert found.similarity > gallery.settings.search.verify_threshold - 0.03
+    assert found.similarity > gallery.leads.verify_threshold - 0.03
 
 
 def test_exif_rotation_is_applied_before_detection(

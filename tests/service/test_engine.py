@@ -65,9 +65,48 @@ def test_search_threshold_filters_candidates(
 ) -> None:
     probe = test_images["Serena_Williams"][2].read_bytes()
     result = enrolled.search(probe, k=10, context=INVESTIGATION)
-    assert result.threshold == enrolled.settings.search.search_threshold
-    assert all(c.similarity >= result.threshold for c in result.faces[0].candidates)
-    assert all(c.subject == "Serena_Williams" for c in result.faces[0].candidates)
+    target = enrolled.settings.search.search_target_fmr
+    assert result.threshold == pytest.approx(enrolled.leads.calibration.threshold_for_fmr(target))
+    assert result.threshold_fmr == pytest.approx(target, rel=1e-6)
+    assert result.threshold_fpir == pytest.approx(1 - (1 - target) ** 8, rel=1e-6)
+    assert "impostor pairs" in result.calibration
+    candidates = result.faces[0].candidates
+    assert candidates and all(c.similarity >= result.threshold for c in candidates)
+    assert all(c.subject == "Serena_Williams" for c in candidates)
+    for c in candidates:  # every candidate carries its calibrated estimates
+        assert 0 < c.fmr <= target
+        assert c.expected_false_candidates == pytest.approx(c.fmr * 8)
+        assert c.fpir == pytest.approx(1 - (1 - c.fmr) ** 8, rel=1e-6)
+
+
+def test_candidates_below_the_threshold_carry_larger_false_match_rates(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    probe = test_images["Serena_Williams"][2].read_bytes()
+    result = enrolled.search(probe, k=8, threshold=-1.0, context=INVESTIGATION)
+    candidates = result.faces[0].candidates
+    assert len(candidates) == 8
+    fmrs = [c.fmr for c in candidates]
+    assert fmrs == sorted(fmrs)  # lower similarity, higher false-match rate
+    assert fmrs[0] < 1e-3 < fmrs[-1]  # the same person first, strangers far behind
+
+
+def test_fpir_target_raises_the_threshold_with_gallery_size(
+    tmp_path: Path, real_pipeline: FacePipeline
+) -> None:
+    from facesearch.settings import SearchSettings
+
+    settings = Settings(
+        data_dir=tmp_path / "fpir", workers=1, search=SearchSettings(search_target_fpir=0.01)
+    )
+    with FaceSearch(settings, pipeline=real_pipeline) as fs:
+        small, large = fs.leads.search_threshold(10), fs.leads.search_threshold(10_000)
+        assert large > small
+        assert fs.leads.fpir(small, 10) == pytest.approx(0.01, rel=0.02)
+        assert fs.leads.fpir(large, 10_000) == pytest.approx(0.01, rel=0.02)
+        # a target the table cannot measure is held at the table's floor
+        floor = fs.leads.calibration.threshold_for_fmr(fs.leads.calibration.min_fmr)
+        assert fs.leads.search_threshold(10**12) == pytest.approx(floor)
 
 
 def test_gallery_filter_only_returns_that_gallery(
@@ -101,7 +140,10 @@ def test_verify(engine: FaceSearch, test_images: dict[str, list[Path]]) -> None:
     )
     assert same.similarity > other.similarity
     assert same.above_threshold and not other.above_threshold
-    assert same.threshold == engine.settings.search.verify_threshold
+    target = engine.settings.search.verify_target_fmr
+    assert same.threshold == pytest.approx(engine.leads.calibration.threshold_for_fmr(target))
+    assert same.threshold_fmr == pytest.approx(target, rel=1e-6)
+    assert same.fmr < target < other.fmr
 
 
 def test_duplicate_image_is_refused_and_changes_nothing(

@@ -273,6 +273,18 @@ class CandidateOut(BaseModel):
     box: Box
     quality: Quality
     thumbnail_url: str
+    fmr: float = Field(
+        description="Estimated false-match rate at this similarity: the share of comparisons "
+        "of two different people that score at least this high (calibration table)."
+    )
+    expected_false_candidates: float = Field(
+        description="Expected number of other people at or above this similarity in a "
+        "search of this many faces (fmr x gallery_size)."
+    )
+    fpir: float = Field(
+        description="Chance that a search of this many faces turns up anyone else at or "
+        "above this similarity: 1 - (1 - fmr) ^ gallery_size."
+    )
 
 
 class ProbeFaceOut(BaseModel):
@@ -294,7 +306,11 @@ class SearchOut(BaseModel):
             "probe_sha256": SHA_EXAMPLE,
             "model_id": "dlib-resnet-v1",
             "k": 10,
-            "threshold": 0.93,
+            "threshold": 0.9411,
+            "threshold_fmr": 0.0001,
+            "threshold_fpir": 0.0346,
+            "calibration": "dlib-resnet-v1: LFW deep-funneled, View 1 peopleDevTrain.txt; "
+            "45,140,413 impostor pairs; floor FMR 2.4e-07",
             "galleries": ["press-archive"],
             "gallery_size": 352,
             "audit_seq": 1207,
@@ -327,6 +343,9 @@ class SearchOut(BaseModel):
                                 "score": 0.85,
                             },
                             "thumbnail_url": "/api/v1/faces/31/thumbnail",
+                            "fmr": 2.1e-6,
+                            "expected_false_candidates": 0.00074,
+                            "fpir": 0.00074,
                         }
                     ],
                 }
@@ -337,6 +356,12 @@ class SearchOut(BaseModel):
     model_id: str
     k: int
     threshold: float
+    threshold_fmr: float = Field(description="Estimated false-match rate at the threshold.")
+    threshold_fpir: float = Field(
+        description="Chance that a search of this many faces returns any false candidate "
+        "at the threshold."
+    )
+    calibration: str = Field(description="Where the false-match-rate estimates come from.")
     galleries: list[str]
     gallery_size: int
     audit_seq: int | None = Field(None, description="Seq of this search's audit event.")
@@ -354,8 +379,10 @@ class VerifyOut(BaseModel):
     model_config = examples(
         {
             "similarity": 0.951,
-            "threshold": 0.92,
+            "threshold": 0.9259,
             "above_threshold": True,
+            "fmr": 1.9e-5,
+            "threshold_fmr": 0.001,
             "model_id": "dlib-resnet-v1",
             "audit_seq": 1208,
             "notice": NOTICE,
@@ -384,6 +411,8 @@ class VerifyOut(BaseModel):
     similarity: float
     threshold: float
     above_threshold: bool = Field(description="Whether the similarity reaches the threshold.")
+    fmr: float = Field(description="Estimated false-match rate at this similarity.")
+    threshold_fmr: float = Field(description="False-match rate the verify threshold is set to.")
     model_id: str
     audit_seq: int | None = None
     notice: str = NOTICE

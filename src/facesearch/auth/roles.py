@@ -45,6 +45,10 @@ class Action(StrEnum):
     """Read the settings and the vector index status."""
     SELF_READ = "self.read"
     """Read one's own user and roles."""
+    ERASURE_MANAGE = "erasure.manage"
+    """File, confirm and cancel erasure requests (erasure by face, suppression list)."""
+    ERASURE_READ = "erasure.read"
+    """Read erasure requests and the suppression list's provenance (never its vectors)."""
 
 
 _ALL = frozenset(Role)
@@ -62,6 +66,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.KEYS_MANAGE: frozenset({Role.ADMIN}),
     Action.SYSTEM_READ: frozenset({Role.ADMIN}),
     Action.SELF_READ: _ALL,
+    Action.ERASURE_MANAGE: frozenset({Role.CURATOR}),
+    Action.ERASURE_READ: frozenset({Role.CURATOR, Role.AUDITOR}),
 }
 """The permission table: action -> roles allowed to perform it."""
 

@@ -241,18 +241,32 @@ def search(
         return
     output.info(
         f"searched {result.gallery_size} faces in {', '.join(result.galleries) or '(none)'} "
-        f"with {result.model_id}; threshold {result.threshold:.3f}"
+        f"with {result.model_id}; threshold {result.threshold:.4f} (estimated false-match rate "
+        f"{result.threshold_fmr:.1e}; chance of any false candidate at this gallery size "
+        f"{result.threshold_fpir:.1%})"
     )
     for n, face in enumerate(result.faces, start=1):
         b = face.box
         output.print_table(
             f"Probe face {n} at ({b.x1:.0f},{b.y1:.0f},{b.x2:.0f},{b.y2:.0f}), "
             f"quality {face.quality.score:.2f}: {len(face.candidates)} candidates",
-            ["rank", "similarity", "subject", "gallery", "face id", "source", "quality"],
+            [
+                "rank",
+                "similarity",
+                "FMR",
+                "expected others",
+                "subject",
+                "gallery",
+                "face id",
+                "source",
+                "quality",
+            ],
             [
                 [
                     c.rank,
                     f"{c.similarity:.4f}",
+                    f"{c.fmr:.1e}",
+                    f"{c.expected_false_candidates:.2g}",
                     c.subject,
                     c.gallery,
                     c.face_id,
@@ -262,7 +276,12 @@ def search(
                 for c in face.candidates
             ],
         )
-    output.info("Candidates are investigative leads, not identifications.")
+    output.info(
+        "Candidates are investigative leads, not identifications. FMR: the share of "
+        "comparisons of two different people that score this high; expected others: how many "
+        f"such faces a search of {result.gallery_size} faces is expected to turn up this high."
+    )
+    output.info(f"Calibration: {result.calibration}")
 
 
 @app.command("verify")
@@ -284,8 +303,9 @@ def verify(
         return
     verdict = "at or above" if result.above_threshold else "below"
     output.info(
-        f"similarity {result.similarity:.4f} is {verdict} the verify threshold "
-        f"{result.threshold:.3f} ({result.model_id})"
+        f"similarity {result.similarity:.4f} (estimated false-match rate {result.fmr:.1e}) is "
+        f"{verdict} the verify threshold {result.threshold:.4f} (set for a false-match rate of "
+        f"{result.threshold_fmr:.0e}; {result.model_id})"
     )
 
 

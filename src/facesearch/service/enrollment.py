@@ -21,14 +21,16 @@ from facesearch.quality import enrollment_failures
 from facesearch.service.accountability import Accountability
 from facesearch.service.index_sync import IndexSync
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
+from facesearch.service.privacy import Privacy
 from facesearch.service.results import EnrollResult, EnrollSummary, RejectedFace
 from facesearch.settings import Settings
 from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Store
 
 
-class Enrollment:
+class Enrollment(Privacy):
     """The enrollment methods of :class:`~facesearch.service.FaceSearch` (which sets the
-    attributes declared here)."""
+    attributes declared here). Enrollment consults the suppression list
+    (:class:`~facesearch.service.privacy.Privacy`), so those methods come with it."""
 
     settings: Settings
     store: Store
@@ -106,6 +108,7 @@ class Enrollment:
             )
         if not analyzed.faces:
             raise NoFaceFound("no face found in the image")
+        self.refuse_suppressed([f.embedding for f in analyzed.faces])
         subject = subject.strip() if subject else None
         accepted: list[AnalyzedFace] = []
         rejected: list[RejectedFace] = []

@@ -19,6 +19,7 @@ from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.service.enrollment import Enrollment
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
+from facesearch.service.leads import LeadScorer
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
 from facesearch.service.results import (
     Candidate,
@@ -61,6 +62,7 @@ class FaceSearch(Enrollment):
         self.store = Store(settings.resolved_database_url)
         self.pipeline = pipeline if pipeline is not None else FacePipeline(settings)
         self.model_id = self.pipeline.model_id
+        self.leads = LeadScorer.for_model(self.model_id, settings.search)
         configure_backend(settings.index.backend, threads=settings.index.threads)
         self._index = IndexSync(
             self.store,
@@ -239,7 +241,6 @@ class FaceSearch(Enrollment):
         face_index: int | None = None,
     ) -> SearchResult:
         k = self._check_k(k)
-        threshold = self.settings.search.search_threshold if threshold is None else threshold
         analyzed = self.pipeline.analyze(data)
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
         self._index.catch_up()
@@ -252,30 +253,43 @@ class FaceSearch(Enrollment):
             subset = None
             names = tuple(g.name for g in self.store.list_galleries())
             gallery_size = len(self._index)
+        if threshold is None:
+            threshold = self.leads.search_threshold(gallery_size)
         queries = np.stack([f.embedding for f in probe_faces]).astype(np.float32)
         if subset is not None and len(subset) == 0:
             scores = np.full((len(probe_faces), k), -np.inf, dtype=np.float32)
             ids = np.full((len(probe_faces), k), -1, dtype=np.int64)
         else:
             scores, ids = self._index.search(queries, k, subset=subset)
+        ids = self.drop_suppressed(ids)  # never return a suppressed person's face
         wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
         records_by_id = self.store.get_faces(wanted)
         results = []
         for face, row_scores, row_ids in zip(probe_faces, scores, ids, strict=True):
-            candidates: list[Candidate] = []
-            for score, face_id in zip(row_scores, row_ids, strict=True):
-                if face_id < 0 or float(score) < threshold:
-                    continue
-                rec = records_by_id.get(int(face_id))
-                if rec is None:  # deleted between the index search and the row read
-                    continue
-                candidates.append(_candidate(len(candidates) + 1, float(score), rec))
+            kept = [
+                (float(score), records_by_id[int(face_id)])
+                for score, face_id in zip(row_scores, row_ids, strict=True)
+                # a face deleted between the index search and the row read is dropped
+                if face_id >= 0 and float(score) >= threshold and int(face_id) in records_by_id
+            ]
+            est = self.leads.estimates([sim for sim, _ in kept], gallery_size)
+            candidates = tuple(
+                _candidate(
+                    rank,
+                    sim,
+                    rec,
+                    fmr=float(est.fmr[rank - 1]),
+                    fpir=float(est.fpir[rank - 1]),
+                    expected=float(est.expected_false_candidates[rank - 1]),
+                )
+                for rank, (sim, rec) in enumerate(kept, start=1)
+            )
             results.append(
                 ProbeFace(
                     box=face.detection.box,
                     detector_score=face.detection.score,
                     quality=face.quality,
-                    candidates=tuple(candidates),
+                    candidates=candidates,
                 )
             )
         return SearchResult(
@@ -286,6 +300,9 @@ class FaceSearch(Enrollment):
             galleries=names,
             gallery_size=gallery_size,
             faces=tuple(results),
+            threshold_fmr=self.leads.fmr(threshold),
+            threshold_fpir=self.leads.fpir(threshold, gallery_size),
+            calibration=self.leads.describe(),
         )
 
     def verify(self, data_a: bytes, data_b: bytes, *, context: AuditContext) -> VerifyResult:
@@ -304,12 +321,14 @@ class FaceSearch(Enrollment):
             )
             raise
         similarity = float(np.dot(face_a.embedding, face_b.embedding))
-        threshold = self.settings.search.verify_threshold
+        threshold = self.leads.verify_threshold
         result = VerifyResult(
             similarity=similarity,
             threshold=threshold,
             above_threshold=similarity >= threshold,
             model_id=self.model_id,
+            fmr=self.leads.fmr(similarity),
+            threshold_fmr=self.leads.fmr(threshold),
             face_a=_probe(face_a),
             face_b=_probe(face_b),
         )
@@ -366,7 +385,9 @@ class FaceSearch(Enrollment):
         return face
 
 
-def _candidate(rank: int, similarity: float, rec: FaceRecord) -> Candidate:
+def _candidate(
+    rank: int, similarity: float, rec: FaceRecord, *, fmr: float, fpir: float, expected: float
+) -> Candidate:
     return Candidate(
         rank=rank,
         face_id=rec.id,
@@ -378,6 +399,9 @@ def _candidate(rank: int, similarity: float, rec: FaceRecord) -> Candidate:
         legal_basis=rec.legal_basis,
         box=rec.box,
         quality=rec.quality,
+        fmr=fmr,
+        expected_false_candidates=expected,
+        fpir=fpir,
     )
 
 

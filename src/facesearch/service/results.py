@@ -59,6 +59,15 @@ class Candidate:
     legal_basis: str
     box: BoundingBox
     quality: FaceQuality
+    fmr: float = 1.0
+    """Estimated false-match rate at this similarity: the share of comparisons of two
+    different people that score at least this high (from the calibration table)."""
+    expected_false_candidates: float = 0.0
+    """Expected number of faces of other people at or above this similarity in a search
+    of this gallery size (``fmr * gallery_size``)."""
+    fpir: float = 1.0
+    """Chance that a search of this gallery size turns up any other person at or above
+    this similarity (``1 - (1 - fmr) ** gallery_size``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,12 @@ class SearchResult:
     faces: tuple[ProbeFace, ...]
     audit_seq: int | None = None
     """Seq of the audit event that recorded this search (set once it is committed)."""
+    threshold_fmr: float = 1.0
+    """Estimated false-match rate at the threshold."""
+    threshold_fpir: float = 1.0
+    """Chance that a search of this many faces returns any false candidate at the threshold."""
+    calibration: str = ""
+    """Where the FMR estimates come from (dataset, split, number of impostor pairs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,10 @@ class VerifyResult:
     threshold: float
     above_threshold: bool
     model_id: str
+    fmr: float
+    """Estimated false-match rate at this similarity."""
+    threshold_fmr: float
+    """The false-match rate the verify threshold is set to."""
     face_a: ProbeFace
     face_b: ProbeFace
     audit_seq: int | None = None

@@ -261,3 +261,42 @@ class AuditFilter:
 T = TypeVar("T")
 AuditHook = Callable[[T], NewAuditEvent]
 """Builds the audit event of a write from the write's result, inside the write's transaction."""
+
+
+# --- erasure and suppression -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProposedFace:
+    """A face an erasure request found: its id and cosine similarity to the requester."""
+
+    face_id: int
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureRecord:
+    """An erasure request without its embedding. ``status``: pending, completed, cancelled."""
+
+    id: int
+    reference: str
+    note: str
+    status: str
+    model_id: str
+    target_fmr: float
+    threshold: float
+    proposed: tuple[ProposedFace, ...]
+    erased_face_ids: tuple[int, ...]
+    created_by: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionRecord:
+    """One suppressed embedding (without the vector): the request it came from."""
+
+    id: int
+    request_id: int
+    reference: str
+    model_id: str
+    created_at: datetime

@@ -20,6 +20,7 @@ from facesearch.store import _rows, _validate
 from facesearch.store._accounts import AccountQueries
 from facesearch.store._audit import AuditQueries, append_event
 from facesearch.store._index import IndexQueries
+from facesearch.store._privacy import PrivacyQueries
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.records import (
     AuditHook,
@@ -35,7 +36,7 @@ from facesearch.store.records import (
 from facesearch.store.tables import Face, FaceRejection, Gallery, Image, Subject
 
 
-class Store(IndexQueries, AccountQueries, AuditQueries):
+class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
     """The relational store over one SQLAlchemy database URL (SQLite or PostgreSQL).
 
     Write methods take an optional ``audit`` hook: a function of the write's result that

@@ -2,7 +2,8 @@
 
 ORM objects never leave :mod:`facesearch.store`; callers get the frozen records of
 :mod:`facesearch.store.records`. ``migrations/versions/0001_initial.py`` (catalog) and
-``0002_accounts_audit.py`` (users, API keys, audit events) mirror these tables by hand;
+``0002_accounts_audit.py`` (users, API keys, audit events) and ``0003_erasure.py``
+(erasure requests, suppressions) mirror these tables by hand;
 ``tests/store/test_migrations.py`` checks that the two agree.
 
 Timestamps are timezone-aware UTC (:class:`UTCDateTime`). Embeddings are float32
@@ -282,3 +283,59 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(64), nullable=False)
     prev_hash: Mapped[str] = mapped_column(CHAR(64), nullable=False)
     hash: Mapped[str] = mapped_column(CHAR(64), nullable=False, unique=True)
+
+
+# --- erasure and suppression (migration 0003) ---------------------------------------------
+class ErasureRequest(Base):
+    """A request to erase a person by their face (GDPR Art. 17 and the like).
+
+    ``embedding`` is the requester's face (``model_id``, float32 little-endian bytes); it is
+    wiped when the request is cancelled and moved to :class:`Suppression` when it is
+    confirmed. The requester's photo is never stored. ``proposed``: JSON list of
+    ``{"face_id": int, "similarity": float}`` found at ``threshold``; ``erased_face_ids``:
+    JSON list of the face ids deleted on confirmation. ``status``: ``pending``,
+    ``completed`` or ``cancelled``.
+    """
+
+    __tablename__ = "erasure_requests"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default=text("''"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    model_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    embedding_dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    target_fmr: Mapped[float] = mapped_column(Float, nullable=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    proposed: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    erased_face_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Suppression(Base):
+    """An embedding that must never be enrolled nor returned by a search (never a photo).
+
+    Written when an erasure request is confirmed: the requester's embedding and those of
+    the faces erased for it, each naming the request and its reference.
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        Index(None, "model_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("erasure_requests.id"), nullable=False, index=True
+    )
+    reference: Mapped[str] = mapped_column(String(200), nullable=False)
+    model_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    embedding_dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _created_at()

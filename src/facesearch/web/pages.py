@@ -114,7 +114,8 @@ def search_page(request: Request) -> HTMLResponse:
         min_purpose=s.audit.min_purpose_length,
         default_k=s.search.default_k,
         max_k=s.search.max_k,
-        threshold=s.search.search_threshold,
+        target_fmr=s.search.search_target_fmr,
+        target_fpir=s.search.search_target_fpir,
     )
 
 

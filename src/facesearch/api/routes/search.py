@@ -56,6 +56,9 @@ def search_out(result: SearchResult) -> SearchOut:
         model_id=result.model_id,
         k=result.k,
         threshold=result.threshold,
+        threshold_fmr=result.threshold_fmr,
+        threshold_fpir=result.threshold_fpir,
+        calibration=result.calibration,
         galleries=list(result.galleries),
         gallery_size=result.gallery_size,
         audit_seq=result.audit_seq,
@@ -81,6 +84,9 @@ def _probe_face(face: ProbeFace) -> ProbeFaceOut:
                 box=Box.of(c.box),
                 quality=Quality.of(c.quality),
                 thumbnail_url=f"/api/v1/faces/{c.face_id}/thumbnail",
+                fmr=c.fmr,
+                expected_false_candidates=c.expected_false_candidates,
+                fpir=c.fpir,
             )
             for c in face.candidates
         ],
@@ -106,7 +112,12 @@ def search(
     ] = False,
     threshold: Annotated[
         float | None,
-        Form(ge=-1.0, le=1.0, description="Minimum similarity (default: the search threshold)."),
+        Form(
+            ge=-1.0,
+            le=1.0,
+            description="Minimum similarity (default: set from the configured target "
+            "false-match rate by the calibration table).",
+        ),
     ] = None,
     face: Annotated[
         int | None,
@@ -157,6 +168,8 @@ def verify(
         similarity=result.similarity,
         threshold=result.threshold,
         above_threshold=result.above_threshold,
+        fmr=result.fmr,
+        threshold_fmr=result.threshold_fmr,
         model_id=result.model_id,
         audit_seq=result.audit_seq,
         face_a=face(result.face_a),
