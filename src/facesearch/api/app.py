@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute
 from facesearch.api import deps
 from facesearch.api.deps import Runtime
 from facesearch.api.errors import ERROR_RESPONSE_SCHEMA, error_response, install_error_handlers
-from facesearch.api.routes import admin, catalog, search
+from facesearch.api.routes import admin, catalog, privacy, search
 from facesearch.api.schemas_admin import HealthOut, ReadyOut
 from facesearch.api.uploads import BodyLimit
 from facesearch.errors import FaceSearchError
@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, pipeline: FacePipeline | None = None) -> F
     install_error_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)
     _system_routes(app)
-    for router in (catalog.router, search.router, admin.router):
+    for router in (catalog.router, search.router, privacy.router, admin.router):
         _document_permissions(router.routes)
         app.include_router(router)
     _web_routes(app)

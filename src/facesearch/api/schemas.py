@@ -274,7 +274,7 @@ class CandidateOut(BaseModel):
     quality: Quality
     thumbnail_url: str
     fmr: float = Field(
-        description="Estimated false-match rate at this similarity: the share of comparisons "
+        description="Estimated FMR at this similarity: the share of comparisons "
         "of two different people that score at least this high (calibration table)."
     )
     expected_false_candidates: float = Field(
@@ -356,12 +356,12 @@ class SearchOut(BaseModel):
     model_id: str
     k: int
     threshold: float
-    threshold_fmr: float = Field(description="Estimated false-match rate at the threshold.")
+    threshold_fmr: float = Field(description="Estimated FMR at the threshold.")
     threshold_fpir: float = Field(
         description="Chance that a search of this many faces returns any false candidate "
         "at the threshold."
     )
-    calibration: str = Field(description="Where the false-match-rate estimates come from.")
+    calibration: str = Field(description="Where the FMR estimates come from.")
     galleries: list[str]
     gallery_size: int
     audit_seq: int | None = Field(None, description="Seq of this search's audit event.")
@@ -411,8 +411,11 @@ class VerifyOut(BaseModel):
     similarity: float
     threshold: float
     above_threshold: bool = Field(description="Whether the similarity reaches the threshold.")
-    fmr: float = Field(description="Estimated false-match rate at this similarity.")
-    threshold_fmr: float = Field(description="False-match rate the verify threshold is set to.")
+    fmr: float = Field(
+        description="Estimated FMR at this similarity (share of comparisons of two "
+        "different people scoring at least this high)."
+    )
+    threshold_fmr: float = Field(description="FMR the verify threshold is set to.")
     model_id: str
     audit_seq: int | None = None
     notice: str = NOTICE

@@ -13,6 +13,7 @@ from facesearch.cli import common, output
 from facesearch.cli.accounts import audit_app, users_app
 from facesearch.cli.common import Authorization, Case, Json, Purpose, operator, read, state
 from facesearch.cli.evaluate import calibrate_command, eval_app
+from facesearch.cli.privacy import erasure_app
 from facesearch.cli.serve import serve_command
 from facesearch.errors import FaceSearchError
 from facesearch.settings import Settings
@@ -36,6 +37,7 @@ app.add_typer(eval_app, name="eval")
 app.command("calibrate")(calibrate_command)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(erasure_app, name="erasure")
 app.command("serve")(serve_command)
 
 DataDir = Annotated[
@@ -241,7 +243,7 @@ def search(
         return
     output.info(
         f"searched {result.gallery_size} faces in {', '.join(result.galleries) or '(none)'} "
-        f"with {result.model_id}; threshold {result.threshold:.4f} (estimated false-match rate "
+        f"with {result.model_id}; threshold {result.threshold:.4f} (estimated FMR "
         f"{result.threshold_fmr:.1e}; chance of any false candidate at this gallery size "
         f"{result.threshold_fpir:.1%})"
     )
@@ -303,8 +305,8 @@ def verify(
         return
     verdict = "at or above" if result.above_threshold else "below"
     output.info(
-        f"similarity {result.similarity:.4f} (estimated false-match rate {result.fmr:.1e}) is "
-        f"{verdict} the verify threshold {result.threshold:.4f} (set for a false-match rate of "
+        f"similarity {result.similarity:.4f} (estimated FMR {result.fmr:.1e}) is "
+        f"{verdict} the verify threshold {result.threshold:.4f} (set for an FMR of "
         f"{result.threshold_fmr:.0e}; {result.model_id})"
     )
 

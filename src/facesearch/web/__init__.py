@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from facesearch.web.pages import TEMPLATES, SignInNeeded, router
+from facesearch.web.privacy_pages import router as privacy_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -20,6 +21,7 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     """Mount the web UI's pages and static files on ``app``."""
     app.include_router(router)
+    app.include_router(privacy_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="web-static")
 
     @app.get("/", include_in_schema=False)

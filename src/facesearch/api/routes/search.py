@@ -116,7 +116,7 @@ def search(
             ge=-1.0,
             le=1.0,
             description="Minimum similarity (default: set from the configured target "
-            "false-match rate by the calibration table).",
+            "FMR by the calibration table).",
         ),
     ] = None,
     face: Annotated[

@@ -108,7 +108,7 @@
       const candidates = body.faces.length ? body.faces[0].candidates : [];
       grid.innerHTML = "";
       summary.textContent = candidates.length + " candidate(s) among " + body.gallery_size +
-        " faces at similarity ≥ " + body.threshold.toFixed(3) + " (estimated false-match rate " +
+        " faces at similarity ≥ " + body.threshold.toFixed(3) + " (estimated FMR " +
         body.threshold_fmr.toExponential(1) + "; chance of any false candidate in this search " +
         (100 * body.threshold_fpir).toFixed(1) + "%; audit event #" + body.audit_seq + "). " + body.notice;
       candidates.forEach(function (c) {
@@ -120,7 +120,7 @@
         li.appendChild(im);
         li.appendChild(text("p", "#" + c.rank + " " + (c.subject || "(no subject)")));
         li.appendChild(text("p", "similarity " + c.similarity.toFixed(3)));
-        li.appendChild(text("p", "false-match rate " + c.fmr.toExponential(1) +
+        li.appendChild(text("p", "FMR " + c.fmr.toExponential(1) +
           " · expected others this high: " + c.expected_false_candidates.toPrecision(2)));
         li.appendChild(text("p", "gallery " + c.gallery));
         li.appendChild(text("small", (c.source_uri || "") + " · " + c.legal_basis));
