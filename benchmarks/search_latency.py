@@ -99,7 +99,9 @@ class ClusteredFaces:
 def load_lfw(path: Path | None) -> NDArray[np.float32] | None:
     if path is None or not path.is_file():
         return None
-    x = np.load(path)
+    loaded = np.load(path)
+    # an embedding cache written by `facesearch eval` (.npz) or a plain (n, 128) .npy
+    x = loaded["embeddings"] if isinstance(loaded, np.lib.npyio.NpzFile) else loaded
     if x.ndim != 2 or x.shape[1] != DIM or x.dtype.kind != "f":
         sys.exit(f"{path}: expected (n, {DIM}) float embeddings, got {x.shape} {x.dtype}")
     return _normalise(np.ascontiguousarray(x, dtype=np.float32))
@@ -361,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         metavar="PATH",
-        help=".npy (n, 128) float32 LFW embeddings put first in every gallery",
+        help="(n, 128) float32 LFW embeddings put first in every gallery: a .npy, or the "
+        ".npz embedding cache of `facesearch eval` (key embeddings)",
     )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/search_latency.json"))
     p.add_argument("--seed", type=int, default=0)
