@@ -45,6 +45,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("delete", "/api/v1/keys/{prefix}"): frozenset({A}),
     ("get", "/api/v1/system/settings"): frozenset({A}),
     ("get", "/api/v1/system/index"): frozenset({A}),
+    ("post", "/api/v1/erasures"): frozenset({C}),
+    ("get", "/api/v1/erasures"): frozenset({C, U}),
+    ("get", "/api/v1/erasures/{request_id}"): frozenset({C, U}),
+    ("post", "/api/v1/erasures/{request_id}/confirm"): frozenset({C}),
+    ("post", "/api/v1/erasures/{request_id}/cancel"): frozenset({C}),
+    ("get", "/api/v1/suppressions"): frozenset({C, U}),
 }
 
 # Path parameters that name nothing that exists, so no allowed call changes anything.
@@ -55,6 +61,7 @@ PARAMS = {
     "face_id": "999999",
     "seq": "999999",
     "prefix": "fsk_00000000",
+    "request_id": "999999",
 }
 
 

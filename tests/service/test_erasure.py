@@ -171,3 +171,31 @@ def test_the_suppression_check_is_cheap_when_the_list_is_empty(engine: FaceSearc
     ids = np.array([[3, -1]], dtype=np.int64)
     assert engine.drop_suppressed(ids) is ids
     engine.refuse_suppressed([np.ones(128, dtype=np.float32) / np.sqrt(128)])
+
+
+@pytest.mark.slow
+def test_erasure_on_full_lfw_leaves_nothing_searchable(engine: FaceSearch, lfw_root: Path) -> None:
+    """A person with many photos: six enrolled over two galleries, the request made with a
+    seventh; nine photos never seen by the engine find none of them, and cannot be
+    enrolled. Photos of other people are untouched."""
+    root = lfw_root / "lfw-deepfunneled"
+    engine.create_gallery("g1", legal_basis="test", context=CURATOR)
+    engine.create_gallery("g2", legal_basis="test", context=CURATOR)
+    photos = sorted((root / "Tony_Blair").glob("*.jpg"))[:16]
+    his = [
+        _enroll(engine, path, f"g{1 + i % 2}", "Tony Blair") for i, path in enumerate(photos[:6])
+    ]
+    others: dict[str, list[int]] = {}
+    for name in ("Gerhard_Schroeder", "Jacques_Chirac", "John_Howard"):
+        paths = sorted((root / name).glob("*.jpg"))[:3]
+        others[name] = [_enroll(engine, p, "g1") for p in paths[:2]]
+    view = engine.request_erasure(photos[6].read_bytes(), reference="ER-LFW", context=CURATOR)
+    assert {f.face_id for f in view.faces} <= set(his)
+    engine.confirm_erasure(view.request.id, context=CURATOR)
+    for path in photos[7:]:
+        assert not _returned(engine, path) & set(his)
+        with pytest.raises(Suppressed):
+            engine.enroll(path.read_bytes(), gallery="g1", context=CURATOR)
+    for name in ("Gerhard_Schroeder", "Jacques_Chirac", "John_Howard"):
+        probe = sorted((root / name).glob("*.jpg"))[2]
+        assert set(others[name]) <= _returned(engine, probe)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -74,7 +75,9 @@ class ErasureOut(BaseModel):
 class ErasureConfirmIn(BaseModel):
     """Which proposed faces to erase; omitted or ``null``: every proposed face."""
 
-    face_ids: list[int] | None = Field(None, max_length=10_000)
+    face_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        None, max_length=10_000
+    )
 
 
 class SuppressionOut(BaseModel):

@@ -221,7 +221,10 @@ def eval_identification(
             ],
             *[[f"CMC {name.replace('_', ' ')}", f"{v:.2%}"] for name, v in summary["cmc"].items()],
             *[
-                [f"FNIR at FPIR {p['target_fpir']:g}", f"{p['fnir']:.2%}"]
+                [
+                    f"FNIR at FPIR {p['target_fpir']:g}",
+                    f"{p['fnir']:.2%}" if p["measurable"] else "not measurable",
+                ]
                 for p in summary["fnir_at_fpir"]
             ],
             [

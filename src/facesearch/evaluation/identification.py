@@ -22,20 +22,14 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from facesearch.errors import FaceSearchError, NoFaceFound
-from facesearch.evaluation import plots
+from facesearch.evaluation.identification_report import GALLERY, ProbeResults, write_report
 from facesearch.evaluation.lfw import Lfw, identity_of, image_path
-from facesearch.evaluation.metrics import cmc, det_curve, fnir_at_fpir
-from facesearch.evaluation.reports import md_table, pct, run_metadata, sci, write_json
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
     from facesearch.audit import AuditContext
 
 logger = logging.getLogger(__name__)
-
-GALLERY = "lfw-identification"
-RANKS = (1, 5, 10)
-FPIR_LEVELS = (0.1, 0.01, 0.001)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,18 +126,14 @@ def run_identification(
             context=context,
         )
         enrolled = {s.label for s in fs.list_subjects(GALLERY) if s.n_faces > 0}
-        mated, nonmated, latencies, gallery_size = _search_all(fs, lfw, split, k, progress, context)
-    ranks = np.asarray([r for r, _ in mated], dtype=np.int64)
-    mate_scores = np.asarray([s for _, s in mated], dtype=np.float64)
-    top = np.asarray(nonmated, dtype=np.float64)
-    curve = cmc(ranks, k)
-    points = fnir_at_fpir(ranks, mate_scores, top, FPIR_LEVELS)
-    _, fpir_curve, fnir_curve = det_curve(ranks, mate_scores, top)
-    lat = np.asarray(latencies) * 1000.0
-    summary: dict[str, Any] = {
+        probes = _search_all(fs, lfw, split, k, progress, context)
+        model_id = fs.model_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    probes.save(out_dir / "probes.npz")
+    meta = {
         "design": {
             "gallery_images": len(split.gallery),
-            "gallery_faces_enrolled": gallery_size,
+            "gallery_faces_enrolled": probes.gallery_size,
             "distractor_identities": split.distractors,
             "identities_held_out": len(split.held_out),
             "mated_probes": len(split.mated),
@@ -160,50 +150,13 @@ def run_identification(
             "images": enroll.images,
             "faces": enroll.faces,
             "images_without_faces": enroll.images_without_faces,
-            "faces_rejected_for_quality": enroll.faces_rejected,
+            "faces_rejected": enroll.faces_rejected,
             "skipped_existing": enroll.skipped_existing,
             "errors": len(enroll.errors),
             "seconds": round(enroll.seconds, 1),
         },
-        "probes_without_face": {
-            "mated": int(np.count_nonzero(ranks < 0)),
-            "nonmated": int(np.count_nonzero(np.isneginf(top))),
-        },
-        "cmc": {f"rank_{r}": float(curve[r - 1]) for r in RANKS if r <= k},
-        "fnir_at_fpir": [
-            {
-                "target_fpir": p.target_fpir,
-                "threshold": p.threshold,
-                "fpir": p.fpir,
-                "fnir": p.fnir,
-                "nonmated_above": int(np.count_nonzero(top >= p.threshold)),
-            }
-            for p in points
-        ],
-        "latency_ms": {
-            "searches": int(lat.size),
-            "mean": float(lat.mean()),
-            "p50": float(np.percentile(lat, 50)),
-            "p95": float(np.percentile(lat, 95)),
-            "max": float(lat.max()),
-            "includes": "FaceSearch.search end to end: decode, detect, align, embed, "
-            "index search, candidate rows (one process, sequential)",
-        },
-        "calibration_check": _calibration_check(fs.model_id, top, gallery_size),
-        "run": run_metadata(command, started),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plots.cmc_plot(curve, out_dir / "cmc.png", title="LFW open-set identification: CMC")
-    plots.det_plot(
-        fpir_curve,
-        fnir_curve,
-        out_dir / "det.png",
-        title="LFW open-set identification: DET (rank 1)",
-        points=[(p.fpir, p.fnir) for p in points],
-    )
-    write_json(out_dir / "identification.json", summary)
-    (out_dir / "report.md").write_text(_markdown(summary))
-    return summary
+    return write_report(out_dir, probes, meta, model_id=model_id, command=command, started=started)
 
 
 def evaluation_context() -> AuditContext:
@@ -220,11 +173,11 @@ def evaluation_context() -> AuditContext:
 
 def _search_all(
     fs: Any, lfw: Lfw, split: Design, k: int, progress: bool, context: AuditContext
-) -> tuple[list[tuple[int, float]], list[float], list[float], int]:
-    """Mated results ``(rank, mate score)`` (rank 0: not in the top k; -1: no probe face),
-    non-mated top scores (``-inf``: no candidate or no face), latencies in seconds."""
-    mated: list[tuple[int, float]] = []
-    nonmated: list[float] = []
+) -> ProbeResults:
+    """Run every probe through ``fs.search`` (threshold -1: the top ``k`` always)."""
+    ranks: list[int] = []
+    mate_scores: list[float] = []
+    nonmated = np.full((len(split.nonmated), k), -np.inf)
     latencies: list[float] = []
     gallery_size = 0
     bar = Progress(
@@ -234,159 +187,37 @@ def _search_all(
         TimeRemainingColumn(),
         disable=not progress,
     )
+    probes = [(True, i, p) for i, p in enumerate(split.mated)]
+    probes += [(False, i, p) for i, p in enumerate(split.nonmated)]
     with bar:
-        task = bar.add_task("searching", total=len(split.mated) + len(split.nonmated))
-        for is_mated, rel in [(True, p) for p in split.mated] + [
-            (False, p) for p in split.nonmated
-        ]:
+        task = bar.add_task("searching", total=len(probes))
+        for is_mated, i, rel in probes:
             data = (lfw.images / rel).read_bytes()
             t0 = time.perf_counter()
             try:
                 result = fs.search(data, k=k, galleries=[GALLERY], threshold=-1.0, context=context)
-            except NoFaceFound:
-                latencies.append(time.perf_counter() - t0)
-                (mated.append((-1, -math.inf)) if is_mated else nonmated.append(-math.inf))
-                bar.advance(task)
-                continue
-            except FaceSearchError as err:
-                logger.warning("probe %s failed: %s", rel, err)
-                (mated.append((-1, -math.inf)) if is_mated else nonmated.append(-math.inf))
-                bar.advance(task)
-                continue
+                candidates = result.faces[0].candidates
+                gallery_size = result.gallery_size
+            except FaceSearchError as err:  # NoFaceFound above all: a miss, no candidate
+                if not isinstance(err, NoFaceFound):
+                    logger.warning("probe %s failed: %s", rel, err)
+                candidates = None
             latencies.append(time.perf_counter() - t0)
-            gallery_size = result.gallery_size
-            candidates = result.faces[0].candidates
             if is_mated:
                 name = identity_of(rel)
-                hit = next((c for c in candidates if c.subject == name), None)
-                mated.append((hit.rank, hit.similarity) if hit else (0, -math.inf))
+                hit = next((c for c in candidates or () if c.subject == name), None)
+                ranks.append(-1 if candidates is None else hit.rank if hit else 0)
+                mate_scores.append(hit.similarity if hit else -math.inf)
             else:
-                nonmated.append(candidates[0].similarity if candidates else -math.inf)
+                for j, c in enumerate(candidates or ()):
+                    nonmated[i, j] = c.similarity
             bar.advance(task)
-    return mated, nonmated, latencies, gallery_size
-
-
-def _calibration_check(model_id: str, top: np.ndarray, gallery_size: int) -> dict[str, Any]:
-    """Observed FPIR against the calibration's prediction 1 - (1 - FMR(t))^N."""
-    from facesearch.calibration import CalibrationError, fpir, load_calibration
-
-    try:
-        table = load_calibration(model_id)
-    except CalibrationError as err:
-        return {"available": False, "reason": str(err)}
-    rows = []
-    for target in (1e-3, 1e-4, 1e-5):
-        if target < table.min_fmr:
-            continue
-        t = table.threshold_for_fmr(target)
-        rows.append(
-            {
-                "fmr": target,
-                "threshold": t,
-                "predicted_fpir": float(fpir(target, gallery_size)),
-                "observed_fpir": float(np.mean(top >= t)),
-                "expected_false_candidates": target * gallery_size,
-            }
-        )
-    return {"available": True, "gallery_size": gallery_size, "rows": rows}
-
-
-def _markdown(s: dict[str, Any]) -> str:
-    d, e, lat = s["design"], s["enrollment"], s["latency_ms"]
-    lines = [
-        "# Open-set identification on LFW (through the service)",
-        "",
-        f"Command: `{s['run']['command']}`",
-        "",
-        f"Gallery: {d['gallery_images']:,} images (first image of each multi-image identity not "
-        f"held out, plus {d['distractor_identities']:,} single-image identities as "
-        f"distractors); {e['faces']:,} faces enrolled, {e['images_without_faces']} images "
-        f"without a face, {e['faces_rejected_for_quality']} faces rejected by the quality "
-        f"gate. {d['identities_held_out']} multi-image identities (a seeded "
-        f"{pct(d['holdout_fraction'], 0)}) are held out. "
-        f"Mated probes: {d['mated_probes']:,} (of which "
-        f"{d['mated_probes_whose_identity_has_no_enrolled_face']} have no enrolled face of "
-        f"their person and cannot succeed); non-mated probes: {d['nonmated_probes']:,}. "
-        f"Probes without a face: {s['probes_without_face']['mated']} mated (counted as "
-        f"misses), {s['probes_without_face']['nonmated']} non-mated (no candidate).",
-        "",
-        "## CMC (mated probes)",
-        "",
-        md_table(
-            ["rank", "mate at or above rank"],
-            [[k.split("_")[1], pct(v)] for k, v in s["cmc"].items()],
-        ),
-        "",
-        "## FNIR at FPIR (rank 1)",
-        "",
-        md_table(
-            ["target FPIR", "threshold", "FPIR achieved", "non-mated probes above", "FNIR"],
-            [
-                [
-                    sci(p["target_fpir"]),
-                    f"{p['threshold']:.4f}",
-                    sci(p["fpir"]),
-                    p["nonmated_above"],
-                    pct(p["fnir"]),
-                ]
-                for p in s["fnir_at_fpir"]
-            ],
-        ),
-        "",
-        f"With {d['nonmated_probes']:,} non-mated probes, FPIR below about "
-        f"{sci(1 / max(d['nonmated_probes'], 1))} cannot be observed: the 0.001 row is "
-        "then set just above the highest non-mated score.",
-        "",
-        "## Search latency",
-        "",
-        md_table(
-            ["searches", "mean ms", "p50 ms", "p95 ms", "max ms"],
-            [
-                [
-                    lat["searches"],
-                    f"{lat['mean']:.0f}",
-                    f"{lat['p50']:.0f}",
-                    f"{lat['p95']:.0f}",
-                    f"{lat['max']:.0f}",
-                ]
-            ],
-        ),
-        "",
-        "Latency is " + lat["includes"] + f", gallery of {d['gallery_faces_enrolled']:,} faces.",
-        "",
-    ]
-    cal = s["calibration_check"]
-    if cal.get("available"):
-        lines += [
-            "## Calibration cross-check",
-            "",
-            "FPIR predicted from the shipped calibration table as 1 - (1 - FMR)^N for this "
-            "gallery, against what the non-mated probes show:",
-            "",
-            md_table(
-                [
-                    "FMR",
-                    "threshold",
-                    "expected false candidates",
-                    "predicted FPIR",
-                    "observed FPIR",
-                ],
-                [
-                    [
-                        sci(r["fmr"]),
-                        f"{r['threshold']:.4f}",
-                        f"{r['expected_false_candidates']:.2f}",
-                        pct(r["predicted_fpir"]),
-                        pct(r["observed_fpir"]),
-                    ]
-                    for r in cal["rows"]
-                ],
-            ),
-            "",
-        ]
-    lines += [
-        "Plots: `cmc.png`, `det.png`. Candidates are investigative leads, not "
-        "identifications; LFW is not an operational gallery.",
-        "",
-    ]
-    return "\n".join(lines)
+    return ProbeResults(
+        mated_paths=list(split.mated),
+        mated_ranks=np.asarray(ranks, dtype=np.int64),
+        mated_scores=np.asarray(mate_scores, dtype=np.float64),
+        nonmated_paths=list(split.nonmated),
+        nonmated_scores=nonmated,
+        latencies_s=np.asarray(latencies, dtype=np.float64),
+        gallery_size=gallery_size,
+    )

@@ -1,0 +1,91 @@
+"""Erasure requests and suppressions in the store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from facesearch.errors import Conflict, NotFound
+from facesearch.store import NewAuditEvent, ProposedFace
+
+from .conftest import DIM, MODEL
+
+
+def _request(store: Any, proposed: list[int], **kw: Any) -> Any:
+    vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
+    return store.add_erasure_request(
+        reference="ER-1",
+        note="",
+        model_id=MODEL,
+        embedding=vector,
+        target_fmr=1e-4,
+        threshold=0.9,
+        proposed=[ProposedFace(i, 0.95) for i in proposed],
+        created_by="curator",
+        **kw,
+    )
+
+
+def test_confirmation_erases_faces_images_subjects_and_suppresses(
+    store: Any, make: Any, database: Any
+) -> None:
+    g = store.create_gallery("g", legal_basis="test")
+    alone = store.add_image(
+        g.id, make.image(), [make.face()], [make.rejection()], subject_label="p"
+    )
+    shared = store.add_image(g.id, make.image(), [make.face(), make.face(x=90.0)], [])
+    other = store.add_image(g.id, make.image(), [make.face()], [], subject_label="q")
+    erase = [alone.face_ids[0], shared.face_ids[0]]
+    request = _request(store, erase)
+    assert request.status == "pending" and store.suppression_marks(MODEL) == (0, 0)
+    record = store.complete_erasure(
+        request.id,
+        [*erase, 999999],
+        decided_by="curator",
+        audit=lambda r: NewAuditEvent(actor="curator", action="erasure.confirm"),
+    )
+    assert record.status == "completed" and list(record.erased_face_ids) == sorted(erase)
+    assert record.decided_by == "curator" and record.decided_at is not None
+    counts = database.count_rows()
+    assert counts["faces"] == 2 and counts["images"] == 2 and counts["subjects"] == 1
+    assert counts["face_rejections"] == 0 and counts["face_deletions"] == 2
+    assert {f.id for f in store.list_faces()} == {shared.face_ids[1], other.face_ids[0]}
+    vectors = store.suppressed_embeddings(MODEL)
+    assert vectors.shape == (3, DIM) and vectors.dtype == np.float32
+    assert store.suppression_marks(MODEL)[1] == 3
+    assert [s.reference for s in store.list_suppressions()] == ["ER-1"] * 3
+    assert store.list_audit(limit=1)[0].action == "erasure.confirm"
+    with pytest.raises(Conflict):
+        store.complete_erasure(request.id, [], decided_by="curator")
+    with pytest.raises(Conflict):
+        store.cancel_erasure(request.id, decided_by="curator")
+
+
+def test_cancel_keeps_everything_and_suppresses_nothing(store: Any, make: Any) -> None:
+    g = store.create_gallery("g", legal_basis="test")
+    image = store.add_image(g.id, make.image(), [make.face()], [])
+    request = _request(store, image.face_ids)
+    assert store.cancel_erasure(request.id, decided_by="c").status == "cancelled"
+    assert store.suppressed_embeddings(MODEL).shape == (0, 0)
+    assert [f.id for f in store.list_faces()] == image.face_ids
+    assert [r.status for r in store.list_erasure_requests()] == ["cancelled"]
+    assert store.list_erasure_requests("pending") == []
+    with pytest.raises(NotFound):
+        store.get_erasure_request(12345)
+
+
+def test_a_failing_audit_hook_rolls_the_erasure_back(store: Any, make: Any) -> None:
+    g = store.create_gallery("g", legal_basis="test")
+    image = store.add_image(g.id, make.image(), [make.face()], [])
+    request = _request(store, image.face_ids)
+
+    def broken(record: Any) -> NewAuditEvent:
+        raise RuntimeError("audit down")
+
+    with pytest.raises(RuntimeError):
+        store.complete_erasure(request.id, image.face_ids, decided_by="c", audit=broken)
+    assert [f.id for f in store.list_faces()] == image.face_ids
+    assert store.get_erasure_request(request.id).status == "pending"
+    assert store.suppression_marks(MODEL) == (0, 0)

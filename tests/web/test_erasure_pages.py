@@ -1,0 +1,59 @@
+"""The erasure pages: a curator files, reviews and confirms; an auditor only reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from facesearch.service import FacePipeline
+from facesearch.settings import Settings
+
+from ..api.conftest import SETUP, Api, start
+
+
+@pytest.fixture
+def ui(settings: Settings, real_pipeline: FacePipeline) -> Iterator[Api]:
+    yield from start(settings, real_pipeline)
+
+
+def test_erasure_pages(ui: Api, test_images: dict[str, list[Path]]) -> None:
+    colin, serena = test_images["Colin_Powell"], test_images["Serena_Williams"]
+    fs = ui.engine
+    fs.create_gallery("g", legal_basis="test", context=SETUP)
+    for path in (colin[0], serena[0]):
+        fs.enroll(path.read_bytes(), gallery="g", context=SETUP)
+
+    assert ui.client.get("/ui/erasures", follow_redirects=False).status_code == 303
+    ui.client.post("/ui/signin", data={"key": ui.keys["investigator"]})
+    assert ui.client.get("/ui/erasures").status_code == 403
+
+    ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
+    r = ui.client.get("/ui/erasures")
+    assert r.status_code == 200 and "File a request" in r.text
+    r = ui.client.post(
+        "/ui/erasures",
+        files={"photo": (colin[1].name, colin[1].read_bytes(), "image/jpeg")},
+        data={"reference": "ER-web", "note": "call +1 415 555 0100"},
+    )
+    assert r.status_code == 422 and "phone number" in r.text and "555" not in r.text
+    r = ui.client.post(
+        "/ui/erasures",
+        files={"photo": (colin[1].name, colin[1].read_bytes(), "image/jpeg")},
+        data={"reference": "ER-web"},
+    )
+    assert r.status_code == 200 and "Erase the ticked faces" in r.text
+    (request,) = fs.list_erasures()
+    (face_id,) = [p.face_id for p in request.proposed]
+    r = ui.client.post(f"/ui/erasures/{request.id}/confirm", data={})
+    assert r.status_code == 422 and "tick at least one face" in r.text
+    r = ui.client.post(f"/ui/erasures/{request.id}/confirm", data={"face_ids": str(face_id)})
+    assert r.status_code == 200 and "erased 1 face(s)" in r.text
+    assert fs.list_erasures()[0].status == "completed"
+
+    ui.client.post("/ui/signin", data={"key": ui.keys["auditor"]})
+    r = ui.client.get(f"/ui/erasures/{request.id}")
+    assert r.status_code == 200 and "erased" in r.text and "File a request" not in r.text
+    r = ui.client.post(f"/ui/erasures/{request.id}/cancel", headers={"accept": "text/html"})
+    assert r.status_code == 403
