@@ -156,6 +156,18 @@ class PrivacySettings(BaseModel):
     )
 
 
+class RetentionSettings(BaseModel):
+    """Retention periods are set per gallery; this is how often the server applies them."""
+
+    interval_s: int = Field(
+        3600,
+        ge=0,
+        le=7 * 86400,
+        description="Seconds between the API server's retention purges (the first runs at "
+        "start-up); 0 turns the periodic purge off (`facesearch retention apply` still works).",
+    )
+
+
 class AuthSettings(BaseModel):
     key_ttl_days: int = Field(
         365, ge=1, le=3650, description="Days an API key is valid when its lifetime is not given."
@@ -213,6 +225,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 

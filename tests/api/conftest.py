@@ -71,6 +71,12 @@ def api(settings: Settings, real_pipeline: FacePipeline) -> Iterator[Api]:
     yield from start(settings, real_pipeline)
 
 
+def grant_search(api: Api, gallery: str) -> None:
+    """Let the ``investigator`` and ``everyone`` users search ``gallery``."""
+    for user in ("investigator", "everyone"):
+        api.engine.grant(user, gallery, context=SETUP)
+
+
 @pytest.fixture
 def enrolled_api(api: Api, test_images: dict[str, list[Path]]) -> Api:
     """Gallery ``g`` with the first photo of each of the four test identities."""
@@ -90,4 +96,5 @@ def enrolled_api(api: Api, test_images: dict[str, list[Path]]) -> Api:
         )
         assert r.status_code == 200 and r.json()["enrolled"] == 1, r.text
     del files
+    grant_search(api, "g")
     return api

@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("get", "/api/v1/audit/events"): frozenset({U}),
     ("get", "/api/v1/audit/events/{seq}"): frozenset({U}),
     ("get", "/api/v1/audit/verify"): frozenset({U, A}),
+    ("get", "/api/v1/oversight/usage"): frozenset({U}),
     ("get", "/api/v1/users"): frozenset({A}),
     ("post", "/api/v1/users"): frozenset({A}),
     ("get", "/api/v1/users/{name}"): frozenset({A}),
@@ -51,6 +52,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("post", "/api/v1/erasures/{request_id}/confirm"): frozenset({C}),
     ("post", "/api/v1/erasures/{request_id}/cancel"): frozenset({C}),
     ("get", "/api/v1/suppressions"): frozenset({C, U}),
+    ("put", "/api/v1/galleries/{name}/retention"): frozenset({A, C}),
+    ("get", "/api/v1/retention/expired"): frozenset({A, C}),
+    ("post", "/api/v1/retention/apply"): frozenset({A, C}),
+    ("get", "/api/v1/grants"): frozenset({A}),
+    ("post", "/api/v1/grants"): frozenset({A}),
+    ("delete", "/api/v1/grants/{user}/{gallery}"): frozenset({A}),
 }
 
 # Path parameters that name nothing that exists, so no allowed call changes anything.
@@ -62,6 +69,8 @@ PARAMS = {
     "seq": "999999",
     "prefix": "fsk_00000000",
     "request_id": "999999",
+    "user": "no-such-user",
+    "gallery": "no-such-gallery",
 }
 
 

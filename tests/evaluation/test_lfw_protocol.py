@@ -94,8 +94,12 @@ def test_identification_design_splits_without_overlap() -> None:
 def test_pick_face_nearest_centre_or_largest() -> None:
     boxes = [BoundingBox(0, 0, 120, 120), BoundingBox(100, 100, 150, 150)]
     assert pick_face(boxes, 250, 250, "centre") == 1
+    assert pick_face(boxes, 250, 250, "central") == 1  # 0 px off centre
     assert pick_face(boxes, 250, 250, "largest") == 0
     assert pick_face([], 250, 250, "centre") == -1
+    bystander = [BoundingBox(0, 76, 77, 167)]  # LFW Tung_Chee-hwa_0001: 87 px off centre
+    assert pick_face(bystander, 250, 250, "centre") == 0
+    assert pick_face(bystander, 250, 250, "central") == -1  # beyond 250 / 4 = 62.5 px
     box = centre_box(250, 250)
     assert box.width == pytest.approx(250 / 2.2)
     assert (box.x1 + box.x2) / 2 == pytest.approx(125)

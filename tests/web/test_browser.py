@@ -109,6 +109,7 @@ def test_sign_in_enroll_search_and_audit(
             page.get_by_role("button", name="Upload").click()
             expect(page.locator("ul.results")).to_contain_text("enrolled, 1 face")
         expect(page.locator("li.card")).to_have_count(len(test_images))
+        server.engine.grant("olga", "lfw", context=SETUP)  # searching a gallery needs a grant
 
         page.get_by_role("link", name="Search").click()
         page.get_by_label("Photo").set_input_files(str(test_images["Serena_Williams"][2]))

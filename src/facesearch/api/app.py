@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute
 from facesearch.api import deps
 from facesearch.api.deps import Runtime
 from facesearch.api.errors import ERROR_RESPONSE_SCHEMA, error_response, install_error_handlers
-from facesearch.api.routes import admin, catalog, privacy, search
+from facesearch.api.routes import admin, catalog, governance, oversight, privacy, search
 from facesearch.api.schemas_admin import HealthOut, ReadyOut
 from facesearch.api.uploads import BodyLimit
 from facesearch.errors import FaceSearchError
@@ -45,11 +46,19 @@ Every failure has the body `{"error": {"code": "...", "message": "..."}}`.
 """
 
 
-def _build(state: Runtime, pipeline: FacePipeline | None) -> None:
+def _build(
+    state: Runtime, pipeline: FacePipeline | None, clock: Callable[[], datetime] | None
+) -> None:
     from facesearch.service import FaceSearch
+    from facesearch.service.retention import RetentionTask
 
     try:
-        state.engine = FaceSearch(state.settings, pipeline=pipeline)
+        engine = FaceSearch(state.settings, pipeline=pipeline, clock=clock)
+        interval = state.settings.retention.interval_s
+        if interval > 0:
+            state.retention = RetentionTask(engine, interval)
+            state.retention.start()
+        state.engine = engine
     except FaceSearchError as err:
         state.failure = err.message
         logger.error("facesearch failed to start: %s", err.message)
@@ -60,20 +69,32 @@ def _build(state: Runtime, pipeline: FacePipeline | None) -> None:
         state.ready.set()
 
 
-def create_app(settings: Settings, *, pipeline: FacePipeline | None = None) -> FastAPI:
-    """The app over ``settings``; ``pipeline`` reuses loaded models (tests, benchmarks)."""
+def create_app(
+    settings: Settings,
+    *,
+    pipeline: FacePipeline | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """The app over ``settings``; ``pipeline`` reuses loaded models (tests, benchmarks);
+    ``clock`` (aware UTC now) drives retention (tests).
+
+    While it runs, a :class:`~facesearch.service.retention.RetentionTask` purges expired
+    images every ``retention.interval_s`` seconds (0: never); it stops on shutdown."""
     state = Runtime(settings=settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         builder = threading.Thread(
-            target=_build, args=(state, pipeline), name="facesearch-start", daemon=True
+            target=_build, args=(state, pipeline, clock), name="facesearch-start", daemon=True
         )
         builder.start()
         try:
             yield
         finally:
             builder.join()
+            if state.retention is not None:
+                state.retention.stop()
+                state.retention = None
             if state.engine is not None:
                 state.engine.close()
                 state.engine = None
@@ -90,7 +111,14 @@ def create_app(settings: Settings, *, pipeline: FacePipeline | None = None) -> F
     install_error_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)
     _system_routes(app)
-    for router in (catalog.router, search.router, privacy.router, admin.router):
+    for router in (
+        catalog.router,
+        search.router,
+        privacy.router,
+        governance.router,
+        oversight.router,
+        admin.router,
+    ):
         _document_permissions(router.routes)
         app.include_router(router)
     _web_routes(app)

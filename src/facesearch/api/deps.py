@@ -24,6 +24,7 @@ from facesearch.settings import Settings
 
 if TYPE_CHECKING:
     from facesearch.service import FaceSearch
+    from facesearch.service.retention import RetentionTask
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Runtime:
     settings: Settings
     engine: FaceSearch | None = None
     failure: str | None = None
+    retention: RetentionTask | None = None
     ready: threading.Event = field(default_factory=threading.Event)
 
 
@@ -144,3 +146,5 @@ SystemReader = Annotated[Caller, Depends(require(Action.SYSTEM_READ))]
 SelfReader = Annotated[Caller, Depends(require(Action.SELF_READ))]
 ErasureManager = Annotated[Caller, Depends(require(Action.ERASURE_MANAGE))]
 ErasureReader = Annotated[Caller, Depends(require(Action.ERASURE_READ))]
+RetentionManager = Annotated[Caller, Depends(require(Action.RETENTION_MANAGE))]
+GrantManager = Annotated[Caller, Depends(require(Action.GRANTS_MANAGE))]

@@ -68,6 +68,12 @@ class GalleryIn(BaseModel):
     legal_basis: str = Field(min_length=1, max_length=2000)
     description: str = Field("", max_length=2000)
     source_category: str = Field("unspecified", min_length=1, max_length=100)
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=36_500,
+        description="Days an image is kept after it was collected; null: until deleted.",
+    )
 
 
 class GalleryOut(BaseModel):
@@ -82,6 +88,7 @@ class GalleryOut(BaseModel):
             "n_subjects": 120,
             "n_images": 340,
             "n_faces": 352,
+            "retention_days": None,
         }
     )
     id: int
@@ -93,6 +100,7 @@ class GalleryOut(BaseModel):
     n_subjects: int
     n_images: int
     n_faces: int
+    retention_days: int | None = None
 
     @classmethod
     def of(cls, g: GalleryRecord) -> GalleryOut:
@@ -106,6 +114,7 @@ class GalleryOut(BaseModel):
             n_subjects=g.n_subjects,
             n_images=g.n_images,
             n_faces=g.n_faces,
+            retention_days=g.retention_days,
         )
 
 
@@ -142,6 +151,7 @@ class ImageOut(BaseModel):
     format: str
     n_faces: int
     created_at: datetime
+    collected_at: datetime | None = None
 
     @classmethod
     def of(cls, i: ImageRecord) -> ImageOut:
@@ -158,6 +168,7 @@ class ImageOut(BaseModel):
             format=i.format,
             n_faces=i.n_faces,
             created_at=i.created_at,
+            collected_at=i.collected_at,
         )
 
 

@@ -49,6 +49,10 @@ class Action(StrEnum):
     """File, confirm and cancel erasure requests (erasure by face, suppression list)."""
     ERASURE_READ = "erasure.read"
     """Read erasure requests and the suppression list's provenance (never its vectors)."""
+    RETENTION_MANAGE = "retention.manage"
+    """Set galleries' retention periods; list and purge expired images."""
+    GRANTS_MANAGE = "grants.manage"
+    """Grant and withdraw users' rights to search galleries."""
 
 
 _ALL = frozenset(Role)
@@ -68,6 +72,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SELF_READ: _ALL,
     Action.ERASURE_MANAGE: frozenset({Role.CURATOR}),
     Action.ERASURE_READ: frozenset({Role.CURATOR, Role.AUDITOR}),
+    Action.RETENTION_MANAGE: frozenset({Role.ADMIN, Role.CURATOR}),
+    Action.GRANTS_MANAGE: frozenset({Role.ADMIN}),
 }
 """The permission table: action -> roles allowed to perform it."""
 

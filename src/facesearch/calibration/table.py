@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -187,8 +188,11 @@ class Calibration:
             raise CalibrationError(f"malformed calibration table: {err}") from err
 
     def save(self, path: Path) -> None:
+        """Write the table as JSON, atomically (a reader never sees half a file)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> Calibration:

@@ -6,6 +6,7 @@ The command line acts as a local operator: its audit actor is ``cli:<os user>``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -71,3 +72,15 @@ def read(path: Path) -> bytes:
         raise FaceSearchError(f"no such file: {path}") from err
     except OSError as err:
         raise FaceSearchError(f"cannot read {path}: {err.strerror}") from err
+
+
+def parse_time(option: str, value: str | None) -> datetime | None:
+    """An ISO 8601 date or time from option ``--<option>`` as an aware datetime (UTC unless
+    the value names a zone)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise FaceSearchError(f"--{option}: not an ISO 8601 date or time: {value!r}") from err
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

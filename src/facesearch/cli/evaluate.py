@@ -46,7 +46,12 @@ MinFace = Annotated[
     int | None, typer.Option("--min-face-px", min=10, help="Override detection.min_face_px.")
 ]
 Selection = Annotated[
-    str, typer.Option("--selection", help="Face kept per image: 'centre' or 'largest'.")
+    str,
+    typer.Option(
+        "--selection",
+        help="Face kept per image: 'central' (nearest the centre, within a quarter of the "
+        "image), 'centre' (nearest, any distance) or 'largest'.",
+    ),
 ]
 Padding = Annotated[
     float | None,
@@ -66,7 +71,7 @@ def _recipe(
     detector: DetectorKind | None = None,
     fallback: str | None = None,
     min_face_px: int | None = None,
-    selection: str = "centre",
+    selection: str = "central",
     padding: float | None = None,
     landmarks68: bool = False,
     flip: bool = False,
@@ -89,8 +94,8 @@ def _recipe(
         updates["embedding"] = settings.embedding.model_copy(update={"jitters": jitters})
     if updates:
         settings = settings.model_copy(update=updates)
-    if selection not in ("centre", "largest"):
-        raise InvalidInput("--selection must be 'centre' or 'largest'")
+    if selection not in ("central", "centre", "largest"):
+        raise InvalidInput("--selection must be 'central', 'centre' or 'largest'")
     return Recipe(
         settings,
         selection=selection,  # type: ignore[arg-type]
@@ -121,7 +126,7 @@ def eval_lfw(
     detector: Detector = None,
     fallback_detector: Fallback = None,
     min_face_px: MinFace = None,
-    selection: Selection = "centre",
+    selection: Selection = "central",
     padding: Padding = None,
     landmarks68: Landmarks68 = False,
     flip: Flip = False,

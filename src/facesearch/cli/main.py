@@ -13,7 +13,9 @@ from facesearch.cli import common, output
 from facesearch.cli.accounts import audit_app, users_app
 from facesearch.cli.common import Authorization, Case, Json, Purpose, operator, read, state
 from facesearch.cli.evaluate import calibrate_command, eval_app
+from facesearch.cli.governance import grants_app, retention_app
 from facesearch.cli.privacy import erasure_app
+from facesearch.cli.report import report_app
 from facesearch.cli.serve import serve_command
 from facesearch.errors import FaceSearchError
 from facesearch.settings import Settings
@@ -38,6 +40,9 @@ app.command("calibrate")(calibrate_command)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(erasure_app, name="erasure")
+app.add_typer(retention_app, name="retention")
+app.add_typer(grants_app, name="grants")
+app.add_typer(report_app, name="report")
 app.command("serve")(serve_command)
 
 DataDir = Annotated[
@@ -76,6 +81,14 @@ def gallery_create(
     source_category: Annotated[
         str, typer.Option(help="Where the photos come from, e.g. booking, id-document.")
     ] = "unspecified",
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Days an image is kept after it was collected (default: until deleted).",
+            min=1,
+            max=36_500,
+        ),
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Create a gallery."""
@@ -85,6 +98,7 @@ def gallery_create(
             legal_basis=legal_basis,
             description=description,
             source_category=source_category,
+            retention_days=retention_days,
             context=operator(),
         )
     if json_out:
@@ -103,12 +117,22 @@ def gallery_list(json_out: Json = False) -> None:
         return
     output.print_table(
         "Galleries",
-        ["name", "source category", "legal basis", "subjects", "images", "faces", "created"],
+        [
+            "name",
+            "source category",
+            "legal basis",
+            "retention",
+            "subjects",
+            "images",
+            "faces",
+            "created",
+        ],
         [
             [
                 g.name,
                 g.source_category,
                 g.legal_basis,
+                f"{g.retention_days} days" if g.retention_days else "keep",
                 g.n_subjects,
                 g.n_images,
                 g.n_faces,
@@ -153,6 +177,13 @@ def enroll(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: cores).", min=1)
     ] = None,
+    collected_at: Annotated[
+        str | None,
+        typer.Option(
+            help="When the images were collected (ISO 8601 date or time, UTC unless it names "
+            "a zone); the gallery's retention period counts from it. Default: now."
+        ),
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Enroll images: every face is detected, embedded, quality-checked and indexed.
@@ -177,6 +208,7 @@ def enroll(
             subject_from_folder=subject_from_folder,
             source_uri=source_uri,
             legal_basis=legal_basis,
+            collected_at=common.parse_time("collected-at", collected_at),
             progress=not json_out and sys.stderr.isatty(),
             context=operator(),
         )

@@ -2,12 +2,17 @@
 
 Per image, one face is kept (dataset photos are labelled with one person):
 
-* ``selection="centre"`` (default): the detected face whose box centre is nearest the image
-  centre. LFW photos are crops centred on the labelled person (Viola-Jones box enlarged
-  2.2x), so the centred face is the labelled one; the largest face can be a bystander.
+* ``selection="central"`` (default): the detected face whose box centre is nearest the
+  image centre, provided it lies within ``CENTRAL_RADIUS * min(h, w)`` of it. LFW photos
+  are crops centred on the labelled person (Viola-Jones box enlarged 2.2x), so the central
+  face is the labelled one; the largest face can be a bystander. When the first detector
+  finds only off-centre faces (a bystander, the labelled person turned away), the
+  fallback detector is tried too.
+* ``selection="centre"``: nearest the centre at any distance (the first rule used here; it
+  embeds a bystander when only a bystander is detected).
 * ``selection="largest"``: the largest face, as the service does for a subject photo.
 
-When the pipeline (primary detector, then its fallback detector) finds no face, the row is
+When the pipeline (primary detector, then its fallback detector) finds no usable face, the row is
 marked :data:`STATUS_CENTRE_BOX` and embedded from a centred square box of side
 ``min(h, w) / 2.2`` (LFW's crop geometry), with the 5-point landmark model run inside it,
 as dlib's own LFW test does. A :class:`Recipe` with ``padding`` or ``landmarks68`` makes
@@ -20,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +48,11 @@ STATUS_DETECTED = 0
 STATUS_CENTRE_BOX = 1
 STATUS_FAILED = 2
 
-Selection = Literal["centre", "largest"]
+Selection = Literal["central", "centre", "largest"]
+
+#: With selection "central" a face counts only if its box centre lies within this share of
+#: ``min(h, w)`` of the image centre (LFW: 62 px of 250; labelled faces sit within ~35 px).
+CENTRAL_RADIUS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +68,7 @@ class Recipe:
     """
 
     settings: Settings
-    selection: Selection = "centre"
+    selection: Selection = "central"
     padding: float | None = None
     landmarks68: bool = False
     flip: bool = False
@@ -113,7 +123,11 @@ def centre_box(height: int, width: int, factor: float = LFW_CROP_FACTOR) -> Boun
 
 
 def pick_face(boxes: Sequence[BoundingBox], height: int, width: int, selection: Selection) -> int:
-    """Index of the face to keep: nearest the image centre, or the largest. ``-1`` if none."""
+    """Index of the face to keep, ``-1`` if none qualifies.
+
+    ``"centre"``: nearest the image centre; ``"central"``: the same, but only within
+    ``CENTRAL_RADIUS * min(h, w)`` of the centre; ``"largest"``: the largest box.
+    """
     if not boxes:
         return -1
     if selection == "largest":
@@ -122,9 +136,12 @@ def pick_face(boxes: Sequence[BoundingBox], height: int, width: int, selection: 
 
     def distance(i: int) -> float:
         b = boxes[i]
-        return float(((b.x1 + b.x2) / 2 - cx) ** 2 + ((b.y1 + b.y2) / 2 - cy) ** 2)
+        return math.hypot((b.x1 + b.x2) / 2 - cx, (b.y1 + b.y2) / 2 - cy)
 
-    return min(range(len(boxes)), key=distance)
+    nearest = min(range(len(boxes)), key=distance)
+    if selection == "central" and distance(nearest) > CENTRAL_RADIUS * min(height, width):
+        return -1
+    return nearest
 
 
 # --- worker side ---------------------------------------------------------------------------
@@ -199,23 +216,39 @@ class _Worker:
                 np.nan,
                 f.detection.detector,
             )
+        detection = self._second_chance(pixels, [f.detection for f in faces])
+        status = STATUS_CENTRE_BOX if detection is None else STATUS_DETECTED
+        chosen = detection or self._centre_detection(pixels)
         from facesearch.alignment import align_faces
         from facesearch.quality import assess
 
-        detection = self._centre_detection(pixels)
-        chips = align_faces(pixels, [detection], self.pipeline.embedder.chip)
+        chips = align_faces(pixels, [chosen], self.pipeline.embedder.chip)
         vector = self.pipeline.embedder.embed(chips)[0]
-        quality = assess(detection.landmarks, chips[0]).score
+        quality = assess(chosen.landmarks, chips[0]).score
         return ImageEmbedding(
             rel,
             vector,
-            STATUS_CENTRE_BOX,
-            0,
-            detection.box.as_tuple(),
+            status,
+            len(faces),
+            chosen.box.as_tuple(),
             quality,
             np.nan,
-            "centre-box",
+            chosen.detector,
         )
+
+    def _second_chance(self, pixels: NDArray[np.uint8], found: list[Detection]) -> Detection | None:
+        """With selection "central", when the first detector found only off-centre faces
+        (bystanders), the fallback detector gets its turn (the pipeline itself only runs it
+        when the first finds nothing). ``None``: no central face anywhere."""
+        fallback = self.pipeline.fallback_detector
+        if self.recipe.selection != "central" or fallback is None or not found:
+            return None
+        if any(d.detector == fallback.name for d in found):
+            return None  # the fallback already ran
+        h, w = pixels.shape[:2]
+        more = fallback.detect(pixels)
+        j = pick_face([d.box for d in more], h, w, self.recipe.selection)
+        return more[j] if j >= 0 else None
 
     def _centre_detection(self, pixels: NDArray[np.uint8]) -> Detection:
         box = centre_box(*pixels.shape[:2])
@@ -229,8 +262,9 @@ class _Worker:
         if not detections and self.pipeline.fallback_detector is not None:
             detections = self.pipeline.fallback_detector.detect(pixels)
         i = pick_face([d.box for d in detections], h, w, self.recipe.selection)
-        status = STATUS_DETECTED if i >= 0 else STATUS_CENTRE_BOX
-        chosen = detections[i] if i >= 0 else self._centre_detection(pixels)
+        second = None if i >= 0 else self._second_chance(pixels, detections)
+        status = STATUS_DETECTED if i >= 0 or second is not None else STATUS_CENTRE_BOX
+        chosen = detections[i] if i >= 0 else second or self._centre_detection(pixels)
         b = chosen.box
         rect = dlib.rectangle(round(b.x1), round(b.y1), round(b.x2) - 1, round(b.y2) - 1)
         if self.recipe.landmarks68:

@@ -10,6 +10,8 @@ user's would.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import random
@@ -21,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from facesearch.errors import FaceSearchError, NoFaceFound
+from facesearch.errors import ConfigurationError, FaceSearchError, NoFaceFound
 from facesearch.evaluation.identification_report import GALLERY, ProbeResults, write_report
 from facesearch.evaluation.lfw import Lfw, identity_of, image_path
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
     from facesearch.audit import AuditContext
+    from facesearch.service import EnrollSummary
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,7 @@ def run_identification(
         seed=seed,
         max_probes_per_identity=max_probes_per_identity,
     )
+    marker = _Marker.open(settings.data_dir, split)
     with FaceSearch(settings) as fs:
         if GALLERY not in {g.name for g in fs.list_galleries()}:
             fs.create_gallery(
@@ -125,6 +129,8 @@ def run_identification(
             progress=progress,
             context=context,
         )
+        marker.add(enroll)
+        record = next(g for g in fs.list_galleries() if g.name == GALLERY)
         enrolled = {s.label for s in fs.list_subjects(GALLERY) if s.n_faces > 0}
         probes = _search_all(fs, lfw, split, k, progress, context)
         model_id = fs.model_id
@@ -147,16 +153,61 @@ def run_identification(
             "k": k,
         },
         "enrollment": {
-            "images": enroll.images,
-            "faces": enroll.faces,
-            "images_without_faces": enroll.images_without_faces,
-            "faces_rejected": enroll.faces_rejected,
-            "skipped_existing": enroll.skipped_existing,
-            "errors": len(enroll.errors),
-            "seconds": round(enroll.seconds, 1),
+            "images": record.n_images,
+            "faces": record.n_faces,
+            "images_without_faces": marker.counts["images_without_faces"],
+            "faces_rejected": marker.counts["faces_rejected"],
+            "errors": marker.counts["errors"],
+            "seconds": round(marker.counts["seconds"], 1),
+            "resumed_runs": marker.counts["runs"],
         },
     }
     return write_report(out_dir, probes, meta, model_id=model_id, command=command, started=started)
+
+
+class _Marker:
+    """``evaluation-design.json`` in the service's data folder: which gallery design it was
+    enrolled for (a rerun with another design must start ``--fresh``) and the enrollment
+    counts summed over runs (a resumed run skips images already enrolled)."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def open(cls, data_dir: Path, split: Design) -> _Marker:
+        digest = hashlib.sha256("\n".join(split.gallery).encode()).hexdigest()
+        path = data_dir / "evaluation-design.json"
+        if path.exists():
+            data = json.loads(path.read_text())
+            if data.get("gallery_sha256") != digest:
+                raise ConfigurationError(
+                    f"{data_dir} holds a gallery enrolled for another evaluation design; "
+                    "rerun with --fresh"
+                )
+            return cls(path, data)
+        counts = {
+            "images_without_faces": 0,
+            "faces_rejected": 0,
+            "errors": 0,
+            "seconds": 0.0,
+            "runs": 0,
+        }
+        return cls(path, {"gallery_sha256": digest, "counts": counts})
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return dict(self.data["counts"])
+
+    def add(self, summary: EnrollSummary) -> None:
+        c = self.data["counts"]
+        c["images_without_faces"] += summary.images_without_faces
+        c["faces_rejected"] += summary.faces_rejected
+        c["errors"] += len(summary.errors)
+        c["seconds"] += summary.seconds
+        c["runs"] += 1
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.data, indent=2))
 
 
 def evaluation_context() -> AuditContext:

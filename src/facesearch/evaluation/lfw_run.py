@@ -146,6 +146,19 @@ def _plots(result: VerificationResult, out_dir: Path) -> None:
     )
 
 
+def _variant_note(pipe: dict[str, Any]) -> str:
+    notes = []
+    if pipe.get("padding") is not None:
+        notes.append(f"chip padding {pipe['padding']}")
+    if pipe.get("landmarks68"):
+        notes.append("68-point landmarks")
+    if pipe.get("flip"):
+        notes.append("descriptor averaged with the mirror image's")
+    if not notes:
+        return ""
+    return "; variant, chip made outside the pipeline: " + ", ".join(notes)
+
+
 def _markdown(summary: dict[str, Any], result: VerificationResult, pairs: list[Pair]) -> str:
     acc = summary["accuracy"]
     img = summary["images"]
@@ -162,7 +175,7 @@ def _markdown(summary: dict[str, Any], result: VerificationResult, pairs: list[P
         + "Images are embedded with the service's pipeline "
         f"(detector {pipe['detection']['detector']}, fallback "
         f"{pipe['detection']['fallback_detector']}, jitters {pipe['embedding']['jitters']}, "
-        f"face kept: {pipe['selection']} of the image).",
+        f"face kept: {pipe['selection']} of the image)" + _variant_note(pipe) + ".",
         "",
         md_table(
             ["metric", "value"],

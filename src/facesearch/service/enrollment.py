@@ -7,8 +7,8 @@ audit event; accepted faces are added to the vector index after that commits.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,9 @@ from facesearch.service.results import EnrollResult, EnrollSummary, RejectedFace
 from facesearch.settings import Settings
 from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Store
 
+_CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a ``collected_at`` may lie (clocks of other machines)."""
+
 
 class Enrollment(Privacy):
     """The enrollment methods of :class:`~facesearch.service.FaceSearch` (which sets the
@@ -40,6 +43,7 @@ class Enrollment(Privacy):
     _index: IndexSync
     _write_lock: threading.Lock
     _accountability: Accountability
+    clock: Callable[[], datetime]
 
     def enroll(
         self,
@@ -51,12 +55,15 @@ class Enrollment(Privacy):
         source_uri: str | None = None,
         legal_basis: str | None = None,
         captured_at: datetime | None = None,
+        collected_at: datetime | None = None,
         context: AuditContext,
     ) -> EnrollResult:
         """Enroll the faces of one image into ``gallery`` (one store transaction).
 
         Without ``subject`` every face is enrolled; with one, only the largest face is (the
         others are recorded as rejected, so bystanders never carry the subject's label).
+        ``collected_at`` (aware; not in the future) starts the gallery's retention period
+        (default: now); ``captured_at`` is when the photo was taken, kept as provenance.
 
         Raises imaging errors for bad bytes, :class:`NoFaceFound` when no face is detected,
         :class:`AlreadyExists` when this image (by sha256) is already in the gallery. Faces
@@ -75,6 +82,7 @@ class Enrollment(Privacy):
                 source_uri=source_uri,
                 legal_basis=legal_basis,
                 captured_at=captured_at,
+                collected_at=collected_at,
                 context=context,
             )
         except Exception as err:
@@ -97,6 +105,7 @@ class Enrollment(Privacy):
         source_uri: str | None = None,
         legal_basis: str | None = None,
         captured_at: datetime | None = None,
+        collected_at: datetime | None = None,
         context: AuditContext,
     ) -> EnrollResult:
         """Store an analysed image and index its accepted faces (store first, then index).
@@ -108,6 +117,11 @@ class Enrollment(Privacy):
             )
         if not analyzed.faces:
             raise NoFaceFound("no face found in the image")
+        now = self.clock()
+        if collected_at is None:
+            collected_at = now  # the enrollment time, by the engine's clock
+        elif collected_at.tzinfo is None or collected_at > now + _CLOCK_SKEW:
+            raise InvalidInput("collected_at must be a timezone-aware time, not in the future")
         self.refuse_suppressed([f.embedding for f in analyzed.faces])
         subject = subject.strip() if subject else None
         accepted: list[AnalyzedFace] = []
@@ -132,6 +146,7 @@ class Enrollment(Privacy):
             legal_basis=(legal_basis or gallery.legal_basis).strip(),
             source_uri=source_uri,
             captured_at=captured_at,
+            collected_at=collected_at,
         )
         new_faces = [
             NewFace(
@@ -193,6 +208,7 @@ class Enrollment(Privacy):
         subject_from_folder: bool = False,
         source_uri: str | None = None,
         legal_basis: str | None = None,
+        collected_at: datetime | None = None,
         progress: bool = False,
         context: AuditContext,
     ) -> EnrollSummary:
@@ -211,6 +227,7 @@ class Enrollment(Privacy):
                 subject_from_folder=subject_from_folder,
                 source_uri=source_uri,
                 legal_basis=legal_basis,
+                collected_at=collected_at,
                 progress=progress,
                 context=context,
             )

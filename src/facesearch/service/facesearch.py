@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
 from types import TracebackType
 
 import numpy as np
@@ -18,6 +19,7 @@ from facesearch.index.registry import configure_backend
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.service.enrollment import Enrollment
+from facesearch.service.grants import Grants, galleries_to_search
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.leads import LeadScorer
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
@@ -27,6 +29,7 @@ from facesearch.service.results import (
     SearchResult,
     VerifyResult,
 )
+from facesearch.service.retention import Retention
 from facesearch.settings import Settings
 from facesearch.store import (
     AuditHook,
@@ -35,11 +38,12 @@ from facesearch.store import (
     Store,
     SubjectRecord,
 )
+from facesearch.store.tables import utcnow
 
 logger = logging.getLogger(__name__)
 
 
-class FaceSearch(Enrollment):
+class FaceSearch(Enrollment, Retention, Grants):
     """facesearch's engine over one data folder (or database URL).
 
     Build it with :class:`Settings`; it opens the store (running migrations), builds the
@@ -49,6 +53,7 @@ class FaceSearch(Enrollment):
     Every search, verify, enroll and delete takes an :class:`AuditContext` (who, from where,
     and for search and verify why) and is audited (:mod:`facesearch.service.accountability`);
     :attr:`accounts` holds users and API keys, :attr:`audit` the hash-chained log.
+    ``clock`` (aware UTC ``now``) drives retention; tests pass one they control.
     """
 
     def __init__(
@@ -56,8 +61,10 @@ class FaceSearch(Enrollment):
         settings: Settings,
         *,
         pipeline: FacePipeline | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
+        self.clock: Callable[[], datetime] = clock if clock is not None else utcnow
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.resolved_database_url)
         self.pipeline = pipeline if pipeline is not None else FacePipeline(settings)
@@ -108,6 +115,7 @@ class FaceSearch(Enrollment):
         legal_basis: str,
         description: str = "",
         source_category: str = "unspecified",
+        retention_days: int | None = None,
         context: AuditContext,
     ) -> GalleryRecord:
         check_fields(
@@ -123,8 +131,12 @@ class FaceSearch(Enrollment):
             legal_basis=legal_basis.strip(),
             description=description,
             source_category=source_category,
+            retention_days=retention_days,
             audit=lambda g: context.event(
-                "gallery.create", target=f"gallery:{g.name}", galleries=(g.name,)
+                "gallery.create",
+                target=f"gallery:{g.name}",
+                galleries=(g.name,),
+                details={"retention_days": g.retention_days},
             ),
         )
         self.audit.committed()
@@ -196,6 +208,7 @@ class FaceSearch(Enrollment):
         all_faces: bool = False,
         threshold: float | None = None,
         face: int | None = None,
+        allowed_galleries: Collection[str] | None = None,
     ) -> SearchResult:
         """Rank enrolled faces by similarity to the probe's largest face (or every face, or
         the ``face``-th face of ``pipeline.analyze(data).faces``).
@@ -214,7 +227,7 @@ class FaceSearch(Enrollment):
             result = self._search(
                 data,
                 k=k,
-                galleries=galleries,
+                galleries=galleries_to_search(galleries, allowed_galleries),
                 all_faces=all_faces,
                 threshold=threshold,
                 face_index=face,

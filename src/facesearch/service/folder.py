@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,10 +89,12 @@ def enroll_paths(
     subject_from_folder: bool = False,
     source_uri: str | None = None,
     legal_basis: str | None = None,
+    collected_at: datetime | None = None,
     progress: bool = False,
     context: AuditContext,
 ) -> EnrollSummary:
-    """Enroll every image under ``paths``; see the module docstring."""
+    """Enroll every image under ``paths``; see the module docstring. ``collected_at``: when
+    the images were collected (retention counts from it; default: when each commits)."""
     started = time.perf_counter()
     record = engine.store.get_gallery(gallery)
     check_fields(
@@ -133,6 +136,7 @@ def enroll_paths(
                 subject=task.subject,
                 source_uri=source_uri or task.path.resolve().as_uri(),
                 legal_basis=legal_basis,
+                collected_at=collected_at,
                 context=context,
             )
         except NoFaceFound:

@@ -161,9 +161,15 @@ class IndexSync:
         return self._index
 
     def add(self, ids: IntArray, vectors: FloatArray) -> None:
-        """Add faces just committed to the store."""
+        """Add faces just committed to the store.
+
+        Ids the index already holds are skipped: a search's :meth:`catch_up` may have picked
+        the committed rows up between the commit and this call (same rows, same vectors)."""
         with self._lock:
             index = self._require()
+            if len(ids):
+                fresh = ~index.contains(ids)
+                ids, vectors = ids[fresh], vectors[fresh]
             index.add(ids, vectors)
             if len(ids):
                 self._known_max_id = max(self._known_max_id, int(np.max(ids)))

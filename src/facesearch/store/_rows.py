@@ -85,6 +85,7 @@ def gallery_record(row: AnyRow) -> GalleryRecord:
         n_subjects=int(n_subjects),
         n_images=int(n_images),
         n_faces=int(n_faces),
+        retention_days=gallery.retention_days,
     )
 
 
@@ -104,6 +105,7 @@ def image_record(image: Image, gallery_name: str) -> ImageRecord:
         format=image.format,
         n_faces=image.n_faces,
         created_at=image.created_at,
+        collected_at=image.collected_at,
     )
 
 

@@ -67,6 +67,7 @@ def image(new: NewImage) -> None:
     text("legal_basis", new.legal_basis)
     optional_text("source_uri", new.source_uri)
     _aware("captured_at", new.captured_at)
+    _aware("collected_at", new.collected_at)
 
 
 def embedding_bytes(face: NewFace) -> tuple[bytes, int]:
@@ -103,3 +104,18 @@ def rejections(new_rejections: Sequence[NewRejection]) -> None:
         text("reason", rejection.reason)
         _finite("box", *rejection.box.as_tuple())
         _quality(rejection.quality)
+
+
+MAX_RETENTION_DAYS = 36_500
+"""Longest retention period a gallery may have (100 years)."""
+
+
+def retention_days(value: int | None) -> int | None:
+    """A retention period in days (1 to :data:`MAX_RETENTION_DAYS`), or ``None``: keep."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("retention_days must be a whole number of days, or none")
+    if not 1 <= value <= MAX_RETENTION_DAYS:
+        raise InvalidInput(f"retention_days must be between 1 and {MAX_RETENTION_DAYS}, or none")
+    return value

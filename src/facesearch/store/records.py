@@ -34,6 +34,8 @@ class NewImage:
     legal_basis: str
     source_uri: str | None = None
     captured_at: datetime | None = None
+    collected_at: datetime | None = None
+    """When the photo was collected (retention counts from it); default: the enrollment time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,8 @@ class GalleryRecord:
     n_subjects: int
     n_images: int
     n_faces: int
+    retention_days: int | None = None
+    """Days an image is kept after its collection date; ``None``: kept until deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ class ImageRecord:
     format: str
     n_faces: int
     created_at: datetime
+    collected_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,4 +304,43 @@ class SuppressionRecord:
     request_id: int
     reference: str
     model_id: str
+    created_at: datetime
+
+
+# --- retention and grants ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ExpiredImage:
+    """An image past its gallery's retention period: collected at ``collected_at``, due
+    for deletion since ``expires_at`` (both aware UTC)."""
+
+    image_id: int
+    gallery_name: str
+    collected_at: datetime
+    expires_at: datetime
+    n_faces: int
+
+
+@dataclass(frozen=True, slots=True)
+class PurgedImages:
+    """What a retention purge deleted: images, faces (ascending ids), and counts by gallery."""
+
+    images: tuple[ExpiredImage, ...]
+    face_ids: tuple[int, ...]
+
+    def by_gallery(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for image in self.images:
+            counts = out.setdefault(image.gallery_name, {"images": 0, "faces": 0})
+            counts["images"] += 1
+            counts["faces"] += image.n_faces
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRecord:
+    """A user's right to search a gallery."""
+
+    user_name: str
+    gallery_name: str
+    granted_by: str
     created_at: datetime

@@ -21,6 +21,7 @@ from facesearch.store._accounts import AccountQueries
 from facesearch.store._audit import AuditQueries, append_event
 from facesearch.store._index import IndexQueries
 from facesearch.store._privacy import PrivacyQueries
+from facesearch.store._retention import RetentionQueries
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.records import (
     AuditHook,
@@ -33,10 +34,18 @@ from facesearch.store.records import (
     NewRejection,
     SubjectRecord,
 )
-from facesearch.store.tables import Face, FaceRejection, Gallery, Image, Subject
+from facesearch.store.tables import (
+    Face,
+    FaceRejection,
+    Gallery,
+    GalleryGrant,
+    Image,
+    Subject,
+    utcnow,
+)
 
 
-class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
+class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries, RetentionQueries):
     """The relational store over one SQLAlchemy database URL (SQLite or PostgreSQL).
 
     Write methods take an optional ``audit`` hook: a function of the write's result that
@@ -77,12 +86,14 @@ class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
         legal_basis: str,
         description: str = "",
         source_category: str = "unspecified",
+        retention_days: int | None = None,
         audit: AuditHook[GalleryRecord] | None = None,
     ) -> GalleryRecord:
         """A new, empty gallery. ``AlreadyExists`` when ``name`` is taken."""
         _validate.text("name", name, 200)
         _validate.text("legal_basis", legal_basis)
         _validate.text("source_category", source_category, 100)
+        retention_days = _validate.retention_days(retention_days)
         if not isinstance(description, str):
             raise InvalidInput("description must be a string")
         exists = f"gallery {name!r} already exists"
@@ -94,6 +105,7 @@ class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
                 legal_basis=legal_basis,
                 description=description,
                 source_category=source_category,
+                retention_days=retention_days,
             )
             s.add(gallery)
             s.flush()
@@ -107,6 +119,7 @@ class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
                 n_subjects=0,
                 n_images=0,
                 n_faces=0,
+                retention_days=gallery.retention_days,
             )
             if audit is not None:
                 append_event(s, audit(record))
@@ -144,6 +157,10 @@ class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
             s.execute(delete(Image).where(Image.gallery_id == gallery_id), execution_options=nosync)
             s.execute(
                 delete(Subject).where(Subject.gallery_id == gallery_id), execution_options=nosync
+            )
+            s.execute(
+                delete(GalleryGrant).where(GalleryGrant.gallery_id == gallery_id),
+                execution_options=nosync,
             )
             s.execute(delete(Gallery).where(Gallery.id == gallery_id), execution_options=nosync)
             if audit is not None:
@@ -252,12 +269,15 @@ class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries):
             subject_id = (
                 None if label is None else self._subject_for(s, gallery_id, label, reference)
             )
+            created = utcnow()
             row = Image(
                 gallery_id=gallery_id,
                 sha256=image.sha256,
                 source_uri=image.source_uri,
                 legal_basis=image.legal_basis,
                 captured_at=image.captured_at,
+                created_at=created,
+                collected_at=image.collected_at or created,
                 width=int(image.width),
                 height=int(image.height),
                 n_bytes=int(image.n_bytes),

@@ -2,8 +2,9 @@
 
 ORM objects never leave :mod:`facesearch.store`; callers get the frozen records of
 :mod:`facesearch.store.records`. ``migrations/versions/0001_initial.py`` (catalog) and
-``0002_accounts_audit.py`` (users, API keys, audit events) and ``0003_erasure.py``
-(erasure requests, suppressions) mirror these tables by hand;
+``0002_accounts_audit.py`` (users, API keys, audit events), ``0003_erasure.py``
+(erasure requests, suppressions) and ``0004_retention_grants.py`` (retention periods,
+collection dates, gallery grants) mirror these tables by hand;
 ``tests/store/test_migrations.py`` checks that the two agree.
 
 Timestamps are timezone-aware UTC (:class:`UTCDateTime`). Embeddings are float32
@@ -105,6 +106,8 @@ class Gallery(Base):
         String(100), nullable=False, default="unspecified", server_default=text("'unspecified'")
     )
     created_at: Mapped[datetime] = _created_at()
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Days an image is kept after its ``collected_at``; ``None``: kept until deleted."""
 
 
 class Subject(Base):
@@ -144,6 +147,9 @@ class Image(Base):
     format: Mapped[str] = mapped_column(String(16), nullable=False)
     n_faces: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = _created_at()
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the operator collected the photo (the retention clock starts here); the store
+    sets it to ``created_at`` when not given, and migration 0004 fills it in the same way."""
 
 
 class Face(Base):
@@ -338,4 +344,23 @@ class Suppression(Base):
     model_id: Mapped[str] = mapped_column(String(64), nullable=False)
     embedding: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     embedding_dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+# --- gallery grants (migration 0004) ------------------------------------------------------
+class GalleryGrant(Base):
+    """A user's right to search one gallery (given by an administrator)."""
+
+    __tablename__ = "gallery_grants"
+    __table_args__ = (
+        UniqueConstraint("user_id", "gallery_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    gallery_id: Mapped[int] = mapped_column(
+        ForeignKey("galleries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    granted_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = _created_at()

@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from facesearch.web.governance_pages import router as governance_router
+from facesearch.web.oversight_pages import router as oversight_router
 from facesearch.web.pages import TEMPLATES, SignInNeeded, router
 from facesearch.web.privacy_pages import router as privacy_router
 
@@ -22,6 +24,8 @@ def install(app: FastAPI) -> None:
     """Mount the web UI's pages and static files on ``app``."""
     app.include_router(router)
     app.include_router(privacy_router)
+    app.include_router(governance_router)
+    app.include_router(oversight_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="web-static")
 
     @app.get("/", include_in_schema=False)

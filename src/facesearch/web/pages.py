@@ -304,6 +304,8 @@ def _keys_page(request: Request, caller: Caller, status: int = 200, **context: A
         keys=fs.accounts.list_keys(),
         roles=[r.value for r in Role],
         ttl=fs.settings.auth.key_ttl_days,
+        grants=fs.list_grants(),
+        galleries=[g.name for g in fs.list_galleries()],
         **context,
     )
 

@@ -53,6 +53,7 @@ def create_gallery(body: GalleryIn, caller: GalleryWriter) -> GalleryOut:
         legal_basis=body.legal_basis,
         description=body.description,
         source_category=body.source_category,
+        retention_days=body.retention_days,
         context=caller.context,
     )
     return GalleryOut.of(record)
@@ -120,6 +121,13 @@ def enroll_images(
     captured_at: Annotated[
         datetime | None, Form(description="When the photos were taken (ISO 8601).")
     ] = None,
+    collected_at: Annotated[
+        datetime | None,
+        Form(
+            description="When the photos were collected (ISO 8601, not in the future); the "
+            "gallery's retention period counts from it. Default: now."
+        ),
+    ] = None,
 ) -> EnrollOut:
     """Every face is detected, embedded, quality-checked, stored and indexed; each file has its
     own outcome (a file that fails does not stop the others). Each image is audited."""
@@ -129,6 +137,8 @@ def enroll_images(
         raise InvalidInput(f"at most {fs.settings.api.max_files} files per request")
     if captured_at is not None and captured_at.tzinfo is None:
         raise InvalidInput("captured_at needs a time zone (e.g. 2024-05-01T12:00:00Z)")
+    if collected_at is not None and collected_at.tzinfo is None:
+        raise InvalidInput("collected_at needs a time zone (e.g. 2024-05-01T12:00:00Z)")
     out: list[EnrolledFile] = []
     for upload in files:
         filename = (upload.filename or "upload")[:200]
@@ -142,6 +152,7 @@ def enroll_images(
                 source_uri=source_uri or f"upload:{filename}",
                 legal_basis=legal_basis or None,
                 captured_at=captured_at,
+                collected_at=collected_at,
                 context=caller.context,
             )
         except FaceSearchError as err:

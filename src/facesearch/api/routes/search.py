@@ -105,7 +105,11 @@ def search(
         Form(ge=1, le=1000, description="Candidates per probe face: default 10, at most 50."),
     ] = None,
     galleries: Annotated[
-        list[str] | None, Form(description="Search only these galleries (repeat the field).")
+        list[str] | None,
+        Form(
+            description="Search only these galleries (repeat the field); each needs a grant "
+            "(403 otherwise). Default: every gallery granted to the caller."
+        ),
     ] = None,
     all_faces: Annotated[
         bool, Form(description="Search every face of the probe, not only the largest.")
@@ -137,6 +141,7 @@ def search(
         all_faces=all_faces,
         threshold=threshold,
         face=face,
+        allowed_galleries=fs.granted_galleries(caller.principal.name),
         context=_justified(caller, purpose, case_reference, authorization_reference),
     )
     return search_out(result)

@@ -1,0 +1,44 @@
+"""``facesearch retention`` and ``facesearch grants`` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .test_cli import run
+
+
+def test_retention_and_grants_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, test_images: dict[str, list[Path]]
+) -> None:
+    d = ["--data-dir", str(tmp_path / "data")]
+    colin = test_images["Colin_Powell"]
+    code, _, err = run(
+        capsys, *d, "gallery", "create", "g", "--legal-basis", "t", "--retention-days", "30"
+    )
+    assert code == 0, err
+    for path, when in ((colin[0], "2020-01-01"), (colin[1], None)):
+        extra = ["--collected-at", when] if when else []
+        assert run(capsys, *d, "enroll", str(path), "--gallery", "g", *extra)[0] == 0
+    code, _, err = run(capsys, *d, "enroll", str(colin[2]), "-g", "g", "--collected-at", "soon")
+    assert code == 2 and "ISO 8601" in err
+
+    code, out, _ = run(capsys, *d, "retention", "apply", "--dry-run", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["dry_run"] and len(report["images"]) == 1
+    code, out, _ = run(capsys, *d, "retention", "apply")
+    assert code == 0 and "deleted 1 image(s) holding 1 face(s)" in out
+    code, out, _ = run(capsys, *d, "retention", "apply", "--dry-run")
+    assert "would delete 0 image(s)" in out
+    assert run(capsys, *d, "retention", "set", "g", "--keep")[1].endswith("kept until deleted\n")
+    assert run(capsys, *d, "retention", "set", "g")[0] == 2  # DAYS or --keep
+
+    assert run(capsys, *d, "users", "create", "ivy", "--role", "investigator")[0] == 0
+    assert run(capsys, *d, "grants", "add", "ivy", "g")[0] == 0
+    code, out, _ = run(capsys, *d, "grants", "list", "--json")
+    assert [(g["user_name"], g["gallery_name"]) for g in json.loads(out)] == [("ivy", "g")]
+    assert run(capsys, *d, "grants", "remove", "ivy", "g")[0] == 0
+    code, _, err = run(capsys, *d, "grants", "remove", "ivy", "g")
+    assert code == 2 and "no grant" in err
