@@ -17,7 +17,7 @@ from facesearch.index import (
     Watermark,
     watermark_for,
 )
-from facesearch.index.faiss_index import INDEX_FILE, WATERMARK_FILE
+from facesearch.index.faiss_index import WATERMARK_FILE, saved_index_path
 from facesearch.types import FloatArray, IntArray
 
 DIM = 128  # as conftest's db fixture
@@ -71,9 +71,11 @@ def test_round_trip(
 
 def test_save_writes_checksum_and_leaves_no_temp_files(saved: tuple[Path, Watermark]) -> None:
     folder, wm = saved
-    assert sorted(p.name for p in folder.iterdir()) == [INDEX_FILE, WATERMARK_FILE]
+    index_file = saved_index_path(folder)
+    assert index_file.name.startswith("faiss-") and index_file.suffix == ".index"
+    assert sorted(p.name for p in folder.iterdir()) == [index_file.name, WATERMARK_FILE]
     meta = json.loads((folder / WATERMARK_FILE).read_text())
-    blob = (folder / INDEX_FILE).read_bytes()
+    blob = index_file.read_bytes()
     assert meta["index_sha256"] == hashlib.sha256(blob).hexdigest()
     assert meta["index_bytes"] == len(blob)
     assert Watermark.from_json(json.dumps(meta)) == wm
@@ -129,10 +131,10 @@ def test_missing_folder_or_files_raise_index_missing(tmp_path: Path) -> None:
         FaissFlatIndex.load(tmp_path)
 
 
-@pytest.mark.parametrize("which", [INDEX_FILE, WATERMARK_FILE])
+@pytest.mark.parametrize("which", ["index", WATERMARK_FILE])
 def test_one_file_missing_is_corrupt(saved: tuple[Path, Watermark], which: str) -> None:
     folder, _ = saved
-    (folder / which).unlink()
+    (saved_index_path(folder) if which == "index" else folder / which).unlink()
     with pytest.raises(IndexCorrupt) as info:
         FaissFlatIndex.load(folder)
     assert isinstance(info.value, IndexUnavailable) and info.value.code == "index_corrupt"
@@ -141,7 +143,7 @@ def test_one_file_missing_is_corrupt(saved: tuple[Path, Watermark], which: str) 
 @pytest.mark.parametrize("offset", [0, 100, -1, -5000])
 def test_flipped_bytes_are_corrupt(saved: tuple[Path, Watermark], offset: int) -> None:
     folder, _ = saved
-    path = folder / INDEX_FILE
+    path = saved_index_path(folder)
     blob = bytearray(path.read_bytes())
     blob[offset] ^= 0xFF
     path.write_bytes(bytes(blob))
@@ -152,7 +154,7 @@ def test_flipped_bytes_are_corrupt(saved: tuple[Path, Watermark], offset: int) -
 @pytest.mark.parametrize("keep", [0, 10, 0.5])
 def test_truncated_index_is_corrupt(saved: tuple[Path, Watermark], keep: float) -> None:
     folder, _ = saved
-    path = folder / INDEX_FILE
+    path = saved_index_path(folder)
     blob = path.read_bytes()
     path.write_bytes(blob[: int(keep * len(blob)) if isinstance(keep, float) else keep])
     with pytest.raises(IndexCorrupt):
@@ -190,15 +192,15 @@ def test_watermark_disagreeing_with_index_is_corrupt(
         FaissFlatIndex.load(folder)
 
 
-def test_crash_between_index_and_watermark_is_corrupt(
+def test_index_file_swapped_under_its_watermark_is_corrupt(
     index: FaissFlatIndex, saved: tuple[Path, Watermark], tmp_path: Path
 ) -> None:
-    """A new index file beside the old watermark (the crash window of save)."""
+    """Another valid index written over the file the watermark names."""
     folder, _ = saved
     index.remove(index.ids()[:1])
     other = tmp_path / "other"
     index.save(other, watermark_for(index, model_id=MODEL, deletion_seq=0))
-    (folder / INDEX_FILE).write_bytes((other / INDEX_FILE).read_bytes())
+    saved_index_path(folder).write_bytes(saved_index_path(other).read_bytes())
     with pytest.raises(IndexCorrupt, match=r"checksum|size"):
         FaissFlatIndex.load(folder)
 
@@ -206,7 +208,7 @@ def test_crash_between_index_and_watermark_is_corrupt(
 def test_valid_checksum_over_garbage_is_corrupt(saved: tuple[Path, Watermark]) -> None:
     folder, _ = saved
     junk = b"not a faiss index" * 10
-    (folder / INDEX_FILE).write_bytes(junk)
+    saved_index_path(folder).write_bytes(junk)
     _rewrite_meta(folder, index_sha256=hashlib.sha256(junk).hexdigest(), index_bytes=len(junk))
     with pytest.raises(IndexCorrupt, match="readable"):
         FaissFlatIndex.load(folder)
@@ -219,7 +221,7 @@ def test_other_faiss_index_type_is_corrupt(
     l2 = faiss.IndexIDMap2(faiss.IndexFlatL2(DIM))
     l2.add_with_ids(unit_vectors(2000, seed=3), np.arange(1, 2001, dtype=np.int64))
     blob = faiss.serialize_index(l2).tobytes()
-    (folder / INDEX_FILE).write_bytes(blob)
+    saved_index_path(folder).write_bytes(blob)
     _rewrite_meta(folder, index_sha256=hashlib.sha256(blob).hexdigest(), index_bytes=len(blob))
     with pytest.raises(IndexCorrupt, match="IDMap2"):
         FaissFlatIndex.load(folder)
@@ -237,3 +239,22 @@ def test_unreadable_file_is_unavailable(
     with pytest.raises(IndexUnavailable) as info:
         FaissFlatIndex.load(folder)
     assert not isinstance(info.value, IndexCorrupt)
+
+
+def test_a_save_killed_before_its_watermark_leaves_the_old_index_loadable(
+    saved: tuple[Path, Watermark], index: FaissFlatIndex, tmp_path: Path
+) -> None:
+    """The crash window of save: the new index file is written, the watermark is not."""
+    folder, old = saved
+    before = sorted(FaissFlatIndex.load(folder)[0].ids().tolist())
+    index.remove(index.ids()[:1])
+    other = tmp_path / "other"
+    index.save(other, watermark_for(index, model_id=MODEL, deletion_seq=0))
+    new_file = saved_index_path(other)
+    (folder / new_file.name).write_bytes(new_file.read_bytes())  # new file, old watermark
+    loaded, watermark = FaissFlatIndex.load(folder)
+    assert watermark == old
+    assert sorted(loaded.ids().tolist()) == before
+    # the next save removes the orphan
+    loaded.save(folder, watermark)
+    assert len(list(folder.glob("faiss*.index"))) == 1

@@ -230,7 +230,9 @@ def test_missing_or_corrupt_index_is_rebuilt(
     with _reopen(settings, real_pipeline) as fs:
         assert fs.reconcile_report.action == "rebuilt"
         assert fs.index_status().in_sync
-    index_file = folder / "faiss.index"
+    from facesearch.index.faiss_index import saved_index_path
+
+    index_file = saved_index_path(folder)
     data = bytearray(index_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     index_file.write_bytes(bytes(data))

@@ -27,11 +27,12 @@ from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
 from facesearch.types import FloatArray, IntArray
 
-__all__ = ["INDEX_FILE", "WATERMARK_FILE", "FaissFlatIndex"]
+__all__ = ["INDEX_FILE", "WATERMARK_FILE", "FaissFlatIndex", "saved_index_path"]
 
 logger = logging.getLogger(__name__)
 
 INDEX_FILE = "faiss.index"
+"""Legacy fixed name; saves now name the file after its content (see :func:`_index_name`)."""
 WATERMARK_FILE = "watermark.json"
 _FORMAT = 1
 _BACKEND_NAME = "faiss-idmap2-flat-ip"
@@ -153,12 +154,14 @@ class FaissFlatIndex:
 
     # --- persistence ---------------------------------------------------------------------
     def save(self, folder: Path, watermark: Watermark) -> None:
-        """Atomically replace ``folder/faiss.index`` and ``folder/watermark.json``.
+        """Atomically replace the saved index in ``folder`` with this one.
 
-        The index file is written first (temp file, fsync, ``os.replace``), the watermark
-        last, so a crash leaves the old pair or a new index whose checksum fails against
-        the old watermark (reported as :class:`IndexCorrupt` by :meth:`load`). Raises
-        :class:`InvalidInput` when ``watermark`` disagrees with this index.
+        The index goes to a new file named after its sha256 (temp file, fsync, rename),
+        then ``watermark.json``, which names that file, is replaced the same way; only then
+        are older index files removed. A crash at any point leaves a watermark that names
+        a complete index file (the old one until the watermark is replaced), so a kill
+        during a save costs a catch-up, never a rebuild. Raises :class:`InvalidInput` when
+        ``watermark`` disagrees with this index.
         """
         folder = Path(folder)
         with self._save_lock:
@@ -166,19 +169,23 @@ class FaissFlatIndex:
                 self._check_watermark(watermark, InvalidInput)
                 blob = faiss.serialize_index(self._index)
             digest = hashlib.sha256(blob.data).hexdigest()
+            name = _index_name(digest)
             meta = watermark.to_dict() | {
                 "format": _FORMAT,
                 "backend": _BACKEND_NAME,
-                "index_file": INDEX_FILE,
+                "index_file": name,
                 "index_bytes": int(blob.size),
                 "index_sha256": digest,
             }
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                _atomic_write(folder / INDEX_FILE, blob.data)
+                _atomic_write(folder / name, blob.data)
                 del blob
                 text = json.dumps(meta, sort_keys=True, indent=2) + "\n"
                 _atomic_write(folder / WATERMARK_FILE, text.encode("utf-8"))
+                for stale in folder.glob("faiss*.index"):
+                    if stale.name != name:
+                        stale.unlink(missing_ok=True)
             except OSError as err:
                 raise IndexUnavailable(f"could not save the index: {err.strerror}") from err
         logger.info("saved index: %d vectors, dim %d", watermark.n_vectors, watermark.dim)
@@ -187,20 +194,15 @@ class FaissFlatIndex:
     def load(cls, folder: Path) -> tuple[FaissFlatIndex, Watermark]:
         """Read what :meth:`save` wrote in ``folder``; see :class:`PersistentIndex`."""
         folder = Path(folder)
-        index_path, wm_path = folder / INDEX_FILE, folder / WATERMARK_FILE
-        has_index, has_wm = index_path.is_file(), wm_path.is_file()
-        if not has_index and not has_wm:
+        wm_path = folder / WATERMARK_FILE
+        if not wm_path.is_file():
+            if any(folder.glob("faiss*.index")):
+                raise IndexCorrupt("saved index has no watermark")
             raise IndexMissing("no saved index")
-        if not has_wm:
-            raise IndexCorrupt("saved index has no watermark")
-        if not has_index:
-            raise IndexCorrupt("watermark has no saved index")
         try:
             wm_bytes = wm_path.read_bytes()
-            blob = np.fromfile(index_path, dtype=np.uint8)
         except OSError as err:
             raise IndexUnavailable(f"could not read the saved index: {err.strerror}") from err
-
         try:
             meta = json.loads(wm_bytes.decode("utf-8"))
             watermark = Watermark.from_json(wm_bytes.decode("utf-8"))
@@ -210,6 +212,16 @@ class FaissFlatIndex:
             raise IndexCorrupt("watermark has an unknown format")
         if meta.get("backend") != _BACKEND_NAME:
             raise IndexCorrupt(f"watermark names another backend: {meta.get('backend')!r}")
+        index_name = meta.get("index_file", INDEX_FILE)
+        if not isinstance(index_name, str) or Path(index_name).name != index_name:
+            raise IndexCorrupt("watermark names an invalid index file")
+        index_path = folder / index_name
+        if not index_path.is_file():
+            raise IndexCorrupt("watermark has no saved index")
+        try:
+            blob = np.fromfile(index_path, dtype=np.uint8)
+        except OSError as err:
+            raise IndexUnavailable(f"could not read the saved index: {err.strerror}") from err
         if meta.get("index_bytes") != blob.size:
             raise IndexCorrupt("index file size does not match its watermark")
         if hashlib.sha256(blob.data).hexdigest() != meta.get("index_sha256"):
@@ -244,6 +256,16 @@ class FaissFlatIndex:
             max_id = self._ids.max() or 0
             if watermark.max_face_id < max_id:
                 raise error(f"watermark max_face_id {watermark.max_face_id} < highest id {max_id}")
+
+
+def _index_name(digest: str) -> str:
+    return f"faiss-{digest[:16]}.index"
+
+
+def saved_index_path(folder: Path) -> Path:
+    """The index file the watermark in ``folder`` names (for tools and tests)."""
+    meta = json.loads((Path(folder) / WATERMARK_FILE).read_text("utf-8"))
+    return Path(folder) / str(meta.get("index_file", INDEX_FILE))
 
 
 def _atomic_write(path: Path, data: memoryview | bytes) -> None:
