@@ -12,8 +12,8 @@ Per image, one face is kept (dataset photos are labelled with one person):
   embeds a bystander when only a bystander is detected).
 * ``selection="largest"``: the largest face, as the service does for a subject photo.
 
-When the pipeline (primary detector, then its fallback detector) finds no usable face, the row is
-marked :data:`STATUS_CENTRE_BOX` and embedded from a centred square box of side
+When the pipeline (primary detector, then its fallback detector) finds no usable face, the
+row is marked :data:`STATUS_CENTRE_BOX` and embedded from a centred square box of side
 ``min(h, w) / 2.2`` (LFW's crop geometry), with the 5-point landmark model run inside it,
 as dlib's own LFW test does. A :class:`Recipe` with ``padding`` or ``landmarks68`` makes
 the chip outside the pipeline (variants for accuracy studies) and keeps the raw
@@ -39,6 +39,7 @@ from facesearch.settings import Settings
 from facesearch.types import BoundingBox, Detection, FloatArray
 
 logger = logging.getLogger(__name__)
+
 #: Bumped when the worker's behaviour changes in a way that changes embeddings.
 CACHE_VERSION = 1
 #: LFW's crops are the detector box enlarged by this factor (protocol README, section 1).
