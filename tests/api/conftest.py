@@ -17,7 +17,7 @@ from facesearch.settings import Settings
 
 SETUP = AuditContext(actor="test-setup", client_address="127.0.0.1")
 
-ROLES = ("admin", "curator", "investigator", "auditor")
+ROLES = ("admin", "curator", "investigator", "auditor", "reviewer")
 
 WHY = {
     "purpose": "API test: find the person in the probe",

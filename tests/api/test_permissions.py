@@ -8,7 +8,7 @@ import pytest
 
 from .conftest import ROLES, Api
 
-A, C, I, U = "admin", "curator", "investigator", "auditor"  # noqa: E741
+A, C, I, U, R = "admin", "curator", "investigator", "auditor", "reviewer"  # noqa: E741
 EVERY = frozenset(ROLES)
 
 # (method, path) -> roles allowed; None: public (no key needed).
@@ -58,6 +58,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("get", "/api/v1/grants"): frozenset({A}),
     ("post", "/api/v1/grants"): frozenset({A}),
     ("delete", "/api/v1/grants/{user}/{gallery}"): frozenset({A}),
+    ("get", "/api/v1/reviews/{seq}"): frozenset({R, U}),
+    ("post", "/api/v1/reviews/{seq}/{face_id}"): frozenset({R}),
+    ("get", "/api/v1/reviews/{seq}/{face_id}/sheet"): frozenset({R, U}),
 }
 
 # Path parameters that name nothing that exists, so no allowed call changes anything.

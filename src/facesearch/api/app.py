@@ -23,7 +23,15 @@ from starlette.routing import BaseRoute
 from facesearch.api import deps
 from facesearch.api.deps import Runtime
 from facesearch.api.errors import ERROR_RESPONSE_SCHEMA, error_response, install_error_handlers
-from facesearch.api.routes import admin, catalog, governance, oversight, privacy, search
+from facesearch.api.routes import (
+    admin,
+    catalog,
+    governance,
+    oversight,
+    privacy,
+    reviews,
+    search,
+)
 from facesearch.api.schemas_admin import HealthOut, ReadyOut
 from facesearch.api.uploads import BodyLimit
 from facesearch.errors import FaceSearchError
@@ -117,6 +125,7 @@ def create_app(
         privacy.router,
         governance.router,
         oversight.router,
+        reviews.router,
         admin.router,
     ):
         _document_permissions(router.routes)

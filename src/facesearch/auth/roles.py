@@ -20,6 +20,8 @@ class Role(StrEnum):
     """Search and verify."""
     AUDITOR = "auditor"
     """Read the audit log and verify its chain."""
+    REVIEWER = "reviewer"
+    """Judge search candidates in two-person review of leads."""
 
 
 class Action(StrEnum):
@@ -53,6 +55,10 @@ class Action(StrEnum):
     """Set galleries' retention periods; list and purge expired images."""
     GRANTS_MANAGE = "grants.manage"
     """Grant and withdraw users' rights to search galleries."""
+    REVIEW_JUDGE = "review.judge"
+    """Record a judgement (possible lead or excluded) of a search's candidate."""
+    REVIEW_READ = "review.read"
+    """Read a search's candidates with their lead state, and lead sheets."""
 
 
 _ALL = frozenset(Role)
@@ -74,6 +80,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ERASURE_READ: frozenset({Role.CURATOR, Role.AUDITOR}),
     Action.RETENTION_MANAGE: frozenset({Role.ADMIN, Role.CURATOR}),
     Action.GRANTS_MANAGE: frozenset({Role.ADMIN}),
+    Action.REVIEW_JUDGE: frozenset({Role.REVIEWER}),
+    Action.REVIEW_READ: frozenset({Role.REVIEWER, Role.AUDITOR}),
 }
 """The permission table: action -> roles allowed to perform it."""
 

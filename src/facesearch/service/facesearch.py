@@ -30,6 +30,7 @@ from facesearch.service.results import (
     VerifyResult,
 )
 from facesearch.service.retention import Retention
+from facesearch.service.reviews import Reviews
 from facesearch.settings import Settings
 from facesearch.store import (
     AuditHook,
@@ -43,7 +44,7 @@ from facesearch.store.tables import utcnow
 logger = logging.getLogger(__name__)
 
 
-class FaceSearch(Enrollment, Retention, Grants):
+class FaceSearch(Enrollment, Retention, Grants, Reviews):
     """facesearch's engine over one data folder (or database URL).
 
     Build it with :class:`Settings`; it opens the store (running migrations), builds the

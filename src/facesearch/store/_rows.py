@@ -86,6 +86,7 @@ def gallery_record(row: AnyRow) -> GalleryRecord:
         n_images=int(n_images),
         n_faces=int(n_faces),
         retention_days=gallery.retention_days,
+        mask_source_category=bool(gallery.mask_source_category),
     )
 
 

@@ -79,6 +79,8 @@ class GalleryRecord:
     n_faces: int
     retention_days: int | None = None
     """Days an image is kept after its collection date; ``None``: kept until deleted."""
+    mask_source_category: bool = False
+    """Blind review: name and source category hidden from reviewers until they judge."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,3 +346,24 @@ class GrantRecord:
     gallery_name: str
     granted_by: str
     created_at: datetime
+
+
+# --- two-person review of leads ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class JudgementRecord:
+    """A reviewer's judgement (``possible_lead`` or ``excluded``) of a search's candidate."""
+
+    seq: int
+    face_id: int
+    reviewer: str
+    judgement: str
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JudgementAdded:
+    """A judgement just stored, with every judgement of that candidate (oldest first)."""
+
+    record: JudgementRecord
+    judgements: tuple[JudgementRecord, ...]

@@ -22,6 +22,7 @@ from facesearch.store._audit import AuditQueries, append_event
 from facesearch.store._index import IndexQueries
 from facesearch.store._privacy import PrivacyQueries
 from facesearch.store._retention import RetentionQueries
+from facesearch.store._review import ReviewQueries
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.records import (
     AuditHook,
@@ -45,7 +46,14 @@ from facesearch.store.tables import (
 )
 
 
-class Store(IndexQueries, AccountQueries, AuditQueries, PrivacyQueries, RetentionQueries):
+class Store(
+    IndexQueries,
+    AccountQueries,
+    AuditQueries,
+    PrivacyQueries,
+    RetentionQueries,
+    ReviewQueries,
+):
     """The relational store over one SQLAlchemy database URL (SQLite or PostgreSQL).
 
     Write methods take an optional ``audit`` hook: a function of the write's result that

@@ -108,6 +108,11 @@ class Gallery(Base):
     created_at: Mapped[datetime] = _created_at()
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Days an image is kept after its ``collected_at``; ``None``: kept until deleted."""
+    mask_source_category: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+    """Blind review: reviewers see its candidates without gallery name and source category
+    until they have recorded their judgement (migration 0005)."""
 
 
 class Subject(Base):
@@ -363,4 +368,26 @@ class GalleryGrant(Base):
         ForeignKey("galleries.id", ondelete="CASCADE"), nullable=False, index=True
     )
     granted_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+# --- two-person review of leads (migration 0005) ------------------------------------------
+class ReviewJudgement(Base):
+    """A reviewer's judgement of one candidate of one search (the search's audit ``seq``).
+
+    ``judgement``: ``possible_lead`` or ``excluded``. One per reviewer and candidate.
+    """
+
+    __tablename__ = "review_judgements"
+    __table_args__ = (
+        UniqueConstraint("seq", "face_id", "reviewer"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    face_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reviewer: Mapped[str] = mapped_column(String(200), nullable=False)
+    judgement: Mapped[str] = mapped_column(String(16), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default=text("''"))
     created_at: Mapped[datetime] = _created_at()

@@ -16,6 +16,7 @@ from facesearch.web.governance_pages import router as governance_router
 from facesearch.web.oversight_pages import router as oversight_router
 from facesearch.web.pages import TEMPLATES, SignInNeeded, router
 from facesearch.web.privacy_pages import router as privacy_router
+from facesearch.web.review_pages import router as review_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     app.include_router(privacy_router)
     app.include_router(governance_router)
     app.include_router(oversight_router)
+    app.include_router(review_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="web-static")
 
     @app.get("/", include_in_schema=False)

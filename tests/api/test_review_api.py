@@ -1,0 +1,90 @@
+"""Two-person review through the API and the web page: judgements, lead state, lead sheets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from facesearch.service.reviews import LEAD_DISCLAIMER
+
+from .conftest import SETUP, WHY, Api
+
+FORBIDDEN = re.compile(r"match|identified", re.IGNORECASE)
+
+
+def _search(api: Api, probe: Path) -> tuple[int, int]:
+    r = api.client.post(
+        "/api/v1/search",
+        files={"probe": (probe.name, probe.read_bytes(), "image/jpeg")},
+        data={**WHY, "threshold": "-1"},
+        headers=api.headers("investigator"),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return body["audit_seq"], body["faces"][0]["candidates"][0]["face_id"]
+
+
+def test_two_reviewers_confirm_a_lead_through_the_api(
+    enrolled_api: Api, test_images: dict[str, list[Path]]
+) -> None:
+    api = enrolled_api
+    api.engine.set_blind_review("g", True, context=SETUP)
+    seq, face = _search(api, test_images["Colin_Powell"][2])
+    texts = []
+    r = api.client.get(f"/api/v1/reviews/{seq}", headers=api.headers("reviewer"))
+    assert r.status_code == 200, r.text
+    texts.append(r.text)
+    lead = next(c for c in r.json()["candidates"] if c["face_id"] == face)
+    assert lead["state"] == "unreviewed" and lead["masked"] and lead["gallery"] is None
+    url = f"/api/v1/reviews/{seq}/{face}"
+    r = api.client.post(
+        url, json={"judgement": "possible_lead", "note": "same ears"}, headers=api.headers("all")
+    )
+    assert r.status_code == 201, r.text
+    texts.append(r.text)
+    assert r.json()["gallery"] == "g" and r.json()["state"] == "pending"
+    r = api.client.post(url, json={"judgement": "excluded"}, headers=api.headers("all"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "already_exists"
+    r = api.client.get(f"{url}/sheet", headers=api.headers("reviewer"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
+    assert r.text.startswith(LEAD_DISCLAIMER) and "same ears" not in r.text
+    texts.append(r.text)
+    r = api.client.post(
+        url, json={"judgement": "possible_lead", "note": "agree"}, headers=api.headers("reviewer")
+    )
+    assert r.status_code == 201 and r.json()["state"] == "confirmed lead", r.text
+    texts.append(r.text)
+    for who in ("auditor", "reviewer"):
+        r = api.client.get(f"{url}/sheet", headers=api.headers(who))
+        assert r.text.startswith(LEAD_DISCLAIMER) and "same ears" in r.text
+        texts.append(r.text)
+        r = api.client.get(f"/api/v1/reviews/{seq}", headers=api.headers(who))
+        assert r.json()["notice"] == LEAD_DISCLAIMER
+        texts.append(r.text)
+    api.client.cookies.set("facesearch_key", api.keys["auditor"])
+    r = api.client.get(f"/ui/reviews/{seq}")
+    texts.append(r.text)
+    assert "confirmed lead" in r.text and LEAD_DISCLAIMER in r.text
+    assert [t for t in texts if FORBIDDEN.search(t)] == []
+
+
+def test_review_refusals(enrolled_api: Api, test_images: dict[str, list[Path]]) -> None:
+    api = enrolled_api
+    seq, face = _search(api, test_images["Colin_Powell"][2])
+    h = api.headers("reviewer")
+    r = api.client.post(
+        f"/api/v1/reviews/{seq}/{face}",
+        json={"judgement": "possible_lead", "note": "mail jo@example.org"},
+        headers=h,
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "sensitive_identifier"
+    r = api.client.post(f"/api/v1/reviews/{seq}/999999", json={"judgement": "excluded"}, headers=h)
+    assert r.status_code == 404
+    r = api.client.post(f"/api/v1/reviews/{seq}/{face}", json={"judgement": "x"}, headers=h)
+    assert r.status_code == 422
+    r = api.client.post(
+        f"/api/v1/reviews/{seq}/{face}",
+        json={"judgement": "excluded"},
+        headers=api.headers("auditor"),
+    )
+    assert r.status_code == 403
