@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("post", "/api/v1/erasures/{request_id}/cancel"): frozenset({C}),
     ("get", "/api/v1/suppressions"): frozenset({C, U}),
     ("put", "/api/v1/galleries/{name}/retention"): frozenset({A, C}),
+    ("put", "/api/v1/galleries/{name}/blind-review"): frozenset({C}),
     ("get", "/api/v1/retention/expired"): frozenset({A, C}),
     ("post", "/api/v1/retention/apply"): frozenset({A, C}),
     ("get", "/api/v1/grants"): frozenset({A}),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from facesearch.service.reviews import LEAD_DISCLAIMER
 
-from .conftest import SETUP, WHY, Api
+from .conftest import WHY, Api
 
 FORBIDDEN = re.compile(r"match|identified", re.IGNORECASE)
 
@@ -28,7 +28,12 @@ def test_two_reviewers_confirm_a_lead_through_the_api(
     enrolled_api: Api, test_images: dict[str, list[Path]]
 ) -> None:
     api = enrolled_api
-    api.engine.set_blind_review("g", True, context=SETUP)
+    r = api.client.put(
+        "/api/v1/galleries/g/blind-review",
+        json={"mask_source_category": True},
+        headers=api.headers("curator"),
+    )
+    assert r.status_code == 200 and r.json()["mask_source_category"] is True, r.text
     seq, face = _search(api, test_images["Colin_Powell"][2])
     texts = []
     r = api.client.get(f"/api/v1/reviews/{seq}", headers=api.headers("reviewer"))

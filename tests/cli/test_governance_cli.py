@@ -42,3 +42,16 @@ def test_retention_and_grants_from_the_command_line(
     assert run(capsys, *d, "grants", "remove", "ivy", "g")[0] == 0
     code, _, err = run(capsys, *d, "grants", "remove", "ivy", "g")
     assert code == 2 and "no grant" in err
+
+
+def test_blind_review_flag_from_the_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    d = ["--data-dir", str(tmp_path / "d")]
+    assert run(capsys, *d, "gallery", "create", "booking", "--legal-basis", "test")[0] == 0
+    code, out, _ = run(capsys, *d, "gallery", "blind-review", "booking")
+    assert code == 0 and "is on" in out
+    code, out, _ = run(capsys, *d, "gallery", "list", "--json")
+    assert json.loads(out)[0]["mask_source_category"] is True
+    code, out, _ = run(capsys, *d, "gallery", "blind-review", "booking", "--off")
+    assert code == 0 and "is off" in out
+    code, _, err = run(capsys, *d, "gallery", "blind-review", "missing")
+    assert code == 2 and "missing" in err and err.count("\n") == 1

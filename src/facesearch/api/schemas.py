@@ -89,6 +89,7 @@ class GalleryOut(BaseModel):
             "n_images": 340,
             "n_faces": 352,
             "retention_days": None,
+            "mask_source_category": False,
         }
     )
     id: int
@@ -101,6 +102,11 @@ class GalleryOut(BaseModel):
     n_images: int
     n_faces: int
     retention_days: int | None = None
+    mask_source_category: bool = Field(
+        False,
+        description="Blind review: reviewers see this gallery's candidates without gallery "
+        "name and source category until they have recorded their judgement.",
+    )
 
     @classmethod
     def of(cls, g: GalleryRecord) -> GalleryOut:
@@ -115,6 +121,7 @@ class GalleryOut(BaseModel):
             n_images=g.n_images,
             n_faces=g.n_faces,
             retention_days=g.retention_days,
+            mask_source_category=g.mask_source_category,
         )
 
 

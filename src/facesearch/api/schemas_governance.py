@@ -18,6 +18,12 @@ class RetentionIn(BaseModel):
     )
 
 
+class BlindReviewIn(BaseModel):
+    mask_source_category: bool = Field(
+        description="Hide gallery name and source category from reviewers until they judge."
+    )
+
+
 class ExpiredImageOut(BaseModel):
     image_id: int
     gallery: str

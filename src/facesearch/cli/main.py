@@ -156,6 +156,21 @@ def gallery_delete(
     output.info(f"deleted gallery {name!r} ({len(ids)} faces)")
 
 
+@gallery_app.command("blind-review")
+def gallery_blind_review(
+    name: str,
+    on: Annotated[
+        bool, typer.Option("--on/--off", help="Hide gallery and source category until judged.")
+    ] = True,
+) -> None:
+    """Mark a gallery for blind review (reviewers see its candidates without gallery name
+    and source category until they have recorded a judgement), or unmark it."""
+    with _engine() as engine:
+        record = engine.set_blind_review(name, on, context=operator())
+    state = "on" if record.mask_source_category else "off"
+    output.info(f"blind review for gallery {record.name!r} is {state}")
+
+
 # --- enrollment -----------------------------------------------------------------------
 @app.command("enroll")
 def enroll(

@@ -6,9 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from facesearch.api.deps import GrantManager, RetentionManager
+from facesearch.api.deps import GalleryWriter, GrantManager, RetentionManager
 from facesearch.api.schemas import GalleryOut
-from facesearch.api.schemas_governance import GrantIn, GrantOut, RetentionIn, RetentionOut
+from facesearch.api.schemas_governance import (
+    BlindReviewIn,
+    GrantIn,
+    GrantOut,
+    RetentionIn,
+    RetentionOut,
+)
 from facesearch.service.retention import RetentionReport
 
 router = APIRouter(prefix="/api/v1")
@@ -25,6 +31,19 @@ def set_retention(name: GalleryName, body: RetentionIn, caller: RetentionManager
     """Images of the gallery are purged `retention_days` after they were collected (null:
     kept until deleted). Takes effect at the next purge."""
     record = caller.engine.set_retention(name, body.retention_days, context=caller.context)
+    return GalleryOut.of(record)
+
+
+@router.put(
+    "/galleries/{name}/blind-review",
+    tags=["galleries"],
+    summary="Mark a gallery for blind review (or unmark it)",
+)
+def set_blind_review(name: GalleryName, body: BlindReviewIn, caller: GalleryWriter) -> GalleryOut:
+    """With blind review on, reviewers see the gallery's candidates without gallery name and
+    source category (for example booking photos) until they have recorded a judgement.
+    Audited (`gallery.blind_review`)."""
+    record = caller.engine.set_blind_review(name, body.mask_source_category, context=caller.context)
     return GalleryOut.of(record)
 
 
