@@ -92,9 +92,8 @@ def test_downgrade_to_base_drops_the_tables(database: Any, store: Any) -> None:
     assert not set(inspect(engine).get_table_names()) & TABLES
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_sqlite_file_uses_wal_and_foreign_keys(database: Any, store: Any) -> None:
-    if database.kind != "sqlite":
-        pytest.skip("SQLite only")
     raw = sqlite3.connect(database.sqlite_path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -105,10 +104,9 @@ def test_sqlite_file_uses_wal_and_foreign_keys(database: Any, store: Any) -> Non
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_sqlite_writers_begin_immediate(database: Any, store: Any) -> None:
     """A write transaction holds SQLite's write lock from its start, not its first write."""
-    if database.kind != "sqlite":
-        pytest.skip("SQLite only")
     other = sqlite3.connect(database.sqlite_path, timeout=0, isolation_level=None)
     try:
         with store._tx("probe", write=True) as session:
