@@ -92,6 +92,10 @@
     return el;
   }
 
+  // small numbers stay readable: 0.04% rather than 0.0%, 8.8e-6 rather than 0.0000088
+  function num(x) { return x >= 0.01 ? x.toPrecision(2) : x.toExponential(1); }
+  function pct(x) { return num(100 * x) + "%"; }
+
   form.addEventListener("submit", async function (ev) {
     ev.preventDefault();
     clearError();
@@ -110,7 +114,7 @@
       summary.textContent = candidates.length + " candidate(s) among " + body.gallery_size +
         " faces at similarity ≥ " + body.threshold.toFixed(3) + " (estimated FMR " +
         body.threshold_fmr.toExponential(1) + "; chance of any false candidate in this search " +
-        (100 * body.threshold_fpir).toFixed(1) + "%; audit event #" + body.audit_seq + "). " + body.notice;
+        pct(body.threshold_fpir) + "; audit event #" + body.audit_seq + "). " + body.notice;
       candidates.forEach(function (c) {
         const li = document.createElement("li");
         li.className = "card candidate";
@@ -121,7 +125,7 @@
         li.appendChild(text("p", "#" + c.rank + " " + (c.subject || "(no subject)")));
         li.appendChild(text("p", "similarity " + c.similarity.toFixed(3)));
         li.appendChild(text("p", "FMR " + c.fmr.toExponential(1) +
-          " · expected others this high: " + c.expected_false_candidates.toPrecision(2)));
+          " · expected others this high: " + num(c.expected_false_candidates)));
         li.appendChild(text("p", "gallery " + c.gallery));
         li.appendChild(text("small", (c.source_uri || "") + " · " + c.legal_basis));
         grid.appendChild(li);
