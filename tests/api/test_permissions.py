@@ -62,6 +62,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("get", "/api/v1/reviews/{seq}"): frozenset({R, U}),
     ("post", "/api/v1/reviews/{seq}/{face_id}"): frozenset({R}),
     ("get", "/api/v1/reviews/{seq}/{face_id}/sheet"): frozenset({R, U}),
+    ("get", "/api/v1/reviews/{seq}/{face_id}/thumbnail"): frozenset({R, U}),
 }
 
 # Path parameters that name nothing that exists, so no allowed call changes anything.

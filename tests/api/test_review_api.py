@@ -41,6 +41,14 @@ def test_two_reviewers_confirm_a_lead_through_the_api(
     texts.append(r.text)
     lead = next(c for c in r.json()["candidates"] if c["face_id"] == face)
     assert lead["state"] == "unreviewed" and lead["masked"] and lead["gallery"] is None
+    # the reviewer sees the face (not its gallery) before judging
+    thumb = api.client.get(lead["thumbnail_url"], headers=api.headers("reviewer"))
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+    assert thumb.headers["content-type"] == "image/jpeg"
+    other = api.client.get(
+        f"/api/v1/reviews/{seq}/999999/thumbnail", headers=api.headers("reviewer")
+    )
+    assert other.status_code == 404
     url = f"/api/v1/reviews/{seq}/{face}"
     r = api.client.post(
         url, json={"judgement": "possible_lead", "note": "same ears"}, headers=api.headers("all")

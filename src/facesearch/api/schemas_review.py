@@ -50,6 +50,9 @@ class LeadOut(BaseModel):
     gallery: str | None
     source_category: str | None
     subject_label: str | None
+    thumbnail_url: str | None = Field(
+        None, description="The candidate's face (no gallery shown); null when no longer stored."
+    )
 
     @classmethod
     def of(cls, v: LeadView) -> LeadOut:
@@ -68,6 +71,7 @@ class LeadOut(BaseModel):
             gallery=v.gallery,
             source_category=v.source_category,
             subject_label=v.subject_label,
+            thumbnail_url=(f"/api/v1/reviews/{v.seq}/{v.face_id}/thumbnail" if v.stored else None),
         )
 
 

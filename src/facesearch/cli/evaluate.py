@@ -332,7 +332,10 @@ def calibrate_command(
         command=_command(),
     )
     table = built.table
+    passed = all(c.ok for c in built.checks)
     target = output_path or packaged_table_path(table.model_id)
+    if not passed:  # never replace a table with one that failed its held-out check
+        target = report_dir / f"rejected-{table.model_id}.json"
     table.save(target)
     report_dir.mkdir(parents=True, exist_ok=True)
     held = (table.similarities, rate_at_or_above(built.held_out_scores, table.similarities))
@@ -346,8 +349,15 @@ def calibrate_command(
     write_json(report_dir / "calibration.json", table.to_dict())
     if json_out:
         output.print_json(
-            {"table": str(target), "checks": built.checks, "provenance": table.provenance}
+            {
+                "table": str(target),
+                "installed": passed,
+                "checks": built.checks,
+                "provenance": table.provenance,
+            }
         )
+        if not passed:
+            raise typer.Exit(code=1)
         return
     output.info(
         f"wrote {target}: {len(table.similarities)} knots from {table.n_impostor_pairs:,} "
@@ -368,7 +378,10 @@ def calibrate_command(
             for c in built.checks
         ],
     )
-    if not all(c.ok for c in built.checks):
+    if not built.checks:
+        output.info("too few held-out impostor pairs for the 1e-3 / 1e-4 check (a subset run)")
+    if not passed:
+        output.error(f"held-out check failed: table written to {target}, not installed")
         raise typer.Exit(code=1)
 
 

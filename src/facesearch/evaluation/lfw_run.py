@@ -146,6 +146,15 @@ def _plots(result: VerificationResult, out_dir: Path) -> None:
     )
 
 
+_SELECTION = {
+    "central": "the face nearest the image centre is used if it lies within a quarter of "
+    "the image of it (else the fallback detector is tried, then the centred box): LFW "
+    "crops are centred on the labelled person.",
+    "centre": "the face nearest the image centre is used, however far from it.",
+    "largest": "the largest face is used.",
+}
+
+
 def _variant_note(pipe: dict[str, Any]) -> str:
     notes = []
     if pipe.get("padding") is not None:
@@ -211,8 +220,8 @@ def _markdown(summary: dict[str, Any], result: VerificationResult, pairs: list[P
         "on the labelled face), and the pipeline's 5-point landmark model is run inside it. "
         f"{summary['pairs']['with_a_no_face_image']} pairs involve such an image; the row "
         "'no-face pairs counted as errors' above is the accuracy if the service refused them. "
-        f"{img['multi_face_images']:,} images show more than one face; the face nearest the "
-        "image centre is used.",
+        f"{img['multi_face_images']:,} images show more than one face; "
+        + _SELECTION[str(pipe["selection"])],
         "",
     ]
     if img["no_face_images"]:

@@ -73,7 +73,10 @@ def score_histogram(
     ax.set_xlabel("cosine similarity")
     ax.set_ylabel("density" if density else "pairs")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no group large enough to plot", ha="center", transform=ax.transAxes)
     return _save(fig, path)
 
 

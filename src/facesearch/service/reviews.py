@@ -187,6 +187,14 @@ class Reviews:
             candidates=tuple(candidates),
         )
 
+    def review_thumbnail(self, seq: int, face_id: int) -> bytes:
+        """The JPEG thumbnail of candidate ``face_id`` of search ``seq``, for reviewers: it
+        shows the face, not its gallery (``NotFound`` when it is no candidate of that
+        search or is no longer stored)."""
+        if face_id not in self.store.search_candidates(seq):
+            raise NotFound(f"face {face_id} is not a candidate of search {seq}")
+        return self.store.get_thumbnail(face_id)
+
     def lead_state(self, seq: int, face_id: int, viewer: Viewer) -> LeadView:
         """Candidate ``face_id`` of search ``seq`` as ``viewer`` may see it (``NotFound``
         when it is none of that search's candidates)."""

@@ -44,6 +44,19 @@ def judge(seq: Seq, face_id: FaceId, body: JudgementIn, caller: ReviewJudge) -> 
 
 
 @router.get(
+    "/reviews/{seq}/{face_id}/thumbnail",
+    tags=["review"],
+    summary="A candidate's face thumbnail (JPEG), for review",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "The thumbnail."}},
+)
+def review_thumbnail(seq: Seq, face_id: FaceId, caller: ReviewReader) -> Response:
+    """The face only: no gallery or source category, so blind review is kept."""
+    data = caller.engine.review_thumbnail(seq, face_id)
+    return Response(content=data, media_type="image/jpeg")
+
+
+@router.get(
     "/reviews/{seq}/{face_id}/sheet",
     tags=["review"],
     summary="A candidate's lead sheet (Markdown)",
