@@ -28,6 +28,9 @@ def test_grants_section(ui: Api) -> None:
     assert (
         r.status_code == 200 and "Gallery grants" in r.text and "<option>press</option>" in r.text
     )
+    # the grants section sits once in the page body, not in the <title>
+    assert r.text.count('id="grants"') == 1
+    assert "<title>Keys · facesearch</title>" in r.text
     r = ui.client.post("/ui/grants", data={"user": "investigator", "gallery": "press"})
     assert r.status_code == 200 and "investigator may search gallery" in r.text
     assert ui.engine.granted_galleries("investigator") == ["press"]
