@@ -278,3 +278,31 @@ def test_catch_up_sees_faces_written_by_another_process(
     )
     assert result.faces[0].candidates[0].subject == "JK"
     assert result.faces[0].candidates[0].similarity == pytest.approx(1.0, abs=1e-5)
+
+
+def test_face_committed_while_a_gallery_search_reads_its_subset_is_searched_and_counted(
+    enrolled: FaceSearch,
+    settings: Settings,
+    real_pipeline: FacePipeline,
+    test_images: dict[str, list[Path]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another writer commits a face just before the search reads gallery 'a' and has not
+    indexed it here yet: the search still covers it, and says it searched 5 faces, not
+    '5 searched' with only 4 in the index (the race CI once caught in the API test)."""
+    probe = test_images["Junichiro_Koizumi"][2].read_bytes()
+    read_subset = enrolled.store.face_ids_in_galleries
+
+    def commit_then_read(model_id: str, gallery_ids: list[int]):  # type: ignore[no-untyped-def]
+        with FaceSearch(settings, pipeline=real_pipeline) as other:
+            other.enroll(probe, gallery="a", subject="JK", context=CURATOR)
+        monkeypatch.setattr(enrolled.store, "face_ids_in_galleries", read_subset)
+        return read_subset(model_id, gallery_ids)
+
+    monkeypatch.setattr(enrolled.store, "face_ids_in_galleries", commit_then_read)
+    result = enrolled.search(probe, galleries=["a"], k=10, threshold=-1, context=INVESTIGATION)
+    candidates = result.faces[0].candidates
+    assert result.gallery_size == 5
+    assert len(candidates) == 5
+    assert candidates[0].subject == "JK"
+    assert candidates[0].similarity == pytest.approx(1.0, abs=1e-5)

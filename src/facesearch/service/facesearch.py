@@ -257,24 +257,20 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         k = self._check_k(k)
         analyzed = self.pipeline.analyze(data)
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
-        self._index.catch_up()
         if galleries:
             records = [self.store.get_gallery(name) for name in galleries]
             subset = self.store.face_ids_in_galleries(self.model_id, [g.id for g in records])
             names = tuple(g.name for g in records)
-            gallery_size = len(subset)
         else:
             subset = None
             names = tuple(g.name for g in self.store.list_galleries())
-            gallery_size = len(self._index)
+        # after reading the subset: every face it lists that had committed is now indexed
+        # (another request may have committed it and not yet added it to the index)
+        self._index.catch_up()
+        queries = np.stack([f.embedding for f in probe_faces]).astype(np.float32)
+        scores, ids, gallery_size = self._index.search_counted(queries, k, subset=subset)
         if threshold is None:
             threshold = self.leads.search_threshold(gallery_size)
-        queries = np.stack([f.embedding for f in probe_faces]).astype(np.float32)
-        if subset is not None and len(subset) == 0:
-            scores = np.full((len(probe_faces), k), -np.inf, dtype=np.float32)
-            ids = np.full((len(probe_faces), k), -1, dtype=np.int64)
-        else:
-            scores, ids = self._index.search(queries, k, subset=subset)
         ids = self.drop_suppressed(ids)  # never return a suppressed person's face
         wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
         records_by_id = self.store.get_faces(wanted)

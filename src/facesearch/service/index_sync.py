@@ -225,6 +225,18 @@ class IndexSync:
     ) -> tuple[FloatArray, IntArray]:
         return self._require().search(queries, k, subset=subset)
 
+    def search_counted(
+        self, queries: FloatArray, k: int, *, subset: IntArray | None = None
+    ) -> tuple[FloatArray, IntArray, int]:
+        """:meth:`search` and the number of faces it searched (all, or those of ``subset``
+        the index holds), read together under the lock so that a concurrent add or removal
+        cannot fall between them: a result never holds more or fewer faces than it says."""
+        with self._lock:
+            index = self._require()
+            n = len(index) if subset is None else int(np.count_nonzero(index.contains(subset)))
+            scores, ids = index.search(queries, k, subset=subset)
+            return scores, ids, n
+
     def __len__(self) -> int:
         return len(self._require())
 
