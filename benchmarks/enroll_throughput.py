@@ -127,7 +127,7 @@ def main() -> None:
             f"{r['cpu_seconds_per_image']:.3f}",
             f"{1 / r['cpu_seconds_per_image']:.2f}",
         )
-    Console().print(table)
+    Console(width=150).print(table)
     print(
         "CPU s/image counts every process (the pool's workers included): on a machine whose "
         "cores are free, throughput is about cores / (CPU s/image) for the engine and "

@@ -53,6 +53,13 @@ class DetectionSettings(BaseModel):
         description="Smallest face (box side, pixels) to find; small images are upsampled "
         "so that faces this size reach the detector's window.",
     )
+    fallback_min_face_px: int = Field(
+        80,
+        ge=10,
+        description="Smallest face the fallback detector looks for. The CNN's window is 80 "
+        "px: each halving of this upsamples the image 2x for the fallback and costs it about "
+        "4x the CPU (80: no upsampling, ~0.5 s for a 250 px image on one core).",
+    )
     max_detect_side: int = Field(
         1600,
         ge=200,

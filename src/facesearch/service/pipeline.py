@@ -71,7 +71,12 @@ class FacePipeline:
         self.fallback_detector: FaceDetector | None = None
         if detector is None and fallback is not None and fallback != settings.detection.detector:
             self.fallback_detector = create_detector(
-                settings.detection.model_copy(update={"detector": fallback})
+                settings.detection.model_copy(
+                    update={
+                        "detector": fallback,
+                        "min_face_px": settings.detection.fallback_min_face_px,
+                    }
+                )
             )
 
     @property
