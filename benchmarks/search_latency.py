@@ -11,8 +11,9 @@ Gaussian noise sized so that two faces of one identity have cosine ~0.75.
     .venv/bin/python benchmarks/search_latency.py --sizes 10000,100000,1000000 \\
         --queries 200 --out benchmarks/results/search_latency.json
 
-Not a test: prints a table and writes JSON. Exactness is checked on the way (faiss and
-numpy must return the same top-k ids, up to float ties).
+numpy's BLAS runs with as many threads as faiss (``--threads``, default faiss's own), so
+the two compare on equal terms. Not a test: prints a table and writes JSON. Exactness is
+checked on the way (faiss and numpy must return the same top-k ids, up to float ties).
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from typing import Any
 import faiss
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from facesearch.index import FaissFlatIndex
+from facesearch.index.registry import configure_backend
+from facesearch.settings import IndexBackend
 
 DIM = 128
 K = 10
@@ -304,6 +308,10 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "faiss_version": faiss.__version__,
         "faiss_omp_threads": faiss.omp_get_max_threads(),
+        "blas_threads": max(
+            (p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"),
+            default=0,
+        ),
         "numpy_version": np.__version__,
         "numpy_blas": blas_name,
         "load_average_at_start": list(os.getloadavg()),
@@ -375,8 +383,14 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None, help="faiss OpenMP threads (default: faiss's)"
     )
     args = p.parse_args(argv)
-    if args.threads:
-        faiss.omp_set_num_threads(args.threads)
+    threads = args.threads or faiss.omp_get_max_threads()
+    configure_backend(IndexBackend.FAISS, threads=threads)  # as the service configures it
+    # numpy's BLAS gets the same number of threads as faiss, or the comparison is unequal
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     lfw = load_lfw(args.lfw_embeddings)
@@ -389,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     print(
         f"{source}; {info['cpu_model']}, {info['cpu_count']} CPUs, faiss {info['faiss_version']} "
-        f"({info['faiss_omp_threads']} OpenMP threads), numpy {info['numpy_version']}",
+        f"({info['faiss_omp_threads']} OpenMP threads), numpy {info['numpy_version']} "
+        f"({info['blas_threads']} BLAS threads)",
         flush=True,
     )
 
@@ -398,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Exact search, d={DIM}, k={K} — {source} "
         f"(~{args.faces_per_identity} faces/identity, intra-identity cosine ~0.75); "
         f"{info['cpu_count']} CPUs, faiss {info['faiss_version']}, "
-        f"{info['faiss_omp_threads']} omp threads"
+        f"{info['faiss_omp_threads']} faiss and {info['blas_threads']} BLAS threads"
     )
     print_table(results, header)
     args.out.parent.mkdir(parents=True, exist_ok=True)

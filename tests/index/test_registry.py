@@ -44,3 +44,28 @@ def test_bad_dim_and_missing_folder(tmp_path: Path) -> None:
         create_index(IndexBackend.FAISS, 0)
     with pytest.raises(IndexMissing):
         load_index(IndexBackend.FAISS, tmp_path)
+
+
+def test_configure_backend_sends_batches_to_blas_and_results_stay_exact() -> None:
+    """Batches of 8+ queries take FAISS's BLAS path, single queries its SIMD scan: both
+    return the exact top-k that a numpy scan gives."""
+    import faiss
+
+    from facesearch.index.registry import FAISS_BLAS_THRESHOLD, configure_backend
+
+    configure_backend(IndexBackend.FAISS, threads=1)
+    assert faiss.omp_get_max_threads() == 1
+    assert faiss.cvar.distance_compute_blas_threshold == FAISS_BLAS_THRESHOLD
+    rng = np.random.default_rng(3)
+    db = rng.standard_normal((5000, 128)).astype(np.float32)
+    db /= np.linalg.norm(db, axis=1, keepdims=True)
+    queries = db[:32] + 0.05 * rng.standard_normal((32, 128)).astype(np.float32)
+    idx = create_index(IndexBackend.FAISS, 128)
+    idx.add(np.arange(100, 5100), db)
+    batch_scores, batch_ids = idx.search(queries, 5)  # 32 * 128 >= threshold: BLAS
+    expected = np.argsort(-(queries @ db.T), axis=1)[:, :5] + 100
+    np.testing.assert_array_equal(batch_ids, expected)
+    for i in range(len(queries)):  # one query at a time: the SIMD scan
+        scores, ids = idx.search(queries[i : i + 1], 5)
+        np.testing.assert_array_equal(ids[0], batch_ids[i])
+        np.testing.assert_allclose(scores[0], batch_scores[i], atol=1e-5)
