@@ -28,11 +28,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from facesearch.evaluation.embedcache import Recipe, Selection, embed_images
-from facesearch.evaluation.lfw import Lfw, slice_pairs
+from facesearch.evaluation.embedcache import EmbeddingSet, Recipe, Selection, embed_images
+from facesearch.evaluation.lfw import Lfw, Pair, slice_pairs
 from facesearch.evaluation.lfw_run import run_lfw
-from facesearch.evaluation.metrics import equal_error_rate, kfold_accuracy, tar_at_far
+from facesearch.evaluation.metrics import (
+    FoldAccuracy,
+    equal_error_rate,
+    kfold_accuracy,
+    tar_at_far,
+)
 from facesearch.evaluation.reports import md_table, write_json
 from facesearch.settings import DetectorKind, Settings
 
@@ -161,22 +167,37 @@ FUSIONS = [("flip", "padding-0.3"), ("flip", "padding-0.3-flip")]
 when each has run on all pairs: fusing cached embeddings costs no new network pass."""
 
 
-def _fused(lfw: Lfw, recipes: list[Recipe], cache_dir: Path) -> dict[str, float]:
-    """View 2 accuracy of the re-normalised mean of several recipes' unit embeddings."""
+def _pairs(lfw: Lfw, per_fold: int | None) -> list[Pair]:
     pairs = lfw.view2_pairs()
+    return slice_pairs(pairs, per_fold) if per_fold is not None else list(pairs)
+
+
+def _pair_rows(
+    lfw: Lfw, pairs: list[Pair], recipe: Recipe, cache_dir: Path
+) -> tuple[EmbeddingSet, NDArray[np.int64], NDArray[np.int64]]:
+    """The recipe's cached embeddings of the pairs' images, and each pair's two rows."""
     paths = list(dict.fromkeys(p for pair in pairs for p in (pair.a, pair.b)))
-    a = np.zeros((len(pairs), 128))
-    b = np.zeros((len(pairs), 128))
-    for recipe in recipes:
-        emb = embed_images(lfw.images, paths, recipe, cache_dir=cache_dir, workers=1)
-        a += emb.embeddings[emb.rows([p.a for p in pairs])]
-        b += emb.embeddings[emb.rows([p.b for p in pairs])]
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
-    score = np.sum(a * b, axis=1)
+    emb = embed_images(lfw.images, paths, recipe, cache_dir=cache_dir, workers=1)
+    return emb, emb.rows([p.a for p in pairs]), emb.rows([p.b for p in pairs])
+
+
+def _verification(score: NDArray[np.float64], pairs: list[Pair]) -> tuple[FoldAccuracy, float]:
+    """10-fold accuracy and EER of pair scores (higher = more alike)."""
     same = np.asarray([p.same for p in pairs])
     acc = kfold_accuracy(score, same, np.asarray([p.fold for p in pairs]))
     eer, _ = equal_error_rate(score[same], score[~same])
+    return acc, eer
+
+
+def _fused(lfw: Lfw, recipes: list[Recipe], cache_dir: Path) -> dict[str, float]:
+    """View 2 accuracy of the re-normalised mean of several recipes' unit embeddings."""
+    pairs = _pairs(lfw, None)
+    parts = [_pair_rows(lfw, pairs, recipe, cache_dir) for recipe in recipes]
+    a = np.sum([emb.embeddings[rows_a] for emb, rows_a, _ in parts], axis=0, dtype=np.float64)
+    b = np.sum([emb.embeddings[rows_b] for emb, _, rows_b in parts], axis=0, dtype=np.float64)
+    score = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    acc, eer = _verification(score, pairs)
+    same = np.asarray([p.same for p in pairs])
     tar, _ = tar_at_far(score[same], score[~same], 1e-3)
     return {"accuracy": acc.mean, "std": acc.std, "eer": eer, "tar_at_far_1e-3": tar}
 
@@ -185,20 +206,13 @@ def _euclidean_accuracy(
     lfw: Lfw, recipe: Recipe, cache_dir: Path, per_fold: int | None
 ) -> dict[str, float] | None:
     """Accuracy and EER from raw descriptors compared by Euclidean distance (dlib's way)."""
-    pairs = lfw.view2_pairs()
-    if per_fold is not None:
-        pairs = slice_pairs(pairs, per_fold)
-    paths = list(dict.fromkeys(p for pair in pairs for p in (pair.a, pair.b)))
-    emb = embed_images(lfw.images, paths, recipe, cache_dir=cache_dir, workers=1)
+    pairs = _pairs(lfw, per_fold)
+    emb, a, b = _pair_rows(lfw, pairs, recipe, cache_dir)
     if not np.all(np.isfinite(emb.raw_norms)):
         return None
     raw = emb.embeddings.astype(np.float64) * emb.raw_norms[:, None]
-    a, b = emb.rows([p.a for p in pairs]), emb.rows([p.b for p in pairs])
     score = -np.linalg.norm(raw[a] - raw[b], axis=1)  # higher = more alike
-    same = np.asarray([p.same for p in pairs])
-    folds = np.asarray([p.fold for p in pairs])
-    acc = kfold_accuracy(score, same, folds)
-    eer, _ = equal_error_rate(score[same], score[~same])
+    acc, eer = _verification(score, pairs)
     return {
         "accuracy": acc.mean,
         "std": acc.std,
@@ -255,12 +269,13 @@ def main() -> None:
         write_json(results_path, results)
         print(f"{v.name}: {results[v.name]['accuracy']:.4%}", flush=True)
     by_name = {v.name: v for v in VARIANTS}
+    n_pairs = len(lfw.view2_pairs())
     for names in FUSIONS:
-        if all(results.get(n, {}).get("pairs") == 6000 for n in names):
+        if all(results.get(n, {}).get("pairs") == n_pairs for n in names):
             fused = _fused(lfw, [by_name[n].recipe() for n in names], args.cache_dir)
             results[" + ".join(names)] = {
                 "what": "mean of the unit embeddings of " + " and ".join(names),
-                "pairs": 6000,
+                "pairs": n_pairs,
                 "accuracy": fused["accuracy"],
                 "std": fused["std"],
                 "eer": fused["eer"],
