@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from facesearch.api.uploads import FORM_OVERHEAD, BodyLimit, body_cap
 from facesearch.service import FacePipeline
@@ -86,6 +88,10 @@ def test_caps_follow_the_route() -> None:
     enroll = body_cap("/api/v1/galleries/g/images", settings)
     assert enroll == settings.api.max_files * LIMIT + FORM_OVERHEAD
     assert body_cap("/api/v1/users", settings) == FORM_OVERHEAD
+    # an erasure request carries one photo, like a search
+    assert body_cap("/api/v1/erasures", settings) == LIMIT + FORM_OVERHEAD
+    assert body_cap("/ui/erasures", settings) == LIMIT + FORM_OVERHEAD
+    assert body_cap("/api/v1/erasures/3/confirm", settings) == FORM_OVERHEAD
 
 
 def test_through_the_app(small: Api, test_images: dict[str, list[Path]]) -> None:
@@ -125,3 +131,29 @@ def test_through_the_app(small: Api, test_images: dict[str, list[Path]]) -> None
     )
     assert [f["outcome"] for f in r.json()["files"]] == ["failed", "enrolled"]
     assert r.json()["files"][0]["error"]["code"] == "image_too_large"
+
+
+def _big_png(path: Path) -> bytes:
+    """A valid PNG of ``path`` upscaled until it is over 1 MiB (the default body cap)."""
+    with Image.open(path) as image:
+        big = image.convert("RGB").resize((1200, 1200), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    big.save(out, format="PNG", compress_level=0)
+    data = out.getvalue()
+    assert len(data) > FORM_OVERHEAD
+    return data
+
+
+def test_an_erasure_photo_over_one_mib_is_not_refused_for_size(
+    api: Api, test_images: dict[str, list[Path]]
+) -> None:
+    data = _big_png(test_images["Colin_Powell"][0])
+    assert len(data) < api.engine.settings.imaging.max_bytes
+    r = api.client.post(
+        "/api/v1/erasures",
+        files={"photo": ("big.png", data, "image/png")},
+        data={"reference": "ER-BIG"},
+        headers=api.headers("curator"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["reference"] == "ER-BIG"

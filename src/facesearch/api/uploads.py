@@ -3,8 +3,9 @@
 :class:`BodyLimit` is ASGI middleware: a ``Content-Length`` above the route's cap is
 answered ``413`` at once, without reading the body; a body without one (chunked) is
 counted as it streams and cut off at the cap. The caps follow the image size limit:
-one image for a search, two for a verify, ``api.max_files`` for an enroll, 1 MiB for any
-other body. :func:`read_image` then holds each uploaded file to the per-image limit.
+one image for a search or an erasure request, two for a verify, ``api.max_files`` for
+an enroll, 1 MiB for any other body. :func:`read_image` then holds each uploaded file
+to the per-image limit.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ FORM_OVERHEAD = 1 << 20
 
 _ENROLL = re.compile(r"/api/v1/galleries/[^/]+/images/?$")
 _SEARCH = re.compile(r"/(api/v1/search|ui/detect)/?$")
+_ERASURE = re.compile(r"/(api/v1|ui)/erasures/?$")
 _VERIFY = re.compile(r"/api/v1/verify/?$")
 _UI_ENROLL = re.compile(r"/ui/galleries/[^/]+/upload/?$")
 
@@ -41,7 +43,7 @@ def body_cap(path: str, settings: Settings) -> int:
         return image * settings.api.max_files + FORM_OVERHEAD
     if _VERIFY.search(path):
         return 2 * image + FORM_OVERHEAD
-    if _SEARCH.search(path):
+    if _SEARCH.search(path) or _ERASURE.search(path):
         return image + FORM_OVERHEAD
     return FORM_OVERHEAD
 
