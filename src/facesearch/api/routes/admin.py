@@ -29,6 +29,7 @@ from facesearch.api.schemas_admin import (
     UserPatch,
 )
 from facesearch.auth import Action
+from facesearch.errors import InvalidInput
 from facesearch.store import AuditFilter
 
 router = APIRouter(prefix="/api/v1")
@@ -108,10 +109,17 @@ def revoke_key(
 
 
 # --- audit -------------------------------------------------------------------------------
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    """``value`` as an aware UTC datetime (UTC when naive); ``InvalidInput`` naming the
+    parameter when it cannot be expressed in UTC (``0001-01-01T00:00:00+01:00``)."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as err:
+        raise InvalidInput(f"{name}: {value.isoformat()} is out of range in UTC") from err
 
 
 @router.get("/audit/events", tags=["audit"], summary="List audit events, newest first")
@@ -133,8 +141,8 @@ def list_audit_events(
         action=action,
         case_reference=case_reference,
         outcome=outcome,
-        since=_utc(since),
-        until=_utc(until),
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
         before_seq=before_seq,
     )
     events = caller.engine.audit.list(where, limit=limit)
