@@ -132,6 +132,13 @@ class PermissionDenied(FaceSearchError):
     http_status = 403
 
 
+class TooManyFailures(FaceSearchError):
+    """Too many failed authentications from one client address in the last minute."""
+
+    code = "too_many_requests"
+    http_status = 429
+
+
 # --- configuration and engine ----------------------------------------------------------
 class ConfigurationError(FaceSearchError):
     """A setting or registry key that names something that does not exist."""
@@ -178,6 +185,7 @@ ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     Conflict,
     AuthenticationRequired,
     PermissionDenied,
+    TooManyFailures,
     ConfigurationError,
     ModelLoadError,
     IndexUnavailable,

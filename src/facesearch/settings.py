@@ -179,6 +179,15 @@ class AuthSettings(BaseModel):
     key_ttl_days: int = Field(
         365, ge=1, le=3650, description="Days an API key is valid when its lifetime is not given."
     )
+    failed_attempts_per_minute: int = Field(
+        30,
+        ge=0,
+        le=100_000,
+        description=(
+            "Failed authentications one client address may make in a minute before its "
+            "further attempts are refused (429) without being checked; 0: no limit."
+        ),
+    )
 
 
 class AuditSettings(BaseModel):

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from facesearch.settings import Settings
 
 from .conftest import ROLES, Api
 
 A, C, I, U, R = "admin", "curator", "investigator", "auditor", "reviewer"  # noqa: E741
 EVERY = frozenset(ROLES)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """No limit on failed authentications: the bad-key walk below fails once per route
+    from one address (the limit itself: tests/api/test_throttle_api.py)."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        workers=1,
+        database_url=None,
+        auth={"failed_attempts_per_minute": 0},
+    )
+
 
 # (method, path) -> roles allowed; None: public (no key needed).
 EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {

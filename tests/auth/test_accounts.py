@@ -11,7 +11,13 @@ from sqlalchemy import text
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth import PERMISSIONS, Accounts, Action, Role, allowed, generate_key, key_prefix
-from facesearch.errors import AuthenticationRequired, Conflict, InvalidInput, PermissionDenied
+from facesearch.errors import (
+    AuthenticationRequired,
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    SensitiveIdentifierFound,
+)
 from facesearch.settings import AuthSettings
 from facesearch.store import Store
 from facesearch.store.tables import utcnow
@@ -159,3 +165,22 @@ def test_permission_table_covers_every_action_and_separates_duties() -> None:
     assert not allowed([Role.CURATOR], Action.KEYS_MANAGE)
     assert allowed([Role.CURATOR, Role.INVESTIGATOR], Action.SEARCH)
     assert not allowed(["nonsense"], Action.SELF_READ)
+
+
+def test_user_names_and_key_labels_are_checked_for_sensitive_identifiers(
+    accounts: Accounts, store: Store
+) -> None:
+    accounts.create_first_admin("root", context=ROOT)
+    with pytest.raises(SensitiveIdentifierFound, match=r"'name'.*e-mail address") as err:
+        accounts.create_user("jane.doe@example.org", ["auditor"], context=ROOT)
+    assert "jane.doe@example.org" not in str(err.value)
+    with pytest.raises(SensitiveIdentifierFound, match=r"'label'.*phone number"):
+        accounts.issue_key("root", label="call (415) 555-0142", context=ROOT)
+    assert [u.name for u in accounts.list_users()] == ["root"]
+    assert len(accounts.list_keys("root")) == 1  # the first admin key only
+    with store.engine.connect() as conn:
+        dumped = " ".join(str(r) for r in conn.execute(text("SELECT * FROM audit_events")))
+    assert "jane.doe" not in dumped and "555-0142" not in dumped
+    # ordinary names and labels pass
+    accounts.create_user("j.doe", ["auditor"], context=ROOT)
+    accounts.issue_key("j.doe", label="laptop key, case 2024-017", context=ROOT)

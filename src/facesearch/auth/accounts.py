@@ -14,13 +14,16 @@ from datetime import datetime, timedelta
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth.keys import generate_key, key_matches, key_prefix
 from facesearch.auth.roles import PERMISSIONS, Action, Role, allowed, known_roles, parse_roles
+from facesearch.auth.throttle import FailureThrottle
 from facesearch.errors import (
     AlreadyExists,
     AuthenticationRequired,
     Conflict,
     InvalidInput,
     PermissionDenied,
+    TooManyFailures,
 )
+from facesearch.privacy.identifiers import FieldKind, check_fields
 from facesearch.settings import AuthSettings
 from facesearch.store import ApiKeyRecord, NewAuditEvent, Store, UserRecord
 from facesearch.store.tables import utcnow
@@ -70,6 +73,7 @@ class Accounts:
         self._store = store
         self._audit = audit
         self._settings = settings
+        self._throttle = FailureThrottle(settings.failed_attempts_per_minute)
 
     # --- users -------------------------------------------------------------------------
     def list_users(self) -> list[UserRecord]:
@@ -80,6 +84,7 @@ class Accounts:
 
     def create_user(self, name: str, roles: Sequence[str], *, context: AuditContext) -> UserRecord:
         role_list = _roles(roles)
+        _check_name(name)
         user = self._store.create_user(
             name.strip(),
             role_list,
@@ -94,6 +99,7 @@ class Accounts:
         self, name: str, *, context: AuditContext, label: str = "first admin key"
     ) -> tuple[UserRecord, IssuedKey]:
         """The first user, with the admin role, and a key; ``Conflict`` if any user exists."""
+        _check_name(name)
         user = self._store.create_user(
             name.strip(),
             [Role.ADMIN.value],
@@ -156,6 +162,7 @@ class Accounts:
         expires_in_days: int | None = None,
     ) -> IssuedKey:
         """A new key for ``user``, valid ``expires_in_days`` (default: the key TTL setting)."""
+        check_fields({"label": (label, FieldKind.NARRATIVE)})
         days = self._settings.key_ttl_days if expires_in_days is None else expires_in_days
         if not 1 <= days <= 3650:
             raise InvalidInput("a key's lifetime must be between 1 and 3650 days")
@@ -196,9 +203,28 @@ class Accounts:
     def authenticate(self, key: str | None, *, client_address: str | None = None) -> Principal:
         """The principal of a presented key. ``AuthenticationRequired`` when there is none;
         a presented key that is malformed, unknown, wrong, expired, revoked or of a disabled
-        user is refused with one message and audited (``auth.failure``) with the reason."""
+        user is refused with one message and audited (``auth.failure``) with the reason.
+        An address with too many recent failures is refused (``TooManyFailures``, 429)
+        before its key is looked up; see :mod:`facesearch.auth.throttle`."""
         if not key or not key.strip():
             raise AuthenticationRequired("an API key is required")
+        address = client_address[:64] if client_address else None
+        refusal = self._throttle.check(address)
+        if refusal is not None:
+            if refusal.first:
+                self._audit.record_quietly(
+                    NewAuditEvent(
+                        actor="anonymous",
+                        action="auth.throttled",
+                        outcome="too_many_requests",
+                        details={"retry_after_s": refusal.retry_after_s},
+                        client_address=address,
+                    )
+                )
+            raise TooManyFailures(
+                "too many failed authentications from this address; "
+                f"try again in {refusal.retry_after_s} s"
+            )
         prefix = key_prefix(key)
         lookup = None if prefix is None else self._store.find_api_key(prefix)
         now = utcnow()
@@ -216,6 +242,7 @@ class Accounts:
         elif lookup.user.disabled:
             reason = "disabled user"
         if reason is not None or lookup is None:
+            self._throttle.failed(address)
             self._audit.record_quietly(
                 NewAuditEvent(
                     actor=lookup.user.name if lookup is not None else "anonymous",
@@ -223,7 +250,7 @@ class Accounts:
                     outcome="authentication_required",
                     key_prefix=prefix,
                     details={"reason": reason or "unknown key"},
-                    client_address=client_address[:64] if client_address else None,
+                    client_address=address,
                 )
             )
             raise AuthenticationRequired(_INVALID_KEY)
@@ -251,6 +278,11 @@ class Accounts:
             )
         )
         raise PermissionDenied(f"{action.value} needs one of the roles: {needed}")
+
+
+def _check_name(name: str) -> None:
+    """A user name is stored and shown in every audit event of its user: no identifiers."""
+    check_fields({"name": (name, FieldKind.IDENTITY)})
 
 
 def _iso(value: datetime | None) -> str | None:
