@@ -29,6 +29,10 @@ TABLES = {
     "erasure_requests",
     "suppressions",
     "gallery_grants",
+    "review_judgements",
+    "user_groups",
+    "group_members",
+    "group_grants",
 }
 
 
@@ -65,7 +69,7 @@ def test_upgrade_from_0001_keeps_the_catalog(database: Any) -> None:
 def test_version_table_is_in_the_test_schema(database: Any, store: Any) -> None:
     engine = database.engine()
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
     if database.kind == "postgresql":
         names = inspect(engine).get_table_names(schema=database.schema)
         assert set(names) >= TABLES | {"alembic_version"}

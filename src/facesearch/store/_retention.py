@@ -4,11 +4,13 @@ A gallery's ``retention_days`` says how long an image is kept after its ``collec
 (``None``: until deleted). :meth:`RetentionQueries.purge_expired` deletes, in one
 transaction under the write lock, every image past its gallery's period with its faces
 (logged in ``face_deletions``, so every vector index drops them; thumbnails live in the
-face rows), its rejections and the subjects left without faces (their label is a
-person's name), and appends the purge's audit event.
+face rows), its rejections, the subjects left without faces (their label is a person's
+name) and the review judgements of the purged faces, and appends the purge's audit event
+(with ``details["review_judgements_deleted"]``, their count).
 
 Grants (``gallery_grants``) give a user the right to search one gallery; they go with
-the gallery when it is deleted.
+the gallery when it is deleted. A user's effective grants add those of their groups
+(:mod:`facesearch.store._groups`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from facesearch.errors import AlreadyExists, InvalidInput, NotFound
 from facesearch.store import _rows, _validate
 from facesearch.store._audit import append_event
 from facesearch.store._base import StoreBase
+from facesearch.store._review import drop_judgements, with_details
 from facesearch.store.records import (
     AuditHook,
     ExpiredImage,
@@ -34,6 +37,8 @@ from facesearch.store.tables import (
     FaceRejection,
     Gallery,
     GalleryGrant,
+    GroupGrant,
+    GroupMember,
     Image,
     Subject,
     User,
@@ -129,9 +134,10 @@ class RetentionQueries(StoreBase):
                     delete(Subject).where(Subject.id.in_(chunk), Subject.id.not_in(kept)),
                     execution_options=nosync,
                 )
+            dropped = drop_judgements(s, face_ids)
             result = PurgedImages(tuple(images), tuple(sorted(face_ids)))
             if audit is not None:
-                append_event(s, audit(result))
+                append_event(s, with_details(audit(result), review_judgements_deleted=dropped))
             return result
 
     # --- gallery grants -----------------------------------------------------------------
@@ -200,13 +206,19 @@ class RetentionQueries(StoreBase):
             return [GrantRecord(u, g, by, at) for u, g, by, at in s.execute(query).all()]
 
     def granted_galleries(self, user: str) -> list[str]:
-        """Names of the galleries ``user`` may search, sorted (empty for an unknown user)."""
+        """Names of the galleries ``user`` may search, sorted (empty for an unknown user):
+        their own grants and those of every group they belong to."""
         with self._tx("granted_galleries") as s:
+            user_id = select(User.id).where(User.name == user).scalar_subquery()
+            own = select(GalleryGrant.gallery_id).where(GalleryGrant.user_id == user_id)
+            via_groups = (
+                select(GroupGrant.gallery_id)
+                .join(GroupMember, GroupMember.group_id == GroupGrant.group_id)
+                .where(GroupMember.user_id == user_id)
+            )
             query = (
                 select(Gallery.name)
-                .join(GalleryGrant, GalleryGrant.gallery_id == Gallery.id)
-                .join(User, User.id == GalleryGrant.user_id)
-                .where(User.name == user)
+                .where(Gallery.id.in_(own) | Gallery.id.in_(via_groups))
                 .order_by(Gallery.name)
             )
             return list(s.scalars(query))

@@ -348,6 +348,27 @@ class GrantRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A named group of users and the galleries granted to it (both sorted by name)."""
+
+    name: str
+    members: tuple[str, ...]
+    galleries: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupGrantRecord:
+    """A group's right to search a gallery (each member may search it)."""
+
+    group_name: str
+    gallery_name: str
+    granted_by: str
+    created_at: datetime
+
+
 # --- two-person review of leads ----------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class JudgementRecord:

@@ -19,6 +19,7 @@ from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound, S
 from facesearch.store import _rows, _validate
 from facesearch.store._accounts import AccountQueries
 from facesearch.store._audit import AuditQueries, append_event
+from facesearch.store._groups import GroupQueries
 from facesearch.store._index import IndexQueries
 from facesearch.store._privacy import PrivacyQueries
 from facesearch.store._retention import RetentionQueries
@@ -40,6 +41,7 @@ from facesearch.store.tables import (
     FaceRejection,
     Gallery,
     GalleryGrant,
+    GroupGrant,
     Image,
     Subject,
     utcnow,
@@ -53,6 +55,7 @@ class Store(
     PrivacyQueries,
     RetentionQueries,
     ReviewQueries,
+    GroupQueries,
 ):
     """The relational store over one SQLAlchemy database URL (SQLite or PostgreSQL).
 
@@ -98,7 +101,7 @@ class Store(
         audit: AuditHook[GalleryRecord] | None = None,
     ) -> GalleryRecord:
         """A new, empty gallery. ``AlreadyExists`` when ``name`` is taken."""
-        _validate.text("name", name, 200)
+        _validate.name("name", name)
         _validate.text("legal_basis", legal_basis)
         _validate.text("source_category", source_category, 100)
         retention_days = _validate.retention_days(retention_days)
@@ -168,6 +171,10 @@ class Store(
             )
             s.execute(
                 delete(GalleryGrant).where(GalleryGrant.gallery_id == gallery_id),
+                execution_options=nosync,
+            )
+            s.execute(
+                delete(GroupGrant).where(GroupGrant.gallery_id == gallery_id),
                 execution_options=nosync,
             )
             s.execute(delete(Gallery).where(Gallery.id == gallery_id), execution_options=nosync)
@@ -259,7 +266,7 @@ class Store(
         _validate.image(image)
         embeddings = _validate.faces(faces)
         _validate.rejections(rejections)
-        label = _validate.optional_text("subject_label", subject_label, 200)
+        label = _validate.optional_name("subject_label", subject_label)
         reference = _validate.optional_text(
             "subject_external_reference", subject_external_reference, 200
         )

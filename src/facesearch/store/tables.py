@@ -3,8 +3,9 @@
 ORM objects never leave :mod:`facesearch.store`; callers get the frozen records of
 :mod:`facesearch.store.records`. ``migrations/versions/0001_initial.py`` (catalog) and
 ``0002_accounts_audit.py`` (users, API keys, audit events), ``0003_erasure.py``
-(erasure requests, suppressions) and ``0004_retention_grants.py`` (retention periods,
-collection dates, gallery grants) mirror these tables by hand;
+(erasure requests, suppressions), ``0004_retention_grants.py`` (retention periods,
+collection dates, gallery grants), ``0005_review.py`` (review judgements) and
+``0006_groups.py`` (user groups, their members and grants) mirror these tables by hand;
 ``tests/store/test_migrations.py`` checks that the two agree.
 
 Timestamps are timezone-aware UTC (:class:`UTCDateTime`). Embeddings are float32
@@ -390,4 +391,55 @@ class ReviewJudgement(Base):
     reviewer: Mapped[str] = mapped_column(String(200), nullable=False)
     judgement: Mapped[str] = mapped_column(String(16), nullable=False)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+# --- user groups and their grants (migration 0006) ----------------------------------------
+class UserGroup(Base):
+    """A named group of users; a grant to the group is a grant to each member."""
+
+    __tablename__ = "user_groups"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class GroupMember(Base):
+    """A user's membership of a group (added by an administrator)."""
+
+    __tablename__ = "group_members"
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("user_groups.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    added_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class GroupGrant(Base):
+    """A group's right to search one gallery (given by an administrator)."""
+
+    __tablename__ = "group_grants"
+    __table_args__ = (
+        UniqueConstraint("group_id", "gallery_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("user_groups.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    gallery_id: Mapped[int] = mapped_column(
+        ForeignKey("galleries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    granted_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = _created_at()

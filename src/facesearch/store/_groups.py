@@ -1,0 +1,220 @@
+"""User groups in the store: their members and their gallery grants.
+
+A group (``user_groups``) has a unique name; members (``group_members``) are users; a
+grant to a group (``group_grants``) lets each member search the gallery. A user's
+effective grants (:meth:`~facesearch.store._retention.RetentionQueries.granted_galleries`)
+are their own and their groups'. Deleting a group deletes its memberships and grants
+explicitly, in the same transaction; a gallery's group grants go with the gallery.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from facesearch.errors import AlreadyExists, NotFound
+from facesearch.store import _validate
+from facesearch.store._audit import append_event
+from facesearch.store._base import StoreBase
+from facesearch.store.records import AuditHook, GroupGrantRecord, GroupRecord
+from facesearch.store.tables import Gallery, GroupGrant, GroupMember, User, UserGroup
+
+
+def _group_row(session: Session, name: str) -> UserGroup:
+    row = session.scalars(select(UserGroup).where(UserGroup.name == name)).first()
+    if row is None:
+        raise NotFound(f"group {name!r} not found")
+    return row
+
+
+def _user_id(session: Session, name: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.name == name))
+    if user_id is None:
+        raise NotFound(f"user {name!r} not found")
+    return user_id
+
+
+def _record(session: Session, row: UserGroup) -> GroupRecord:
+    members = session.scalars(
+        select(User.name)
+        .join(GroupMember, GroupMember.user_id == User.id)
+        .where(GroupMember.group_id == row.id)
+        .order_by(User.name)
+    )
+    galleries = session.scalars(
+        select(Gallery.name)
+        .join(GroupGrant, GroupGrant.gallery_id == Gallery.id)
+        .where(GroupGrant.group_id == row.id)
+        .order_by(Gallery.name)
+    )
+    return GroupRecord(
+        name=row.name,
+        members=tuple(members),
+        galleries=tuple(galleries),
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+class GroupQueries(StoreBase):
+    """Groups of users, their members and their gallery grants."""
+
+    # --- groups --------------------------------------------------------------------------
+    def create_group(
+        self, name: str, *, created_by: str, audit: AuditHook[GroupRecord] | None = None
+    ) -> GroupRecord:
+        """A new, empty group. ``AlreadyExists`` when ``name`` is taken."""
+        _validate.text("name", name, 200)
+        taken = f"group {name!r} already exists"
+        with self._tx("create_group", write=True, conflict=taken) as s:
+            if s.scalar(select(UserGroup.id).where(UserGroup.name == name)) is not None:
+                raise AlreadyExists(taken)
+            row = UserGroup(name=name, created_by=created_by)
+            s.add(row)
+            s.flush()
+            record = _record(s, row)
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def delete_group(
+        self, name: str, *, audit: AuditHook[GroupRecord] | None = None
+    ) -> GroupRecord:
+        """Delete the group with its memberships and grants; returns it as it was."""
+        with self._tx("delete_group", write=True) as s:
+            row = _group_row(s, name)
+            record = _record(s, row)
+            s.execute(delete(GroupMember).where(GroupMember.group_id == row.id))
+            s.execute(delete(GroupGrant).where(GroupGrant.group_id == row.id))
+            s.delete(row)
+            s.flush()
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def get_group(self, name: str) -> GroupRecord:
+        with self._tx("get_group") as s:
+            return _record(s, _group_row(s, name))
+
+    def list_groups(self, *, user: str | None = None) -> list[GroupRecord]:
+        """Every group by name, or only those ``user`` belongs to."""
+        with self._tx("list_groups") as s:
+            query = select(UserGroup).order_by(UserGroup.name)
+            if user is not None:
+                member_of = select(GroupMember.group_id).where(
+                    GroupMember.user_id == _user_id(s, user)
+                )
+                query = query.where(UserGroup.id.in_(member_of))
+            return [_record(s, row) for row in s.scalars(query).all()]
+
+    # --- members -------------------------------------------------------------------------
+    def add_group_member(
+        self,
+        group: str,
+        user: str,
+        *,
+        added_by: str,
+        audit: AuditHook[GroupRecord] | None = None,
+    ) -> GroupRecord:
+        """Add ``user`` to ``group``; returns the group. ``AlreadyExists`` for a member."""
+        taken = f"user {user!r} is already a member of group {group!r}"
+        with self._tx("add_group_member", write=True, conflict=taken) as s:
+            row = _group_row(s, group)
+            user_id = _user_id(s, user)
+            exists = select(GroupMember.id).where(
+                GroupMember.group_id == row.id, GroupMember.user_id == user_id
+            )
+            if s.scalar(exists) is not None:
+                raise AlreadyExists(taken)
+            s.add(GroupMember(group_id=row.id, user_id=user_id, added_by=added_by))
+            s.flush()
+            record = _record(s, row)
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def remove_group_member(
+        self, group: str, user: str, *, audit: AuditHook[GroupRecord] | None = None
+    ) -> GroupRecord:
+        """Remove ``user`` from ``group``; returns the group. ``NotFound`` for a non-member."""
+        with self._tx("remove_group_member", write=True) as s:
+            row = _group_row(s, group)
+            user_id = _user_id(s, user)
+            member = s.scalars(
+                select(GroupMember).where(
+                    GroupMember.group_id == row.id, GroupMember.user_id == user_id
+                )
+            ).first()
+            if member is None:
+                raise NotFound(f"user {user!r} is not a member of group {group!r}")
+            s.delete(member)
+            s.flush()
+            record = _record(s, row)
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    # --- group grants --------------------------------------------------------------------
+    def add_group_grant(
+        self,
+        group: str,
+        gallery: str,
+        *,
+        granted_by: str,
+        audit: AuditHook[GroupGrantRecord] | None = None,
+    ) -> GroupGrantRecord:
+        """Let every member of ``group`` search ``gallery``. ``AlreadyExists`` when granted."""
+        taken = f"group {group!r} already holds a grant on gallery {gallery!r}"
+        with self._tx("add_group_grant", write=True, conflict=taken) as s:
+            row = _group_row(s, group)
+            gallery_id = self._gallery_id(s, gallery)
+            exists = select(GroupGrant.id).where(
+                GroupGrant.group_id == row.id, GroupGrant.gallery_id == gallery_id
+            )
+            if s.scalar(exists) is not None:
+                raise AlreadyExists(taken)
+            grant = GroupGrant(group_id=row.id, gallery_id=gallery_id, granted_by=granted_by)
+            s.add(grant)
+            s.flush()
+            record = GroupGrantRecord(group, gallery, granted_by, grant.created_at)
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def remove_group_grant(
+        self, group: str, gallery: str, *, audit: AuditHook[GroupGrantRecord] | None = None
+    ) -> GroupGrantRecord:
+        """Withdraw ``group``'s grant on ``gallery``. ``NotFound`` when there is none."""
+        with self._tx("remove_group_grant", write=True) as s:
+            row = _group_row(s, group)
+            gallery_id = self._gallery_id(s, gallery)
+            grant = s.scalars(
+                select(GroupGrant).where(
+                    GroupGrant.group_id == row.id, GroupGrant.gallery_id == gallery_id
+                )
+            ).first()
+            if grant is None:
+                raise NotFound(f"group {group!r} holds no grant on gallery {gallery!r}")
+            record = GroupGrantRecord(group, gallery, grant.granted_by, grant.created_at)
+            s.delete(grant)
+            s.flush()
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def list_group_grants(
+        self, *, group: str | None = None, gallery: str | None = None
+    ) -> list[GroupGrantRecord]:
+        """Group grants, by group then gallery name (optionally of one group or gallery)."""
+        with self._tx("list_group_grants") as s:
+            query = (
+                select(UserGroup.name, Gallery.name, GroupGrant.granted_by, GroupGrant.created_at)
+                .join(UserGroup, UserGroup.id == GroupGrant.group_id)
+                .join(Gallery, Gallery.id == GroupGrant.gallery_id)
+                .order_by(UserGroup.name, Gallery.name)
+            )
+            if group is not None:
+                query = query.where(GroupGrant.group_id == _group_row(s, group).id)
+            if gallery is not None:
+                query = query.where(GroupGrant.gallery_id == self._gallery_id(s, gallery))
+            return [GroupGrantRecord(g, n, by, at) for g, n, by, at in s.execute(query).all()]
