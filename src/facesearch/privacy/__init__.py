@@ -7,6 +7,7 @@ from facesearch.privacy.identifiers import (
     check_fields,
     find_identifiers,
     luhn_valid,
+    normalize_text,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "check_fields",
     "find_identifiers",
     "luhn_valid",
+    "normalize_text",
 ]
