@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,20 @@ def test_search_is_audited_and_accounts_work(
         ("ivy", ["investigator"]),
         ("root", ["admin"]),
     ]
+
+
+def test_audit_verify_names_the_first_broken_event_and_exits_1(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b", "c"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    assert run(capsys, *d, "audit", "verify")[0] == 0
+    db = sqlite3.connect(Path(data_dir) / "facesearch.db")
+    with db:  # an edit made behind the application's back
+        db.execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2")
+    db.close()
+    code, out, err = run(capsys, *d, "audit", "verify")
+    assert code == 1
+    assert "broken at event 2" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err

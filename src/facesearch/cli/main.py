@@ -16,6 +16,7 @@ from facesearch.cli.evaluate import calibrate_command, eval_app
 from facesearch.cli.governance import grants_app, retention_app
 from facesearch.cli.privacy import erasure_app
 from facesearch.cli.report import report_app
+from facesearch.cli.review import review_app
 from facesearch.cli.serve import serve_command
 from facesearch.errors import FaceSearchError
 from facesearch.settings import Settings
@@ -40,6 +41,7 @@ app.command("calibrate")(calibrate_command)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(erasure_app, name="erasure")
+app.add_typer(review_app, name="review")
 app.add_typer(retention_app, name="retention")
 app.add_typer(grants_app, name="grants")
 app.add_typer(report_app, name="report")
@@ -460,7 +462,11 @@ def index_rebuild() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and a non-zero exit."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode click *returns* the code of a ``typer.Exit`` instead of
+        # exiting with it; a command's non-zero verdict must still reach the shell.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except FaceSearchError as err:
         output.error(err.message)
         sys.exit(2 if err.http_status < 500 else 3)
