@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import quote
+
 import pytest
 
 from .conftest import Api
@@ -67,3 +70,74 @@ def test_usage_report_at_the_ends_of_the_calendar(api: Api) -> None:
         "/ui/oversight", params={"from": "0001-01-01T00:00:00+01:00", "to": "0001-01-02"}
     )
     assert r.status_code == 422 and "out of range" in r.text
+
+
+BAD_NAMES = ["a/b", "what?", "no#1", "100%", "back\\slash", "tab\there", "line\nbreak", "nul\x00"]
+
+
+@pytest.mark.parametrize("bad", BAD_NAMES)
+def test_names_a_url_cannot_address_are_refused(
+    api: Api, test_images: dict[str, list[Path]], bad: str
+) -> None:
+    curator = api.headers("curator")
+    r = api.client.post(
+        "/api/v1/galleries", json={"name": bad, "legal_basis": "test"}, headers=curator
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"].startswith("name ")
+    r = api.client.post(
+        "/api/v1/users", json={"name": f"x{bad}", "roles": []}, headers=api.headers("admin")
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"].startswith("name ")
+
+    assert (
+        api.client.post(
+            "/api/v1/galleries", json={"name": "g", "legal_basis": "test"}, headers=curator
+        ).status_code
+        == 201
+    )
+    photo = test_images["Colin_Powell"][0]
+    r = api.client.post(
+        "/api/v1/galleries/g/images",
+        files=[("files", (photo.name, photo.read_bytes(), "image/jpeg"))],
+        data={"subject": f"x{bad}"},
+        headers=curator,
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"].startswith("subject ")
+    assert api.engine.store.list_subjects("g") == []
+    names = [g["name"] for g in api.client.get("/api/v1/galleries", headers=curator).json()]
+    assert names == ["g"]
+
+
+def test_names_keep_inner_spaces_and_any_script_and_lose_spaces_at_the_ends(
+    api: Api, test_images: dict[str, list[Path]]
+) -> None:
+    curator = api.headers("curator")
+    name, label = "Archiv Zürich 2024 (Presse)", "Åsa Öberg-Ñúñez"
+    r = api.client.post(
+        "/api/v1/galleries", json={"name": f" {name} ", "legal_basis": "test"}, headers=curator
+    )
+    assert r.status_code == 201 and r.json()["name"] == name, r.text
+    assert r.status_code == 201, r.text
+    assert api.client.get(f"/api/v1/galleries/{quote(name)}", headers=curator).status_code == 200
+    photo = test_images["Colin_Powell"][0]
+    r = api.client.post(
+        f"/api/v1/galleries/{quote(name)}/images",
+        files=[("files", (photo.name, photo.read_bytes(), "image/jpeg"))],
+        data={"subject": f" {label}\t"},
+        headers=curator,
+    )
+    assert r.status_code == 200 and r.json()["enrolled"] == 1, r.text
+    assert [s.label for s in api.engine.store.list_subjects(name)] == [label]
+    r = api.client.delete(
+        f"/api/v1/galleries/{quote(name)}/subjects/{quote(label)}", headers=curator
+    )
+    assert r.status_code == 200 and len(r.json()["deleted_face_ids"]) == 1, r.text
+    r = api.client.post(
+        "/api/v1/users", json={"name": " Ana María ", "roles": []}, headers=api.headers("admin")
+    )
+    assert r.status_code == 201, r.text
+    r = api.client.get(f"/api/v1/users/{quote('Ana María')}", headers=api.headers("admin"))
+    assert r.status_code == 200 and r.json()["name"] == "Ana María"

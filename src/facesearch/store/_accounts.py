@@ -77,7 +77,7 @@ class AccountQueries(StoreBase):
         """A new, enabled user. ``AlreadyExists`` when the name is taken; with
         ``only_if_no_users``, ``Conflict`` when any user exists (checked under the write lock).
         """
-        _validate.text("name", name, 200)
+        _validate.name("name", name)
         role_list = _roles(roles)
         exists = f"user {name!r} already exists"
         with self._tx("create_user", write=True, conflict=exists) as s:

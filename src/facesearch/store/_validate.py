@@ -28,6 +28,35 @@ def text(field: str, value: object, max_len: int | None = None) -> str:
     return value
 
 
+NAME_MAX_LEN = 200
+"""Longest name (gallery, user, subject label), in characters."""
+
+_NAME_FORBIDDEN = frozenset("/?#%\\")
+"""Characters a name may not hold: each would change the path of the URL that addresses it."""
+
+
+def name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str:
+    """``value`` if it can name a gallery, user or subject in a URL path segment.
+
+    A non-blank string of at most ``max_len`` characters, printable (no control or
+    line-breaking characters), without leading or trailing whitespace, and without any
+    of ``/ ? # % \\``.
+    """
+    value = text(field, value, max_len)
+    if value != value.strip():
+        raise InvalidInput(f"{field} must not start or end with whitespace")
+    if not value.isprintable():
+        raise InvalidInput(f"{field} must not hold control or line-breaking characters")
+    bad = sorted(_NAME_FORBIDDEN.intersection(value))
+    if bad:
+        raise InvalidInput(f"{field} must not hold any of {' '.join(bad)} (they break its URL)")
+    return value
+
+
+def optional_name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str | None:
+    return None if value is None else name(field, value, max_len)
+
+
 def optional_text(field: str, value: object, max_len: int | None = None) -> str | None:
     return None if value is None else text(field, value, max_len)
 

@@ -24,6 +24,7 @@ from facesearch.api.schemas import (
 )
 from facesearch.api.uploads import read_image
 from facesearch.errors import FaceSearchError, InvalidInput, NotFound
+from facesearch.store._validate import name as check_name
 
 router = APIRouter(prefix="/api/v1")
 
@@ -139,6 +140,9 @@ def enroll_images(
         raise InvalidInput("captured_at needs a time zone (e.g. 2024-05-01T12:00:00Z)")
     if collected_at is not None and collected_at.tzinfo is None:
         raise InvalidInput("collected_at needs a time zone (e.g. 2024-05-01T12:00:00Z)")
+    subject = (subject or "").strip() or None  # as galleries and users: ends trimmed
+    if subject is not None:  # a label no URL can carry fails the request, not each file
+        check_name("subject", subject)
     out: list[EnrolledFile] = []
     for upload in files:
         filename = (upload.filename or "upload")[:200]
