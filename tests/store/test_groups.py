@@ -37,6 +37,8 @@ def test_group_lifecycle_and_records(store: Any) -> None:
         store.create_group("  ", created_by="root")
     with pytest.raises(InvalidInput):
         store.create_group("x" * 201, created_by="root")
+    with pytest.raises(InvalidInput, match="URL"):
+        store.create_group("a/b", created_by="root")
 
     assert store.add_group_member("team", "joe", added_by="root").members == ("joe",)
     assert store.add_group_member("team", "ivy", added_by="root").members == ("ivy", "joe")

@@ -7,16 +7,28 @@ one is refused with 403, audited), and its audit event records the galleries act
 searched. Verify compares two uploaded photos and touches no gallery, so it needs no
 grant. The command line is the local operator, who holds the data folder and so every
 gallery: its searches pass no ``allowed_galleries`` and are unrestricted (still audited).
+
+Administrators also group users: a grant to a group is a grant to each member, so a user's
+grants (:meth:`Grants.granted_galleries`) are their own and their groups'. Group names
+follow the rule of user and gallery names (non-blank, at most 200 characters, surrounding
+blanks dropped) and pass the sensitive-identifier guard; a name it refuses is audited
+without the name. Every change is audited: ``group.create``, ``group.delete``,
+``group.member.add``, ``group.member.remove``, and ``grant.add``/``grant.remove`` with
+target ``group:<name>``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.errors import PermissionDenied
+from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
-from facesearch.store import GrantRecord, Store
+from facesearch.store import GrantRecord, GroupGrantRecord, GroupRecord, Store
+
+T = TypeVar("T")
 
 
 class Grants:
@@ -69,8 +81,165 @@ class Grants:
         return self.store.list_grants(user=user, gallery=gallery)
 
     def granted_galleries(self, user: str) -> list[str]:
-        """The galleries ``user`` may search, by name."""
+        """The galleries ``user`` may search, by name: their own grants and their groups'."""
         return self.store.granted_galleries(user)
+
+    # --- groups --------------------------------------------------------------------------
+    def create_group(self, name: str, *, context: AuditContext) -> GroupRecord:
+        """A new, empty group of users. Audited (``group.create``)."""
+        name = self._group_name(name, "group.create", context)
+        return self._audited(
+            "group.create",
+            context,
+            target=f"group:{name}",
+            write=lambda: self.store.create_group(
+                name,
+                created_by=context.actor,
+                audit=lambda g: context.event("group.create", target=f"group:{g.name}"),
+            ),
+        )
+
+    def delete_group(self, name: str, *, context: AuditContext) -> GroupRecord:
+        """Delete a group with its memberships and grants (its members keep their own
+        grants). Audited (``group.delete``, with the members and galleries it had)."""
+        name = self._group_name(name, "group.delete", context)
+        return self._audited(
+            "group.delete",
+            context,
+            target=f"group:{name}",
+            write=lambda: self.store.delete_group(
+                name,
+                audit=lambda g: context.event(
+                    "group.delete",
+                    target=f"group:{g.name}",
+                    galleries=g.galleries,
+                    details={"members": list(g.members)},
+                ),
+            ),
+        )
+
+    def add_group_member(self, group: str, user: str, *, context: AuditContext) -> GroupRecord:
+        """Add ``user`` to ``group``: they may search the group's galleries. Audited
+        (``group.member.add``)."""
+        group = self._group_name(group, "group.member.add", context)
+        return self._audited(
+            "group.member.add",
+            context,
+            target=f"group:{group}",
+            details={"user": user},
+            write=lambda: self.store.add_group_member(
+                group,
+                user,
+                added_by=context.actor,
+                audit=lambda g: context.event(
+                    "group.member.add", target=f"group:{g.name}", details={"user": user}
+                ),
+            ),
+        )
+
+    def remove_group_member(self, group: str, user: str, *, context: AuditContext) -> GroupRecord:
+        """Remove ``user`` from ``group``. Audited (``group.member.remove``)."""
+        group = self._group_name(group, "group.member.remove", context)
+        return self._audited(
+            "group.member.remove",
+            context,
+            target=f"group:{group}",
+            details={"user": user},
+            write=lambda: self.store.remove_group_member(
+                group,
+                user,
+                audit=lambda g: context.event(
+                    "group.member.remove", target=f"group:{g.name}", details={"user": user}
+                ),
+            ),
+        )
+
+    def get_group(self, name: str) -> GroupRecord:
+        return self.store.get_group(name)
+
+    def list_groups(self, *, user: str | None = None) -> list[GroupRecord]:
+        """Every group by name, or only those ``user`` belongs to."""
+        return self.store.list_groups(user=user)
+
+    def grant_group(self, group: str, gallery: str, *, context: AuditContext) -> GroupGrantRecord:
+        """Let every member of ``group`` search ``gallery``. Audited (``grant.add``, target
+        ``group:<name>``)."""
+        group = self._group_name(group, "grant.add", context)
+        return self._audited(
+            "grant.add",
+            context,
+            target=f"group:{group}",
+            galleries=(gallery,),
+            write=lambda: self.store.add_group_grant(
+                group,
+                gallery,
+                granted_by=context.actor,
+                audit=lambda g: context.event(
+                    "grant.add", target=f"group:{g.group_name}", galleries=(g.gallery_name,)
+                ),
+            ),
+        )
+
+    def revoke_group_grant(
+        self, group: str, gallery: str, *, context: AuditContext
+    ) -> GroupGrantRecord:
+        """Withdraw ``group``'s grant on ``gallery``. Audited (``grant.remove``, target
+        ``group:<name>``)."""
+        group = self._group_name(group, "grant.remove", context)
+        return self._audited(
+            "grant.remove",
+            context,
+            target=f"group:{group}",
+            galleries=(gallery,),
+            write=lambda: self.store.remove_group_grant(
+                group,
+                gallery,
+                audit=lambda g: context.event(
+                    "grant.remove", target=f"group:{g.group_name}", galleries=(g.gallery_name,)
+                ),
+            ),
+        )
+
+    def list_group_grants(
+        self, *, group: str | None = None, gallery: str | None = None
+    ) -> list[GroupGrantRecord]:
+        return self.store.list_group_grants(group=group, gallery=gallery)
+
+    def _group_name(self, name: str, action: str, context: AuditContext) -> str:
+        """``name`` without surrounding blanks, once the sensitive-identifier guard passed
+        it; a refusal is audited without the refused name."""
+        try:
+            check_fields({"name": (name, FieldKind.IDENTITY)})
+        except Exception as err:
+            self._accountability.failed(context, action, err)
+            raise
+        return name.strip() if isinstance(name, str) else name
+
+    def _audited(
+        self,
+        action: str,
+        context: AuditContext,
+        *,
+        target: str,
+        write: Callable[[], T],
+        galleries: Sequence[str] = (),
+        details: dict[str, str] | None = None,
+    ) -> T:
+        """Run ``write`` (which appends its own event); audit a failure under ``action``."""
+        try:
+            result = write()
+        except Exception as err:
+            self._accountability.failed(
+                context,
+                action,
+                err,
+                target=target,
+                galleries=galleries,
+                details=dict(details) if details else None,
+            )
+            raise
+        self.audit.committed()
+        return result
 
 
 def galleries_to_search(

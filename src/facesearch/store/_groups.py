@@ -63,8 +63,9 @@ class GroupQueries(StoreBase):
     def create_group(
         self, name: str, *, created_by: str, audit: AuditHook[GroupRecord] | None = None
     ) -> GroupRecord:
-        """A new, empty group. ``AlreadyExists`` when ``name`` is taken."""
-        _validate.text("name", name, 200)
+        """A new, empty group. ``name`` follows the rule of user and gallery names
+        (:func:`~facesearch.store._validate.name`); ``AlreadyExists`` when it is taken."""
+        _validate.name("name", name)
         taken = f"group {name!r} already exists"
         with self._tx("create_group", write=True, conflict=taken) as s:
             if s.scalar(select(UserGroup.id).where(UserGroup.name == name)) is not None:
