@@ -79,3 +79,25 @@ def test_errors_on_pages_are_readable(ui: Api) -> None:
     assert r.status_code == 404 and "gallery &#39;missing&#39; not found" in r.text
     r = ui.client.post("/ui/galleries", data={"name": "bad", "legal_basis": "call 555-867-5309"})
     assert r.status_code == 422 and "phone" in r.text
+
+
+def test_signing_in_leads_to_a_page_the_roles_allow(ui: Api) -> None:
+    landings = {
+        "investigator": "/ui/search",
+        "curator": "/ui/galleries",
+        "auditor": "/ui/audit",
+        "admin": "/ui/keys",
+        "reviewer": "/ui/home",
+        "none": "/ui/home",
+        "all": "/ui/search",
+    }
+    for who, page in landings.items():
+        r = ui.client.post("/ui/signin", data={"key": ui.keys[who]}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == page, who
+        r = ui.client.get(page, headers={"accept": "text/html"})
+        assert r.status_code == 200, (who, r.status_code)
+    ui.client.post("/ui/signin", data={"key": ui.keys["reviewer"]})
+    r = ui.client.get("/ui/home")
+    assert "reviewer" in r.text and "/ui/reviews/" in r.text
+    ui.client.post("/ui/signin", data={"key": ui.keys["none"]})
+    assert "open no page" in ui.client.get("/ui/home").text

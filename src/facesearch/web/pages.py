@@ -8,6 +8,7 @@ sign-in page, a page the user's roles do not allow shows why.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,15 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from facesearch.api.deps import KEY_COOKIE, Caller, client_address, engine
+from facesearch.api.deps import (
+    KEY_COOKIE,
+    Caller,
+    allowed_galleries,
+    catalog_scope,
+    check_gallery_scope,
+    client_address,
+    engine,
+)
 from facesearch.api.uploads import read_image
 from facesearch.auth import Action, Role
 from facesearch.errors import (
@@ -34,7 +43,8 @@ class SignInNeeded(Exception):
     """Raised by :func:`_caller` when the request carries no valid key."""
 
 
-def _caller(request: Request, action: Action) -> Caller:
+def _caller(request: Request, action: Action | None) -> Caller:
+    """The signed-in caller, allowed ``action`` (``None``: any signed-in user)."""
     fs = engine(request)
     address = client_address(request)
     if request.method == "POST":
@@ -47,7 +57,8 @@ def _caller(request: Request, action: Action) -> Caller:
         )
     except AuthenticationRequired as err:
         raise SignInNeeded from err
-    fs.accounts.authorize(principal, action, client_address=address)
+    if action is not None:
+        fs.accounts.authorize(principal, action, client_address=address)
     return Caller(principal, principal.context(address), fs)
 
 
@@ -68,6 +79,24 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 # --- sign in -----------------------------------------------------------------------------
+LANDINGS: tuple[tuple[Role, str], ...] = (
+    (Role.INVESTIGATOR, "/ui/search"),
+    (Role.CURATOR, "/ui/galleries"),
+    (Role.AUDITOR, "/ui/audit"),
+    (Role.ADMIN, "/ui/keys"),
+)
+"""Where signing in leads: the page of the user's first role in this order."""
+
+HOME = "/ui/home"
+"""The landing page of a user none of whose roles has a page of its own (a reviewer)."""
+
+
+def landing_page(roles: Iterable[Role]) -> str:
+    """The first page ``roles`` allow, from :data:`LANDINGS`; else :data:`HOME`."""
+    held = set(roles)
+    return next((url for role, url in LANDINGS if role in held), HOME)
+
+
 @router.get("/signin")
 def signin_page(request: Request) -> HTMLResponse:
     return _render(request, "signin.html", None)
@@ -77,10 +106,10 @@ def signin_page(request: Request) -> HTMLResponse:
 def signin(request: Request, key: Annotated[str, Form(max_length=200)]) -> Response:
     fs = engine(request)
     try:
-        fs.accounts.authenticate(key, client_address=client_address(request))
+        principal = fs.accounts.authenticate(key, client_address=client_address(request))
     except AuthenticationRequired as err:
         return _render(request, "signin.html", None, status=401, error=err.message)
-    response = _see_other("/ui/search")
+    response = _see_other(landing_page(principal.roles))
     response.set_cookie(
         KEY_COOKIE,
         key.strip(),
@@ -91,6 +120,22 @@ def signin(request: Request, key: Annotated[str, Form(max_length=200)]) -> Respo
         path="/",
     )
     return response
+
+
+@router.get("/home")
+def home_page(request: Request) -> HTMLResponse:
+    """Any signed-in user: their roles, and the pages those roles open."""
+    caller = _caller(request, None)  # a user without roles lands here too
+    roles = caller.principal.roles
+    pages = [url for role, url in LANDINGS if role in roles]
+    return _render(
+        request,
+        "home.html",
+        caller,
+        page="home",
+        pages=pages,
+        reviewer=Role.REVIEWER in roles,
+    )
 
 
 @router.post("/signout")
@@ -105,12 +150,13 @@ def signout() -> Response:
 def search_page(request: Request) -> HTMLResponse:
     caller = _caller(request, Action.SEARCH)
     s = caller.engine.settings
+    granted = set(allowed_galleries(caller))
     return _render(
         request,
         "search.html",
         caller,
         page="search",
-        galleries=caller.engine.list_galleries(),
+        galleries=[g for g in caller.engine.list_galleries() if g.name in granted],
         min_purpose=s.audit.min_purpose_length,
         default_k=s.search.default_k,
         max_k=s.search.max_k,
@@ -142,12 +188,13 @@ def detect(request: Request, probe: Annotated[UploadFile, File()]) -> JSONRespon
 @router.get("/galleries")
 def galleries_page(request: Request) -> HTMLResponse:
     caller = _caller(request, Action.CATALOG_READ)
+    scope = catalog_scope(caller)
     return _render(
         request,
         "galleries.html",
         caller,
         page="galleries",
-        galleries=caller.engine.list_galleries(),
+        galleries=[g for g in caller.engine.list_galleries() if scope is None or g.name in scope],
     )
 
 
@@ -196,7 +243,9 @@ def _gallery_page(
 
 @router.get("/galleries/{name}")
 def gallery_page(request: Request, name: str) -> HTMLResponse:
-    return _gallery_page(request, _caller(request, Action.CATALOG_READ), name)
+    caller = _caller(request, Action.CATALOG_READ)
+    check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
+    return _gallery_page(request, caller, name)
 
 
 @router.post("/galleries/{name}/upload")
@@ -305,6 +354,7 @@ def _keys_page(request: Request, caller: Caller, status: int = 200, **context: A
         roles=[r.value for r in Role],
         ttl=fs.settings.auth.key_ttl_days,
         grants=fs.list_grants(),
+        groups=fs.list_groups(),
         galleries=[g.name for g in fs.list_galleries()],
         **context,
     )
