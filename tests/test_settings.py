@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from facesearch.settings import DetectorKind, Settings
+from facesearch.settings import DetectorKind, SearchSettings, Settings
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -49,3 +49,20 @@ def test_invalid_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FACESEARCH_SEARCH__MAX_K", "0")
     with pytest.raises(ValueError, match="max_k"):
         Settings()
+
+
+def test_k_is_capped_at_50_and_the_default_within_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    search = Settings().search
+    assert (search.default_k, search.max_k) == (10, 50)
+    assert SearchSettings(max_k=50, default_k=50).max_k == 50
+    with pytest.raises(ValueError, match="max_k"):
+        SearchSettings(max_k=51)
+    with pytest.raises(ValueError, match=r"default_k \(20\) exceeds max_k \(5\)"):
+        SearchSettings(max_k=5, default_k=20)
+    monkeypatch.setenv("FACESEARCH_SEARCH__MAX_K", "8")
+    with pytest.raises(ValueError, match="default_k"):
+        Settings()  # the default of 10 is above a max_k of 8
+    monkeypatch.setenv("FACESEARCH_SEARCH__DEFAULT_K", "8")
+    assert Settings().search.default_k == 8

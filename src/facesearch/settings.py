@@ -11,7 +11,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -127,8 +127,16 @@ class SearchSettings(BaseModel):
         description="Calibration table to use instead of the one shipped for the model "
         "(JSON written by `facesearch calibrate`).",
     )
-    default_k: int = Field(10, ge=1, le=50, description="Candidates returned when k is not given.")
-    max_k: int = Field(50, ge=1, le=1000, description="Largest k a search may ask for.")
+    default_k: int = Field(
+        10, ge=1, le=50, description="Candidates returned when k is not given (at most max_k)."
+    )
+    max_k: int = Field(50, ge=1, le=50, description="Largest k a search may ask for (1 to 50).")
+
+    @model_validator(mode="after")
+    def _default_k_within_max_k(self) -> SearchSettings:
+        if self.default_k > self.max_k:
+            raise ValueError(f"default_k ({self.default_k}) exceeds max_k ({self.max_k})")
+        return self
 
 
 class IndexSettings(BaseModel):
