@@ -4,10 +4,13 @@ Appends go through the store, which computes each event's hash in the appending
 transaction. After each append the log writes the newest ``(seq, hash)`` it knows to an
 *anchor* file (``data_dir/audit-head.json``): a database edited to drop or rewrite the
 newest events no longer holds the anchored event, which :meth:`AuditLog.verify` reports.
+Several processes may append to one data folder (the server and the command line): the
+anchor only ever moves forward, under an exclusive lock on ``audit-head.json.lock``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -83,12 +86,31 @@ class AuditLog:
         with self._lock:
             if seq <= self._anchored_seq:
                 return
-            tmp = self._anchor_path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             try:
                 self._anchor_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_text(json.dumps({"seq": seq, "hash": digest}))
-                os.replace(tmp, self._anchor_path)
+                lock_path = self._anchor_path.with_name(self._anchor_path.name + ".lock")
+                with open(lock_path, "a") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                    on_disk = self._read_seq()
+                    if on_disk is not None and on_disk >= seq:
+                        # another process anchored a newer event: never move back
+                        self._anchored_seq = on_disk
+                        return
+                    tmp = self._anchor_path.with_suffix(
+                        f".{os.getpid()}.{threading.get_ident()}.tmp"
+                    )
+                    tmp.write_text(json.dumps({"seq": seq, "hash": digest}))
+                    os.replace(tmp, self._anchor_path)
             except OSError:
                 logger.warning("could not write the audit anchor %s", self._anchor_path)
                 return
             self._anchored_seq = seq
+
+    def _read_seq(self) -> int | None:
+        """The anchored seq on disk; ``None`` if there is none or it is unreadable (then
+        it is overwritten, and :meth:`verify` judges the chain against the new one)."""
+        try:
+            anchor = self.anchor()
+        except StoreError:
+            return None
+        return None if anchor is None else anchor.seq
