@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -101,3 +102,12 @@ def test_signing_in_leads_to_a_page_the_roles_allow(ui: Api) -> None:
     assert "reviewer" in r.text and "/ui/reviews/" in r.text
     ui.client.post("/ui/signin", data={"key": ui.keys["none"]})
     assert "open no page" in ui.client.get("/ui/home").text
+
+
+def test_the_results_summary_can_take_focus(ui: Api) -> None:
+    """search.js moves focus to the summary after a search: a <p> needs tabindex="-1"."""
+    ui.client.post("/ui/signin", data={"key": ui.keys["investigator"]})
+    html = ui.client.get("/ui/search").text
+    assert re.search(r'<p id="results-summary"[^>]*\btabindex="-1"', html)
+    script = ui.client.get("/ui/static/search.js").text
+    assert "summary.focus()" in script

@@ -13,6 +13,8 @@
   const results = document.getElementById("results");
   const summary = document.getElementById("results-summary");
   const grid = document.getElementById("candidates");
+  // each probe change starts a detection; a response to an older one is ignored
+  let detection = 0;
 
   function showError(message) {
     errorBox.textContent = message;
@@ -59,6 +61,7 @@
   }
 
   probe.addEventListener("change", async function () {
+    const run = ++detection;
     clearError();
     faceInput.value = "";
     boxes.innerHTML = "";
@@ -70,9 +73,18 @@
     const data = new FormData();
     data.append("probe", file);
     const response = await fetch("/ui/detect", { method: "POST", body: data, credentials: "same-origin" });
-    if (!response.ok) { facesStatus.textContent = ""; showError(await errorMessage(response)); return; }
+    if (run !== detection) return;
+    if (!response.ok) {
+      const message = await errorMessage(response);
+      if (run !== detection) return;
+      facesStatus.textContent = "";
+      showError(message);
+      return;
+    }
     const body = await response.json();
+    if (run !== detection) return;
     const draw = function () {
+      if (run !== detection) return;
       drawFaces(body.faces, body.width, body.height);
       let largest = 0;
       body.faces.forEach(function (f, i) {
