@@ -54,6 +54,24 @@ class AnalyzedImage:
         return max(self.faces, key=lambda f: f.detection.box.area)
 
 
+@dataclass(frozen=True, slots=True)
+class LocatedFace:
+    """One face found for a person to pick: where it is and how good it is (no embedding)."""
+
+    detection: Detection
+    quality: FaceQuality
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedImage:
+    """The faces of one image, in the order :meth:`FacePipeline.analyze` lists them."""
+
+    sha256: str
+    width: int
+    height: int
+    faces: tuple[LocatedFace, ...]
+
+
 class FacePipeline:
     """Decode, detect, align, embed and assess; models load lazily on first use."""
 
@@ -88,6 +106,25 @@ class FacePipeline:
         image = decode_image(data, self._settings.imaging)
         return self.analyze_decoded(image)
 
+    def locate(self, data: bytes) -> LocatedImage:
+        """Detect, align and assess the faces of raw image bytes, without embedding them:
+        for showing a probe's faces so that a person picks one before any search. Face
+        ``i`` here is face ``i`` of :meth:`analyze` on the same bytes."""
+        image = decode_image(data, self._settings.imaging)
+        detections = self._detect(image.pixels)
+        chips = align_faces(image.pixels, detections, self.embedder.chip) if detections else []
+        faces = tuple(
+            LocatedFace(detection=d, quality=assess(d.landmarks, chip))
+            for d, chip in zip(detections, chips, strict=True)
+        )
+        return LocatedImage(image.sha256, image.width, image.height, faces)
+
+    def _detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
+        detections = self.detector.detect(pixels)
+        if not detections and self.fallback_detector is not None:
+            detections = self.fallback_detector.detect(pixels)
+        return list(detections)
+
     def analyze_decoded(self, image: DecodedImage) -> AnalyzedImage:
         faces = self.analyze_pixels(image.pixels)
         return AnalyzedImage(
@@ -102,9 +139,7 @@ class FacePipeline:
 
     def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
         """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
-        detections = self.detector.detect(pixels)
-        if not detections and self.fallback_detector is not None:
-            detections = self.fallback_detector.detect(pixels)
+        detections = self._detect(pixels)
         if not detections:
             return []
         chips = align_faces(pixels, detections, self.embedder.chip)
