@@ -112,11 +112,13 @@ class FacePipeline:
         ``i`` here is face ``i`` of :meth:`analyze` on the same bytes."""
         image = decode_image(data, self._settings.imaging)
         detections = self._detect(image.pixels)
-        chips = align_faces(image.pixels, detections, self.embedder.chip) if detections else []
-        faces = tuple(
-            LocatedFace(detection=d, quality=assess(d.landmarks, chip))
-            for d, chip in zip(detections, chips, strict=True)
-        )
+        faces: tuple[LocatedFace, ...] = ()
+        if detections:
+            chips = align_faces(image.pixels, detections, self.embedder.chip)
+            faces = tuple(
+                LocatedFace(detection=d, quality=assess(d.landmarks, chip))
+                for d, chip in zip(detections, chips, strict=True)
+            )
         return LocatedImage(image.sha256, image.width, image.height, faces)
 
     def _detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
