@@ -157,3 +157,28 @@ def test_an_erasure_photo_over_one_mib_is_not_refused_for_size(
     )
     assert r.status_code == 201, r.text
     assert r.json()["reference"] == "ER-BIG"
+
+
+def test_a_browser_form_gets_a_page_for_a_413(small: Api) -> None:
+    small.client.post("/ui/signin", data={"key": small.keys["curator"]})
+    big = b"\xff\xd8" + b"\x00" * (2 * LIMIT + FORM_OVERHEAD)
+    photo = {"photo": ("big.jpg", big, "image/jpeg")}
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = small.client.post("/ui/erasures", files=photo, data={"reference": "R"}, headers=browser)
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert "<h1>Upload too large</h1>" in r.text and 'href="/ui/erasures"' in r.text
+    many = b"\x00" * (small.engine.settings.api.max_files * LIMIT + FORM_OVERHEAD)
+    r = small.client.post(
+        "/ui/galleries/g/upload", files={"files": ("many.jpg", many, "image/jpeg")}, headers=browser
+    )
+    assert r.status_code == 413 and 'href="/ui/galleries/g"' in r.text
+    # the page's script (no text/html) and the API keep the JSON error shape
+    r = small.client.post("/ui/detect", files={"probe": ("big.jpg", big, "image/jpeg")})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
+    r = small.client.post(
+        "/api/v1/erasures",
+        files=photo,
+        data={"reference": "R"},
+        headers={**browser, **small.headers("curator")},
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"

@@ -10,6 +10,7 @@ to the per-image limit.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -53,6 +54,29 @@ def _too_large_body(cap: int) -> bytes:
     return json.dumps({"error": {"code": "image_too_large", "message": message}}).encode()
 
 
+def _too_large_page(path: str, cap: int) -> bytes:
+    """A short page for a browser's form post to ``/ui``: what happened and a way back."""
+    back = html.escape(path.removesuffix("/").removesuffix("/upload") or "/ui", quote=True)
+    mib = cap / (1 << 20)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>Upload too large · facesearch</title>"
+        '<link rel="stylesheet" href="/ui/static/style.css"></head><body><main id="main">'
+        "<h1>Upload too large</h1>"
+        f'<p class="error" role="alert">The upload is larger than {mib:.1f} MiB, the most '
+        "this form takes; nothing was read or stored. Choose a smaller image.</p>"
+        f'<p><a href="{back}">Back</a></p></main></body></html>\n'
+    ).encode()
+
+
+def _wants_page(scope: Scope) -> bool:
+    """A web UI form post from a browser, which shows the answer as a page."""
+    if not str(scope.get("path", "")).startswith("/ui"):
+        return False
+    accept = b"".join(v for k, v in scope.get("headers", []) if k == b"accept")
+    return b"text/html" in accept
+
+
 class BodyLimit:
     """Refuse request bodies above :func:`body_cap` without reading them whole."""
 
@@ -67,7 +91,7 @@ class BodyLimit:
         cap = body_cap(str(scope.get("path", "")), self.settings)
         length = _content_length(scope)
         if length is not None and length > cap:
-            await _send_413(send, cap)
+            await _send_413(send, scope, cap)
             return
         seen = 0
         exceeded = False
@@ -90,7 +114,7 @@ class BodyLimit:
             if exceeded:  # whatever the app answers, the answer is 413
                 if message["type"] == "http.response.start" and not started:
                     started = True
-                    await _send_413(send, cap)
+                    await _send_413(send, scope, cap)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -102,7 +126,7 @@ class BodyLimit:
             if not exceeded:
                 raise
             if not started:
-                await _send_413(send, cap)
+                await _send_413(send, scope, cap)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -115,14 +139,18 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_413(send: Send, cap: int) -> None:
-    body = _too_large_body(cap)
+async def _send_413(send: Send, scope: Scope, cap: int) -> None:
+    """The 413: the error shape in JSON, or a short page for a browser on ``/ui``."""
+    if _wants_page(scope):
+        body, kind = _too_large_page(str(scope.get("path", "")), cap), b"text/html; charset=utf-8"
+    else:
+        body, kind = _too_large_body(cap), b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],
