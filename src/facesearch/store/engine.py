@@ -1,9 +1,11 @@
 """Engine set-up and migrations of the store.
 
-SQLite connections get WAL journaling, ``foreign_keys=ON`` and ``busy_timeout=30000``
-on connect, and explicit transactions: ``BEGIN`` for reads and ``BEGIN IMMEDIATE`` for
-writes (a connection run with the execution option ``facesearch_write=True``), so that a
-read-then-write transaction never fails to upgrade its lock under concurrent writers.
+SQLite connections get WAL journaling, ``foreign_keys=ON``, ``busy_timeout=30000`` and
+``secure_delete=ON`` (deleted rows, such as erased thumbnails and embeddings, are
+overwritten with zeros rather than left in free pages) on connect, and explicit
+transactions: ``BEGIN`` for reads and ``BEGIN IMMEDIATE`` for writes (a connection run
+with the execution option ``facesearch_write=True``), so that a read-then-write
+transaction never fails to upgrade its lock under concurrent writers.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: ConnectionPoolE
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 

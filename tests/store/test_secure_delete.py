@@ -1,0 +1,52 @@
+"""Erased data does not linger in the SQLite file: connections run with secure_delete."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import pytest
+
+from facesearch.store.engine import _sqlite_on_connect
+
+from .conftest import Database, Make
+
+
+def test_store_connections_run_with_secure_delete(database: Database) -> None:
+    if database.kind != "sqlite":
+        pytest.skip("secure_delete is an SQLite setting")
+    store = database.open_store()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+
+
+def test_a_deleted_thumbnail_is_overwritten_in_the_database_file(
+    database: Database, make: Make
+) -> None:
+    if database.kind != "sqlite" or database.sqlite_path is None:
+        pytest.skip("reads the SQLite file")
+    marker = b"THUMBNAIL-OF-AN-ERASED-PERSON-" * 40
+    store = database.open_store()
+    gallery = store.create_gallery("g", legal_basis="test")
+    face = dataclasses.replace(make.face(), thumbnail=marker)
+    enrolled = store.add_image(gallery.id, make.image(), [face], [])
+    store.delete_faces(enrolled.face_ids)
+    store.close()  # the last connection checkpoints the WAL into the file
+    with sqlite3.connect(database.sqlite_path) as raw:  # and empties the WAL, if any is left
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    files = [database.sqlite_path, database.sqlite_path.with_name("facesearch.db-wal")]
+    contents = b"".join(p.read_bytes() for p in files if p.exists())
+    assert b"THUMBNAIL-OF-AN-ERASED-PERSON-" not in contents
+
+
+def test_the_connect_hook_turns_secure_delete_on_whatever_the_build_default() -> None:
+    # Many SQLite builds default to secure_delete=ON; the hook must not rely on that.
+    raw = sqlite3.connect(":memory:")
+    try:
+        raw.execute("PRAGMA secure_delete=OFF")
+        assert raw.execute("PRAGMA secure_delete").fetchone() == (0,)
+        _sqlite_on_connect(raw, None)  # type: ignore[arg-type]
+        assert raw.execute("PRAGMA secure_delete").fetchone() == (1,)
+    finally:
+        raw.close()
