@@ -55,3 +55,35 @@ def test_blind_review_flag_from_the_cli(capsys: pytest.CaptureFixture[str], tmp_
     assert code == 0 and "is off" in out
     code, _, err = run(capsys, *d, "gallery", "blind-review", "missing")
     assert code == 2 and "missing" in err and err.count("\n") == 1
+
+
+def test_groups_from_the_command_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    d = ["--data-dir", str(tmp_path / "data")]
+    assert run(capsys, *d, "gallery", "create", "g", "--legal-basis", "t")[0] == 0
+    assert run(capsys, *d, "users", "create", "ivy", "--role", "investigator")[0] == 0
+    code, out, err = run(capsys, *d, "groups", "create", "team")
+    assert code == 0 and "created group 'team'" in out, err
+    code, _, err = run(capsys, *d, "groups", "create", "team")
+    assert code != 0 and "already exists" in err
+    code, _, err = run(capsys, *d, "groups", "create", "dob 1970-01-01")
+    assert code != 0 and "1970" not in err
+    assert run(capsys, *d, "groups", "add-member", "team", "ivy")[0] == 0
+    assert run(capsys, *d, "groups", "grant", "team", "g")[0] == 0
+    code, out, _ = run(capsys, *d, "groups", "list", "--json")
+    groups = json.loads(out)
+    assert code == 0 and [(g["name"], g["members"], g["galleries"]) for g in groups] == [
+        ("team", ["ivy"], ["g"])
+    ]
+    code, out, _ = run(capsys, *d, "groups", "list", "--user", "ivy")
+    assert code == 0 and "team" in out
+    assert run(capsys, *d, "groups", "revoke", "team", "g")[0] == 0
+    code, _, err = run(capsys, *d, "groups", "revoke", "team", "g")
+    assert code == 2 and "no grant" in err
+    assert run(capsys, *d, "groups", "remove-member", "team", "ivy")[0] == 0
+    code, out, _ = run(capsys, *d, "groups", "delete", "team")
+    assert code == 0 and "deleted group 'team' (0 member(s), 0 gallery grant(s))" in out
+    code, out, _ = run(capsys, *d, "audit", "list", "--json")
+    actions = [
+        (e["action"], e["target"]) for e in json.loads(out) if e["action"] != "gallery.create"
+    ]
+    assert ("grant.add", "group:team") in actions and ("group.delete", "group:team") in actions

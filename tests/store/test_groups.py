@@ -134,3 +134,20 @@ def test_upgrade_from_0005_keeps_grants_and_adds_groups(database: Any) -> None:
     store.create_group("team", created_by="root")
     store.add_group_member("team", "ivy", added_by="root")
     assert store.get_group("team").members == ("ivy",)
+
+
+def test_list_faces_within_galleries(store: Any, make: Any) -> None:
+    """What an investigator's catalog reads use: faces of their granted galleries only."""
+    ids = {}
+    for name in ("a", "b", "c"):
+        gallery = store.create_gallery(name, legal_basis="t")
+        ids[name] = store.add_image(
+            gallery.id, make.image(), [make.face()], [], subject_label=f"p-{name}"
+        ).face_ids[0]
+    within = store.list_faces(galleries=["a", "c", "unknown"])
+    assert [f.id for f in within] == sorted([ids["a"], ids["c"]])
+    assert [f.id for f in store.list_faces(galleries=["a", "c"], limit=1, offset=1)] == [ids["c"]]
+    assert store.list_faces(galleries=[]) == []
+    assert [f.id for f in store.list_faces(galleries=["a"], subject="p-a")] == [ids["a"]]
+    with pytest.raises(NotFound, match="subject"):  # p-b exists, but not within a
+        store.list_faces(galleries=["a"], subject="p-b")

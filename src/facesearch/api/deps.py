@@ -19,7 +19,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from facesearch.audit import AuditContext
 from facesearch.auth import PERMISSIONS, Action, Principal
-from facesearch.errors import IndexUnavailable
+from facesearch.auth.roles import grant_scoped
+from facesearch.errors import IndexUnavailable, NotFound
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
@@ -91,6 +92,30 @@ class Caller:
     engine: FaceSearch
 
 
+def allowed_galleries(caller: Caller) -> list[str]:
+    """The galleries the caller may search: their own grants and their groups', by name."""
+    return caller.engine.granted_galleries(caller.principal.name)
+
+
+def catalog_scope(caller: Caller) -> frozenset[str] | None:
+    """The galleries whose catalog (galleries, subjects, images, faces, thumbnails) the
+    caller may read, or ``None`` for all of them.
+
+    A caller whose only catalog-read right comes from a grant-scoped role (the
+    investigator) reads only the galleries they may search; curators and auditors read all.
+    """
+    if not grant_scoped(caller.principal.roles, Action.CATALOG_READ):
+        return None
+    return frozenset(allowed_galleries(caller))
+
+
+def check_gallery_scope(scope: frozenset[str] | None, gallery: str, what: str) -> None:
+    """``NotFound`` with ``what`` (the store's own message for the thing asked for) when
+    ``gallery`` is outside ``scope``, so an ungranted gallery's contents read as absent."""
+    if scope is not None and gallery not in scope:
+        raise NotFound(what)
+
+
 def require(action: Action) -> Callable[..., Caller]:
     """A dependency that authenticates the caller and checks ``action`` against their roles."""
 
@@ -148,5 +173,6 @@ ErasureManager = Annotated[Caller, Depends(require(Action.ERASURE_MANAGE))]
 ErasureReader = Annotated[Caller, Depends(require(Action.ERASURE_READ))]
 RetentionManager = Annotated[Caller, Depends(require(Action.RETENTION_MANAGE))]
 GrantManager = Annotated[Caller, Depends(require(Action.GRANTS_MANAGE))]
+GroupManager = Annotated[Caller, Depends(require(Action.GROUPS_MANAGE))]
 ReviewJudge = Annotated[Caller, Depends(require(Action.REVIEW_JUDGE))]
 ReviewReader = Annotated[Caller, Depends(require(Action.REVIEW_READ))]

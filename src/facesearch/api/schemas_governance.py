@@ -1,4 +1,4 @@
-"""Request and response bodies of the retention and gallery-grant routes."""
+"""Request and response bodies of the retention, gallery-grant and group routes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from facesearch.service.retention import RetentionReport
-from facesearch.store import ExpiredImage, GrantRecord
+from facesearch.store import ExpiredImage, GrantRecord, GroupGrantRecord, GroupRecord
 
 
 class RetentionIn(BaseModel):
@@ -88,6 +88,56 @@ class GrantOut(BaseModel):
     def of(cls, g: GrantRecord) -> GrantOut:
         return cls(
             user=g.user_name,
+            gallery=g.gallery_name,
+            granted_by=g.granted_by,
+            created_at=g.created_at,
+        )
+
+
+class GroupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="The group's name.")
+
+
+class GroupMemberIn(BaseModel):
+    user: str = Field(min_length=1, max_length=200, description="A user name.")
+
+
+class GroupGrantIn(BaseModel):
+    gallery: str = Field(min_length=1, max_length=200, description="A gallery name.")
+
+
+class GroupOut(BaseModel):
+    """A group of users and the galleries its members may search through it."""
+
+    name: str
+    members: list[str]
+    galleries: list[str]
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, g: GroupRecord) -> GroupOut:
+        return cls(
+            name=g.name,
+            members=list(g.members),
+            galleries=list(g.galleries),
+            created_by=g.created_by,
+            created_at=g.created_at,
+        )
+
+
+class GroupGrantOut(BaseModel):
+    """A group's right to search a gallery."""
+
+    group: str
+    gallery: str
+    granted_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, g: GroupGrantRecord) -> GroupGrantOut:
+        return cls(
+            group=g.group_name,
             gallery=g.gallery_name,
             granted_by=g.granted_by,
             created_at=g.created_at,

@@ -54,7 +54,9 @@ class Action(StrEnum):
     RETENTION_MANAGE = "retention.manage"
     """Set galleries' retention periods; list and purge expired images."""
     GRANTS_MANAGE = "grants.manage"
-    """Grant and withdraw users' rights to search galleries."""
+    """Grant and withdraw users' and groups' rights to search galleries."""
+    GROUPS_MANAGE = "groups.manage"
+    """Create and delete groups of users; add and remove their members."""
     REVIEW_JUDGE = "review.judge"
     """Record a judgement (possible lead or excluded) of a search's candidate."""
     REVIEW_READ = "review.read"
@@ -80,15 +82,30 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ERASURE_READ: frozenset({Role.CURATOR, Role.AUDITOR}),
     Action.RETENTION_MANAGE: frozenset({Role.ADMIN, Role.CURATOR}),
     Action.GRANTS_MANAGE: frozenset({Role.ADMIN}),
+    Action.GROUPS_MANAGE: frozenset({Role.ADMIN}),
     Action.REVIEW_JUDGE: frozenset({Role.REVIEWER}),
     Action.REVIEW_READ: frozenset({Role.REVIEWER, Role.AUDITOR}),
 }
 """The permission table: action -> roles allowed to perform it."""
 
+GRANT_SCOPED: dict[Action, frozenset[Role]] = {
+    Action.CATALOG_READ: frozenset({Role.INVESTIGATOR}),
+}
+"""Roles whose right to an action covers only the galleries granted to the user (directly
+or through a group): an investigator reads the catalog of the galleries they may search."""
+
 
 def allowed(roles: Iterable[Role | str], action: Action) -> bool:
     """Whether a holder of ``roles`` may perform ``action``."""
     return any(Role(r) in PERMISSIONS[action] for r in roles if r in _ROLE_NAMES)
+
+
+def grant_scoped(roles: Iterable[Role | str], action: Action) -> bool:
+    """Whether a holder of ``roles`` may perform ``action`` only within their granted
+    galleries: every role of theirs that allows it is scoped by grants (see
+    :data:`GRANT_SCOPED`). ``False`` when the action is not allowed at all."""
+    allowing = {Role(r) for r in roles if r in _ROLE_NAMES} & PERMISSIONS[action]
+    return bool(allowing) and allowing <= GRANT_SCOPED.get(action, frozenset())
 
 
 def known_roles(names: Iterable[str]) -> frozenset[Role]:

@@ -1,5 +1,5 @@
-"""``facesearch retention`` and ``facesearch grants``: retention periods and purges, and
-who may search which gallery.
+"""``facesearch retention``, ``facesearch grants`` and ``facesearch groups``: retention
+periods and purges, and who may search which gallery (users directly, or through groups).
 
 The command line acts as the local operator (``cli:<os user>``), who holds the data folder
 and so every right: its own searches are not restricted by grants (they are audited like
@@ -26,8 +26,14 @@ grants_app = typer.Typer(
     no_args_is_help=True,
 )
 
+groups_app = typer.Typer(
+    help="Groups of users: a gallery granted to a group may be searched by each member.",
+    no_args_is_help=True,
+)
+
 Gallery = Annotated[str, typer.Argument(help="A gallery name.")]
 User = Annotated[str, typer.Argument(help="A user name.")]
+Group = Annotated[str, typer.Argument(help="A group name.")]
 
 
 def _show(report: RetentionReport, json_out: bool) -> None:
@@ -122,4 +128,82 @@ def grants_list(
         "Gallery grants",
         ["user", "gallery", "granted by", "since"],
         [[g.user_name, g.gallery_name, g.granted_by, f"{g.created_at:%Y-%m-%d}"] for g in grants],
+    )
+
+
+@groups_app.command("create")
+def groups_create(name: Group) -> None:
+    """Create an empty group NAME."""
+    with common.engine() as engine:
+        group = engine.create_group(name, context=operator())
+    output.info(f"created group {group.name!r}")
+
+
+@groups_app.command("delete")
+def groups_delete(name: Group) -> None:
+    """Delete group NAME with its memberships and grants (members keep their own grants)."""
+    with common.engine() as engine:
+        group = engine.delete_group(name, context=operator())
+    output.info(
+        f"deleted group {group.name!r} ({len(group.members)} member(s), "
+        f"{len(group.galleries)} gallery grant(s))"
+    )
+
+
+@groups_app.command("add-member")
+def groups_add_member(group: Group, user: User) -> None:
+    """Add USER to GROUP."""
+    with common.engine() as engine:
+        engine.add_group_member(group, user, context=operator())
+    output.info(f"{user} is a member of group {group!r}")
+
+
+@groups_app.command("remove-member")
+def groups_remove_member(group: Group, user: User) -> None:
+    """Remove USER from GROUP."""
+    with common.engine() as engine:
+        engine.remove_group_member(group, user, context=operator())
+    output.info(f"{user} is no longer a member of group {group!r}")
+
+
+@groups_app.command("grant")
+def groups_grant(group: Group, gallery: Gallery) -> None:
+    """Let every member of GROUP search GALLERY."""
+    with common.engine() as engine:
+        engine.grant_group(group, gallery, context=operator())
+    output.info(f"members of group {group!r} may search gallery {gallery!r}")
+
+
+@groups_app.command("revoke")
+def groups_revoke(group: Group, gallery: Gallery) -> None:
+    """Withdraw GROUP's grant on GALLERY."""
+    with common.engine() as engine:
+        engine.revoke_group_grant(group, gallery, context=operator())
+    output.info(f"group {group!r} may no longer search gallery {gallery!r}")
+
+
+@groups_app.command("list")
+def groups_list(
+    user: Annotated[str | None, typer.Option(help="Only the groups of this user.")] = None,
+    json_out: Json = False,
+) -> None:
+    """List groups with their members and the galleries granted to them."""
+    with common.engine() as engine:
+        groups = engine.list_groups(user=user)
+    if json_out:
+        output.print_json(groups)
+        return
+    output.print_table(
+        "Groups",
+        ["group", "members", "galleries", "created by", "since"],
+        [
+            [
+                g.name,
+                ", ".join(g.members),
+                ", ".join(g.galleries),
+                g.created_by,
+                f"{g.created_at:%Y-%m-%d}",
+            ]
+            for g in groups
+        ],
     )

@@ -13,7 +13,7 @@ from facesearch.cli import common, output
 from facesearch.cli.accounts import audit_app, users_app
 from facesearch.cli.common import Authorization, Case, Json, Purpose, operator, read, state
 from facesearch.cli.evaluate import calibrate_command, eval_app
-from facesearch.cli.governance import grants_app, retention_app
+from facesearch.cli.governance import grants_app, groups_app, retention_app
 from facesearch.cli.privacy import erasure_app
 from facesearch.cli.report import report_app
 from facesearch.cli.review import review_app
@@ -44,6 +44,7 @@ app.add_typer(erasure_app, name="erasure")
 app.add_typer(review_app, name="review")
 app.add_typer(retention_app, name="retention")
 app.add_typer(grants_app, name="grants")
+app.add_typer(groups_app, name="groups")
 app.add_typer(report_app, name="report")
 app.command("serve")(serve_command)
 

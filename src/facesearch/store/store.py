@@ -396,10 +396,13 @@ class Store(
         subject: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        galleries: Sequence[str] | None = None,
     ) -> list[FaceRecord]:
-        """Faces by ascending id, optionally of one gallery and/or one subject label.
+        """Faces by ascending id, optionally of one gallery and/or one subject label, and
+        only of ``galleries`` when given (names; unknown ones match nothing).
 
-        ``NotFound`` when the named gallery, or a subject of that label, does not exist.
+        ``NotFound`` when the named gallery, or a subject of that label (within
+        ``galleries``), does not exist.
         """
         if limit < 0 or offset < 0:
             raise InvalidInput("limit and offset must be non-negative")
@@ -407,10 +410,16 @@ class Store(
             query = _rows.face_select()
             if gallery is not None:
                 query = query.where(Image.gallery_id == self._gallery_id(s, gallery))
+            within = None
+            if galleries is not None:
+                within = select(Gallery.id).where(Gallery.name.in_(list(galleries)))
+                query = query.where(Image.gallery_id.in_(within))
             if subject is not None:
                 subjects = select(Subject.id).where(Subject.label == subject)
                 if gallery is not None:
                     subjects = subjects.join(Gallery).where(Gallery.name == gallery)
+                if within is not None:
+                    subjects = subjects.where(Subject.gallery_id.in_(within))
                 if s.scalar(subjects.limit(1)) is None:
                     raise NotFound(f"subject {subject!r} not found")
                 query = query.where(Face.subject_id.in_(subjects))

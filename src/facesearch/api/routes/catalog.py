@@ -7,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 
-from facesearch.api.deps import CatalogReader, Deleter, Enroller, GalleryWriter
+from facesearch.api.deps import (
+    CatalogReader,
+    Deleter,
+    Enroller,
+    GalleryWriter,
+    catalog_scope,
+    check_gallery_scope,
+)
 from facesearch.api.schemas import (
     Box,
     DeletedOut,
@@ -38,7 +45,10 @@ Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip.")]
 # --- galleries ---------------------------------------------------------------------------
 @router.get("/galleries", tags=["galleries"], summary="List galleries")
 def list_galleries(caller: CatalogReader) -> list[GalleryOut]:
-    return [GalleryOut.of(g) for g in caller.engine.list_galleries()]
+    """Every gallery; an investigator sees only the galleries granted to them."""
+    scope = catalog_scope(caller)
+    galleries = caller.engine.list_galleries()
+    return [GalleryOut.of(g) for g in galleries if scope is None or g.name in scope]
 
 
 @router.post(
@@ -62,6 +72,7 @@ def create_gallery(body: GalleryIn, caller: GalleryWriter) -> GalleryOut:
 
 @router.get("/galleries/{name}", tags=["galleries"], summary="Read a gallery")
 def get_gallery(name: GalleryName, caller: CatalogReader) -> GalleryOut:
+    check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
     return GalleryOut.of(caller.engine.store.get_gallery(name))
 
 
@@ -74,6 +85,7 @@ def delete_gallery(name: GalleryName, caller: GalleryWriter) -> DeletedOut:
 # --- subjects ----------------------------------------------------------------------------
 @router.get("/galleries/{name}/subjects", tags=["subjects"], summary="List a gallery's subjects")
 def list_gallery_subjects(name: GalleryName, caller: CatalogReader) -> list[SubjectOut]:
+    check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
     return [SubjectOut.of(s) for s in caller.engine.list_subjects(name)]
 
 
@@ -82,7 +94,11 @@ def list_subjects(
     caller: CatalogReader,
     gallery: Annotated[str | None, Query(max_length=200, description="Only this gallery.")] = None,
 ) -> list[SubjectOut]:
-    return [SubjectOut.of(s) for s in caller.engine.list_subjects(gallery)]
+    scope = catalog_scope(caller)
+    if gallery is not None:
+        check_gallery_scope(scope, gallery, f"gallery {gallery!r} not found")
+    subjects = caller.engine.list_subjects(gallery)
+    return [SubjectOut.of(s) for s in subjects if scope is None or s.gallery_name in scope]
 
 
 @router.delete(
@@ -189,7 +205,9 @@ def enroll_images(
 
 @router.get("/images/{image_id}", tags=["images"], summary="Read an image's provenance")
 def get_image(image_id: ImageId, caller: CatalogReader) -> ImageOut:
-    return ImageOut.of(caller.engine.store.get_image(image_id))
+    record = caller.engine.store.get_image(image_id)
+    check_gallery_scope(catalog_scope(caller), record.gallery_name, f"image {image_id} not found")
+    return ImageOut.of(record)
 
 
 @router.delete("/images/{image_id}", tags=["images"], summary="Delete an image and its faces")
@@ -208,13 +226,25 @@ def list_faces(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[FaceOut]:
-    records = caller.engine.list_faces(gallery=gallery, subject=subject, limit=limit, offset=offset)
+    scope = catalog_scope(caller)
+    if scope is not None and gallery is None:
+        records = caller.engine.store.list_faces(
+            galleries=sorted(scope), subject=subject, limit=limit, offset=offset
+        )
+    else:
+        if scope is not None and gallery is not None:
+            check_gallery_scope(scope, gallery, f"gallery {gallery!r} not found")
+        records = caller.engine.list_faces(
+            gallery=gallery, subject=subject, limit=limit, offset=offset
+        )
     return [FaceOut.of(f) for f in records]
 
 
 @router.get("/faces/{face_id}", tags=["faces"], summary="Read a face")
 def get_face(face_id: FaceId, caller: CatalogReader) -> FaceOut:
-    return FaceOut.of(caller.engine.get_face(face_id))
+    record = caller.engine.get_face(face_id)
+    check_gallery_scope(catalog_scope(caller), record.gallery_name, f"face {face_id} not found")
+    return FaceOut.of(record)
 
 
 @router.get(
@@ -225,6 +255,10 @@ def get_face(face_id: FaceId, caller: CatalogReader) -> FaceOut:
     responses={200: {"content": {"image/jpeg": {}}, "description": "The JPEG thumbnail."}},
 )
 def face_thumbnail(face_id: FaceId, caller: CatalogReader) -> Response:
+    scope = catalog_scope(caller)
+    if scope is not None:
+        gallery = caller.engine.get_face(face_id).gallery_name
+        check_gallery_scope(scope, gallery, f"face {face_id} not found")
     data = caller.engine.store.get_thumbnail(face_id)
     return Response(
         content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}

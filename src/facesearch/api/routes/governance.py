@@ -1,4 +1,4 @@
-"""Retention (per-gallery periods, expired images, purges) and gallery grants."""
+"""Retention (per-gallery periods, expired images, purges), gallery grants and groups."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from facesearch.api.deps import GalleryWriter, GrantManager, RetentionManager
+from facesearch.api.deps import GalleryWriter, GrantManager, GroupManager, RetentionManager
 from facesearch.api.schemas import GalleryOut
 from facesearch.api.schemas_governance import (
     BlindReviewIn,
     GrantIn,
     GrantOut,
+    GroupGrantIn,
+    GroupGrantOut,
+    GroupIn,
+    GroupMemberIn,
+    GroupOut,
     RetentionIn,
     RetentionOut,
 )
@@ -21,6 +26,7 @@ router = APIRouter(prefix="/api/v1")
 
 GalleryName = Annotated[str, Path(min_length=1, max_length=200, description="A gallery name.")]
 UserName = Annotated[str, Path(min_length=1, max_length=200, description="A user name.")]
+GroupName = Annotated[str, Path(min_length=1, max_length=200, description="A group name.")]
 
 
 # --- retention ---------------------------------------------------------------------------
@@ -92,3 +98,82 @@ def add_grant(body: GrantIn, caller: GrantManager) -> GrantOut:
 )
 def remove_grant(user: UserName, gallery: GalleryName, caller: GrantManager) -> GrantOut:
     return GrantOut.of(caller.engine.revoke_grant(user, gallery, context=caller.context))
+
+
+# --- groups ------------------------------------------------------------------------------
+@router.get("/groups", tags=["groups"], summary="List groups of users")
+def list_groups(
+    caller: GroupManager,
+    user: Annotated[
+        str | None, Query(max_length=200, description="Only the groups of this user.")
+    ] = None,
+) -> list[GroupOut]:
+    return [GroupOut.of(g) for g in caller.engine.list_groups(user=user)]
+
+
+@router.post(
+    "/groups",
+    tags=["groups"],
+    summary="Create a group of users",
+    status_code=status.HTTP_201_CREATED,
+)
+def create_group(body: GroupIn, caller: GroupManager) -> GroupOut:
+    """A grant to the group lets each member search the gallery. Audited (`group.create`)."""
+    return GroupOut.of(caller.engine.create_group(body.name, context=caller.context))
+
+
+@router.get("/groups/{name}", tags=["groups"], summary="Read a group")
+def get_group(name: GroupName, caller: GroupManager) -> GroupOut:
+    return GroupOut.of(caller.engine.get_group(name))
+
+
+@router.delete("/groups/{name}", tags=["groups"], summary="Delete a group")
+def delete_group(name: GroupName, caller: GroupManager) -> GroupOut:
+    """Deletes the group with its memberships and grants (members keep their own grants);
+    returns the group as it was. Audited (`group.delete`)."""
+    return GroupOut.of(caller.engine.delete_group(name, context=caller.context))
+
+
+@router.post(
+    "/groups/{name}/members",
+    tags=["groups"],
+    summary="Add a user to a group",
+    status_code=status.HTTP_201_CREATED,
+)
+def add_group_member(name: GroupName, body: GroupMemberIn, caller: GroupManager) -> GroupOut:
+    """Audited (`group.member.add`)."""
+    return GroupOut.of(caller.engine.add_group_member(name, body.user, context=caller.context))
+
+
+@router.delete(
+    "/groups/{name}/members/{user}", tags=["groups"], summary="Remove a user from a group"
+)
+def remove_group_member(name: GroupName, user: UserName, caller: GroupManager) -> GroupOut:
+    """The user loses the group's grants at once (their own stay). Audited
+    (`group.member.remove`)."""
+    return GroupOut.of(caller.engine.remove_group_member(name, user, context=caller.context))
+
+
+@router.post(
+    "/groups/{name}/grants",
+    tags=["grants"],
+    summary="Grant a group the right to search a gallery",
+    status_code=status.HTTP_201_CREATED,
+)
+def add_group_grant(name: GroupName, body: GroupGrantIn, caller: GrantManager) -> GroupGrantOut:
+    """Each member may then search the gallery. Audited (`grant.add`, target `group:<name>`)."""
+    record = caller.engine.grant_group(name, body.gallery, context=caller.context)
+    return GroupGrantOut.of(record)
+
+
+@router.delete(
+    "/groups/{name}/grants/{gallery}",
+    tags=["grants"],
+    summary="Withdraw a group's grant on a gallery",
+)
+def remove_group_grant(
+    name: GroupName, gallery: GalleryName, caller: GrantManager
+) -> GroupGrantOut:
+    """Audited (`grant.remove`, target `group:<name>`)."""
+    record = caller.engine.revoke_group_grant(name, gallery, context=caller.context)
+    return GroupGrantOut.of(record)
