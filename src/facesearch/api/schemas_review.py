@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from facesearch.service.reviews import LeadView, ReviewView
+from facesearch.service.reviews import LEAD_DISCLAIMER, LeadView, ReviewView
 from facesearch.store import JudgementRecord
 
 
@@ -32,9 +32,14 @@ class JudgementOut(BaseModel):
 
 
 class LeadOut(BaseModel):
-    """A candidate with its lead state. While `judgements_hidden` (a reviewer who has not
-    judged it yet) only `n_judgements` is shown; while `masked` (blind review), gallery and
-    source category are null."""
+    """A candidate with its lead state, and the notice that it is an investigative lead, not
+    an identification, and not sufficient on its own for an arrest. While
+    `judgements_hidden` (a reviewer who has not judged it yet) only `n_judgements` is
+    shown; while `withheld` (blind review: some candidate of the search comes from a
+    blind-review gallery, and the reviewer has not judged this one yet), gallery, source
+    category and subject label are null, for every such candidate alike."""
+
+    notice: str = Field(LEAD_DISCLAIMER, description="Read before acting on this lead.")
 
     search_seq: int
     face_id: int
@@ -46,7 +51,7 @@ class LeadOut(BaseModel):
     judgements_hidden: bool
     judgements: list[JudgementOut]
     stored: bool
-    masked: bool
+    withheld: bool
     gallery: str | None
     source_category: str | None
     subject_label: str | None
@@ -67,7 +72,7 @@ class LeadOut(BaseModel):
             judgements_hidden=v.judgements_hidden,
             judgements=[JudgementOut.of(j) for j in v.judgements],
             stored=v.stored,
-            masked=v.masked,
+            withheld=v.withheld,
             gallery=v.gallery,
             source_category=v.source_category,
             subject_label=v.subject_label,
@@ -81,6 +86,10 @@ class ReviewOut(BaseModel):
     searched_by: str
     case_reference: str | None
     notice: str
+    blind: bool = Field(
+        description="A candidate comes from a blind-review gallery: a reviewer sees each "
+        "candidate's gallery, source category and subject label once they have judged it."
+    )
     candidates: list[LeadOut]
 
     @classmethod
@@ -91,5 +100,6 @@ class ReviewOut(BaseModel):
             searched_by=r.searched_by,
             case_reference=r.case_reference,
             notice=notice,
+            blind=r.blind,
             candidates=[LeadOut.of(c) for c in r.candidates],
         )

@@ -166,8 +166,9 @@ def gallery_blind_review(
         bool, typer.Option("--on/--off", help="Hide gallery and source category until judged.")
     ] = True,
 ) -> None:
-    """Mark a gallery for blind review (reviewers see its candidates without gallery name
-    and source category until they have recorded a judgement), or unmark it."""
+    """Mark a gallery for blind review (in a search with any candidate from it, reviewers
+    see every candidate without subject, gallery and source category until they have
+    recorded a judgement of it), or unmark it."""
     with _engine() as engine:
         record = engine.set_blind_review(name, on, context=operator())
     state = "on" if record.mask_source_category else "off"

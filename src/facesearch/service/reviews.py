@@ -9,9 +9,12 @@ A search's candidates (the face ids in its audit event) are judged by reviewers 
 
 Independence: a reviewer who has not recorded a judgement of a candidate sees only how
 many judgements it has, never the others' judgements or notes; once they have recorded
-theirs they see all. Blind review: for a gallery marked ``mask_source_category`` such a
-reviewer also sees its candidates without gallery name and source category. Viewers who
-may not judge (auditors) see everything. Judgements are audited (``review.judgement``,
+theirs they see all. Blind review: when any candidate of a search comes from a gallery
+marked ``mask_source_category``, such a reviewer sees *every* candidate of that search
+they have not judged yet without gallery name, source category and subject label, all
+alike (``withheld``), so that what is hidden cannot be told from what is not; each is
+revealed once they record their judgement of it. Viewers who may not judge (auditors)
+see everything. Judgements are audited (``review.judgement``,
 and ``review.confirmed`` when the second concordant ``possible_lead`` arrives) in the
 transaction that stores them.
 
@@ -29,6 +32,7 @@ from facesearch.errors import NotFound
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.store import (
+    AuditResult,
     FaceRecord,
     GalleryRecord,
     JudgementAdded,
@@ -43,7 +47,9 @@ LEAD_DISCLAIMER = (
 )
 """The text every export or print of a lead starts with."""
 
-MASKED = "(hidden until you record your judgement)"
+WITHHELD = "(withheld until you record your judgement)"
+"""What a blind reviewer sees for a candidate's gallery, source category and subject label
+before judging it."""
 
 
 class LeadState(StrEnum):
@@ -89,7 +95,9 @@ class LeadView:
     """Empty while ``judgements_hidden``."""
     stored: bool
     """Whether the face is still in the store (it may have been deleted since)."""
-    masked: bool
+    withheld: bool
+    """Blind review: gallery, source category and subject label are withheld (``None``)
+    until the viewer judges this candidate; the same for every candidate of the search."""
     gallery: str | None
     source_category: str | None
     subject_label: str | None
@@ -103,6 +111,9 @@ class ReviewView:
     occurred_at: datetime
     searched_by: str
     case_reference: str | None
+    blind: bool
+    """Whether a candidate comes from a blind-review gallery (then a reviewer sees each
+    candidate's gallery, source category and subject label only after judging it)."""
     candidates: tuple[LeadView, ...]
 
 
@@ -171,19 +182,28 @@ class Reviews:
         judgements = self.store.list_judgements(seq)
         faces = self.store.get_faces([r.face_id for r in event.results])
         galleries = {g.name: g for g in self.store.list_galleries()}
-        candidates = []
-        for rank, result in enumerate(event.results, start=1):
-            mine = tuple(j for j in judgements if j.face_id == result.face_id)
+        found: list[tuple[AuditResult, FaceRecord | None, GalleryRecord | None]] = []
+        for result in event.results:
             face = faces.get(result.face_id)
             gallery = galleries.get(face.gallery_name) if face is not None else None
+            found.append((result, face, gallery))
+        # one masked gallery among the candidates withholds every candidate's category
+        blind = any(g is not None and g.mask_source_category for _, _, g in found)
+        candidates = []
+        for rank, (result, face, gallery) in enumerate(found, start=1):
+            mine = tuple(j for j in judgements if j.face_id == result.face_id)
             candidates.append(
-                _view(seq, rank, result.face_id, result.similarity, mine, viewer, face, gallery)
-            )
+                _view(
+                    seq, rank, result.face_id, result.similarity, mine,
+                    viewer, face, gallery, blind=blind,
+                )
+            )  # fmt: skip
         return ReviewView(
             seq=event.seq,
             occurred_at=event.occurred_at,
             searched_by=event.actor,
             case_reference=event.case_reference,
+            blind=blind,
             candidates=tuple(candidates),
         )
 
@@ -217,10 +237,10 @@ class Reviews:
             f"- Case reference: {review.case_reference or '(none)'}",
             f"- Candidate rank: {lead.rank} of {len(review.candidates)}",
             f"- Similarity: {lead.similarity:.4f}",
-            f"- Subject label: {lead.subject_label or '(none)'}",
-            f"- Gallery: {MASKED if lead.masked else lead.gallery or '(no longer stored)'}",
+            "- Subject label: " + (WITHHELD if lead.withheld else lead.subject_label or "(none)"),
+            "- Gallery: " + (WITHHELD if lead.withheld else lead.gallery or "(no longer stored)"),
             "- Source category: "
-            + (MASKED if lead.masked else lead.source_category or "(no longer stored)"),
+            + (WITHHELD if lead.withheld else lead.source_category or "(no longer stored)"),
             f"- Review state: {lead.state.value} ({lead.n_judgements} of 2 judgements)",
         ]
         if lead.judgements_hidden:
@@ -264,10 +284,12 @@ def _view(
     viewer: Viewer,
     face: FaceRecord | None,
     gallery: GalleryRecord | None,
+    *,
+    blind: bool,
 ) -> LeadView:
     judged = any(j.reviewer == viewer.name for j in judgements)
     hidden = viewer.blind and not judged
-    masked = hidden and gallery is not None and gallery.mask_source_category
+    withheld = hidden and blind
     return LeadView(
         seq=int(seq),
         face_id=int(face_id),
@@ -279,8 +301,8 @@ def _view(
         judgements_hidden=hidden,
         judgements=() if hidden else judgements,
         stored=face is not None,
-        masked=masked,
-        gallery=None if masked or gallery is None else gallery.name,
-        source_category=None if masked or gallery is None else gallery.source_category,
-        subject_label=face.subject_label if face is not None else None,
+        withheld=withheld,
+        gallery=None if withheld or gallery is None else gallery.name,
+        source_category=None if withheld or gallery is None else gallery.source_category,
+        subject_label=None if withheld or face is None else face.subject_label,
     )

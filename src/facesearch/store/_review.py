@@ -4,16 +4,22 @@ A search is named by the ``seq`` of its audit event (action ``search``, outcome 
 its candidates are the face ids in that event's ``results``. A reviewer records one
 judgement (``possible_lead`` or ``excluded``) per candidate (a second one is refused with
 :class:`~facesearch.errors.AlreadyExists`), and a candidate takes at most two judgements
-(a third is refused with :class:`~facesearch.errors.Conflict`). The judgement and its
-audit events commit in one transaction under the write lock, so two reviewers judging at
-once are ordered and the second sees the first.
+(a third is refused with :class:`~facesearch.errors.Conflict`); a face no longer stored
+(erased, purged, deleted) takes none (:class:`~facesearch.errors.NotFound`). The judgement
+and its audit events commit in one transaction under the write lock, so two reviewers
+judging at once are ordered and the second sees the first.
+
+:func:`drop_judgements` deletes the judgements of faces being removed (erasure, retention
+purge) inside the transaction that removes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
@@ -27,7 +33,7 @@ from facesearch.store.records import (
     JudgementRecord,
     NewAuditEvent,
 )
-from facesearch.store.tables import AuditEvent, Gallery, ReviewJudgement
+from facesearch.store.tables import AuditEvent, Face, Gallery, ReviewJudgement
 
 JUDGEMENTS = ("possible_lead", "excluded")
 """The judgements a reviewer may record."""
@@ -68,6 +74,23 @@ def _search_candidates(session: Session, seq: int) -> list[int]:
     return [int(r["face_id"]) for r in row.results]
 
 
+def drop_judgements(session: Session, face_ids: Collection[int]) -> int:
+    """Delete every judgement of the faces of ``face_ids`` (of any search) in ``session``'s
+    transaction; returns how many were deleted."""
+    n = 0
+    for chunk in _rows.chunks(sorted({int(i) for i in face_ids})):
+        where = ReviewJudgement.face_id.in_(chunk)
+        count = select(func.count()).select_from(ReviewJudgement).where(where)
+        n += int(session.scalar(count) or 0)
+        session.execute(delete(ReviewJudgement).where(where), execution_options=_rows.NO_SYNC)
+    return n
+
+
+def with_details(event: NewAuditEvent, **extra: Any) -> NewAuditEvent:
+    """``event`` with ``extra`` added to its details (JSON-native values)."""
+    return dataclasses.replace(event, details={**event.details, **extra})
+
+
 class ReviewQueries(StoreBase):
     def add_judgement(
         self,
@@ -81,9 +104,10 @@ class ReviewQueries(StoreBase):
     ) -> JudgementAdded:
         """Record ``reviewer``'s ``judgement`` of candidate ``face_id`` of search ``seq``.
 
-        ``NotFound`` when ``seq`` is no completed search or ``face_id`` none of its
-        candidates; ``AlreadyExists`` when ``reviewer`` judged it already; ``Conflict``
-        when it has its two judgements. ``audit`` returns the events to append with it."""
+        ``NotFound`` when ``seq`` is no completed search, ``face_id`` none of its
+        candidates or no longer stored; ``AlreadyExists`` when ``reviewer`` judged it
+        already; ``Conflict`` when it has its two judgements. ``audit`` returns the events
+        to append with it."""
         if judgement not in JUDGEMENTS:
             raise InvalidInput(f"judgement must be one of {', '.join(JUDGEMENTS)}")
         _validate.text("reviewer", reviewer, 200)
@@ -93,6 +117,8 @@ class ReviewQueries(StoreBase):
         with self._tx("add_judgement", write=True, conflict=taken) as s:
             if int(face_id) not in _search_candidates(s, seq):
                 raise NotFound(f"face {face_id} is not a candidate of search {seq}")
+            if s.scalar(select(Face.id).where(Face.id == int(face_id))) is None:
+                raise NotFound(f"face {face_id} is no longer stored: it cannot be judged")
             before = _judgements(s, seq, face_id)
             if any(j.reviewer == reviewer for j in before):
                 raise AlreadyExists(taken)

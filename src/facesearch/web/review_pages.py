@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from facesearch.api.deps import Caller
 from facesearch.auth import Action
-from facesearch.service.reviews import LEAD_DISCLAIMER, Viewer
+from facesearch.service.reviews import LEAD_DISCLAIMER, WITHHELD, Viewer
 from facesearch.web.pages import _caller, _render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -21,7 +21,7 @@ def _page(request: Request, caller: Caller, seq: int, notice: str | None = None)
     review = caller.engine.review(seq, Viewer(caller.principal.name, blind=can_judge))
     return _render(
         request, "review.html", caller, page="review", review=review,
-        can_judge=can_judge, disclaimer=LEAD_DISCLAIMER, notice=notice,
+        can_judge=can_judge, disclaimer=LEAD_DISCLAIMER, notice=notice, withheld=WITHHELD,
     )  # fmt: skip
 
 

@@ -25,8 +25,9 @@ def _viewer(caller: Caller) -> Viewer:
 @router.get("/reviews/{seq}", tags=["review"], summary="A search's candidates with lead state")
 def get_review(seq: Seq, caller: ReviewReader) -> ReviewOut:
     """Candidates of the search whose audit event is `seq`, in rank order. A reviewer sees
-    others' judgements of a candidate, and the gallery of a blind-review gallery's
-    candidate, only after recording their own judgement of it."""
+    others' judgements of a candidate only after recording their own judgement of it. When
+    any candidate comes from a blind-review gallery, a reviewer sees every candidate's
+    gallery, source category and subject label only after judging that candidate."""
     return ReviewOut.of(caller.engine.review(seq, _viewer(caller)), LEAD_DISCLAIMER)
 
 
@@ -38,7 +39,8 @@ def get_review(seq: Seq, caller: ReviewReader) -> ReviewOut:
 )
 def judge(seq: Seq, face_id: FaceId, body: JudgementIn, caller: ReviewJudge) -> LeadOut:
     """One judgement per reviewer and candidate (409 for a second), two per candidate.
-    Two `possible_lead` judgements by different reviewers make a confirmed lead."""
+    Two `possible_lead` judgements by different reviewers make a confirmed lead. 404 when
+    the face is no candidate of the search or is no longer stored (erased, purged)."""
     lead = caller.engine.judge(seq, face_id, body.judgement, body.note, context=caller.context)
     return LeadOut.of(lead)
 
