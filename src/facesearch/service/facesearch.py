@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 
 import numpy as np
+from numpy.typing import NDArray
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth import Accounts
@@ -224,6 +225,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         """
         sha = sha256_hex(data)
         self._accountability.justify(context, "search", sha)
+        searched: list[str] = []
         try:
             result = self._search(
                 data,
@@ -232,12 +234,19 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
                 all_faces=all_faces,
                 threshold=threshold,
                 face_index=face,
+                searched=searched,
             )
         except Exception as err:
-            details = {"k": k, "threshold": threshold, "all_faces": all_faces, "face": face}
-            names = tuple(galleries or ())
+            details = {
+                "k": k,
+                "threshold": threshold,
+                "all_faces": all_faces,
+                "face": face,
+                "requested_galleries": list(galleries or ()),
+            }
+            # only the galleries actually searched (none when refused before searching)
             self._accountability.failed(
-                context, "search", err, galleries=names, probe_sha256=sha, details=details
+                context, "search", err, galleries=searched, probe_sha256=sha, details=details
             )
             raise
         record = self._accountability.searched(context, result)
@@ -253,7 +262,10 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         all_faces: bool,
         threshold: float | None,
         face_index: int | None = None,
+        searched: list[str] | None = None,
     ) -> SearchResult:
+        """See :meth:`search`; the names of the galleries searched are appended to
+        ``searched`` once the index is about to be searched."""
         k = self._check_k(k)
         analyzed = self.pipeline.analyze(data)
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
@@ -268,10 +280,13 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         # (another request may have committed it and not yet added it to the index)
         self._index.catch_up()
         queries = np.stack([f.embedding for f in probe_faces]).astype(np.float32)
-        scores, ids, gallery_size = self._index.search_counted(queries, k, subset=subset)
+        if searched is not None:
+            searched.extend(names)
+        scores, ids, gallery_size = self._search_unsuppressed(
+            queries, k, subset=subset, threshold=threshold
+        )
         if threshold is None:
             threshold = self.leads.search_threshold(gallery_size)
-        ids = self.drop_suppressed(ids)  # never return a suppressed person's face
         wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
         records_by_id = self.store.get_faces(wanted)
         results = []
@@ -314,6 +329,41 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
             threshold_fpir=self.leads.fpir(threshold, gallery_size),
             calibration=self.leads.describe(),
         )
+
+    def _search_unsuppressed(
+        self,
+        queries: NDArray[np.float32],
+        k: int,
+        *,
+        subset: NDArray[np.int64] | None,
+        threshold: float | None,
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64], int]:
+        """The top ``k`` faces per query ``(m, d)`` that are not of a suppressed person:
+        ``(scores (m, k), ids (m, k) with -1 where fewer, gallery size)``.
+
+        Suppressed faces are dropped after the index search, so while a row has fewer
+        than ``k`` faces left, holds no face below the threshold yet and the index holds
+        more, the search is widened (at least doubled) and repeated."""
+        fetch = k
+        while True:
+            scores, ids, gallery_size = self._index.search_counted(queries, fetch, subset=subset)
+            limit = self.leads.search_threshold(gallery_size) if threshold is None else threshold
+            kept = self.drop_suppressed(ids)  # never return a suppressed person's face
+            valid = kept >= 0
+            short = valid.sum(axis=1) < k
+            # a row whose last fetched face is below the threshold cannot gain a candidate
+            more_above = (ids[:, -1] >= 0) & (scores[:, -1] >= limit)
+            if fetch >= gallery_size or not np.any(short & more_above):
+                break
+            dropped = int(((ids >= 0) & ~valid).sum(axis=1).max())
+            fetch = min(max(2 * fetch, k + dropped), gallery_size)
+        out_scores = np.full((len(kept), k), -np.inf, dtype=np.float32)
+        out_ids = np.full((len(kept), k), -1, dtype=np.int64)
+        for row in range(len(kept)):
+            take = np.flatnonzero(valid[row])[:k]
+            out_scores[row, : len(take)] = scores[row, take]
+            out_ids[row, : len(take)] = kept[row, take]
+        return out_scores, out_ids, gallery_size
 
     def verify(self, data_a: bytes, data_b: bytes, *, context: AuditContext) -> VerifyResult:
         """Compare the largest face of two images (1:1) at the verify threshold.
