@@ -9,7 +9,7 @@ import pytest
 
 from facesearch.errors import Conflict, InvalidInput, SensitiveIdentifierFound, Suppressed
 from facesearch.service import FaceSearch
-from facesearch.store import NewFace, NewImage
+from facesearch.store import AuditFilter, NewFace, NewImage
 
 from .helpers import CURATOR, INVESTIGATION, row_counts
 
@@ -60,8 +60,9 @@ def test_erasure_by_face_removes_a_person_everywhere_and_suppresses_them(
     assert view.request.threshold == pytest.approx(engine.erasure_threshold)
     assert row_counts(engine.store) == before  # nothing deleted before confirmation
 
-    record = engine.confirm_erasure(view.request.id, context=CURATOR)
-    assert record.status == "completed"
+    done = engine.confirm_erasure(view.request.id, context=CURATOR)
+    record = done.record
+    assert record.status == "completed" and done.hidden_face_ids == ()
     assert set(record.erased_face_ids) == set(galleries["Colin_Powell"])
 
     counts = row_counts(engine.store)
@@ -160,11 +161,72 @@ def test_a_partial_confirmation_a_cancellation_and_refusals(
     with pytest.raises(InvalidInput, match="not proposed"):
         engine.confirm_erasure(view.request.id, face_ids=[other], context=CURATOR)
     first = galleries["Colin_Powell"][0]
-    record = engine.confirm_erasure(view.request.id, face_ids=[first], context=CURATOR)
-    assert record.erased_face_ids == (first,)
+    done = engine.confirm_erasure(view.request.id, face_ids=[first], context=CURATOR)
+    assert done.record.erased_face_ids == (first,)
     stored = set(engine.store.face_ids(engine.model_id).tolist())
     assert first not in stored and set(galleries["Colin_Powell"][1:]) <= stored
     assert [e.status for e in engine.list_erasures()] == ["completed", "cancelled"]
+
+    # the kept faces of him stay stored, but the suppression hides them: the confirmation
+    # names exactly the stored faces no search returns any more, and the audit counts them
+    returned: set[int] = set()
+    for paths in test_images.values():
+        for path in paths:
+            result = engine.search(path.read_bytes(), context=INVESTIGATION, k=50, threshold=-1)
+            returned |= {c.face_id for face in result.faces for c in face.candidates}
+    assert set(done.hidden_face_ids) == stored - returned
+    assert galleries["Colin_Powell"][1] in done.hidden_face_ids  # the same photo as `first`
+    event = engine.audit.list(AuditFilter(action="erasure.confirm"), limit=1)[0]
+    assert event.details["kept_faces_hidden_by_suppression"] == len(done.hidden_face_ids)
+    assert event.details["hidden_face_ids"] == list(done.hidden_face_ids)
+    assert event.details["not_confirmed"] == sorted(galleries["Colin_Powell"][1:])
+
+
+def test_confirming_refuses_faces_enrolled_since_the_request_until_reviewed(
+    engine: FaceSearch, galleries: dict[str, list[int]], test_images: Images
+) -> None:
+    colin = test_images["Colin_Powell"]
+    view = engine.request_erasure(colin[1].read_bytes(), reference="ER-8", context=CURATOR)
+    assert {f.face_id for f in view.faces} == set(galleries["Colin_Powell"])
+    late = _enroll(engine, colin[2], "g1", "Colin again")  # after the request was filed
+    before = row_counts(engine.store)
+
+    with pytest.raises(Conflict, match="1 new face"):
+        engine.confirm_erasure(view.request.id, context=CURATOR)
+    assert row_counts(engine.store) == before  # nothing erased
+    again = engine.erasure(view.request.id)
+    assert again.request.status == "pending"
+    assert {f.face_id for f in again.faces} == {*galleries["Colin_Powell"], late}
+    sims = [f.similarity for f in again.faces]
+    assert sims == sorted(sims, reverse=True)
+    assert all(s >= again.request.threshold for s in sims)
+    event = engine.audit.list(limit=1)[0]
+    assert (event.action, event.outcome) == ("erasure.confirm", "conflict")
+    assert event.details["new_face_ids"] == [late]
+
+    done = engine.confirm_erasure(view.request.id, context=CURATOR)
+    assert set(done.record.erased_face_ids) == {*galleries["Colin_Powell"], late}
+    assert late not in set(engine.store.face_ids(engine.model_id).tolist())
+
+
+def test_a_search_still_returns_k_candidates_when_suppressed_faces_rank_first(
+    engine: FaceSearch, galleries: dict[str, list[int]], test_images: Images
+) -> None:
+    colin = test_images["Colin_Powell"]
+    view = engine.request_erasure(colin[1].read_bytes(), reference="ER-9", context=CURATOR)
+    first = galleries["Colin_Powell"][0]
+    done = engine.confirm_erasure(view.request.id, face_ids=[first], context=CURATOR)
+    hidden = set(done.hidden_face_ids)
+    assert hidden  # his kept faces outrank everyone else for a probe of him
+    visible = set(engine.store.face_ids(engine.model_id).tolist()) - hidden
+    for k in range(1, len(visible) + 2):
+        result = engine.search(colin[2].read_bytes(), context=INVESTIGATION, k=k, threshold=-1)
+        ids = [c.face_id for c in result.faces[0].candidates]
+        assert len(ids) == min(k, len(visible)) and not set(ids) & hidden
+        sims = [c.similarity for c in result.faces[0].candidates]
+        assert sims == sorted(sims, reverse=True)
+    full = engine.search(colin[2].read_bytes(), context=INVESTIGATION, k=50, threshold=-1)
+    assert {c.face_id for c in full.faces[0].candidates} == visible
 
 
 def test_the_suppression_check_is_cheap_when_the_list_is_empty(engine: FaceSearch) -> None:

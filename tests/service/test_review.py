@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from facesearch.audit import AuditContext
 from facesearch.errors import AlreadyExists, NotFound, SensitiveIdentifierFound
-from facesearch.service import FaceSearch
-from facesearch.service.reviews import LEAD_DISCLAIMER, LeadState, Viewer
+from facesearch.service import FacePipeline, FaceSearch
+from facesearch.service.reviews import LEAD_DISCLAIMER, WITHHELD, LeadState, LeadView, Viewer
+from facesearch.settings import Settings
 from facesearch.store import AuditFilter
 
 from .helpers import CURATOR, INVESTIGATION
@@ -70,20 +72,109 @@ def test_the_second_reviewer_sees_only_the_count_until_recording(
     assert not [e for e in engine.audit.list(limit=5) if e.action == "review.confirmed"]
 
 
-def test_blind_review_masks_the_gallery_until_the_reviewer_judges(
+def _shown(lead: LeadView) -> tuple[object, ...]:
+    """What a candidate's view says about where it comes from."""
+    return (lead.withheld, lead.gallery, lead.source_category, lead.subject_label)
+
+
+def _sheet_lines(sheet: str) -> list[str]:
+    keys = ("- Subject label:", "- Gallery:", "- Source category:")
+    return [line for line in sheet.splitlines() if line.startswith(keys)]
+
+
+def test_blind_review_withholds_every_candidate_alike_until_the_reviewer_judges(
     engine: FaceSearch, searched: tuple[int, int, int]
 ) -> None:
     seq, booked, press = searched
-    views = {c.face_id: c for c in engine.review(seq, ANN_SEES).candidates}
-    assert views[booked].masked and views[booked].gallery is None
-    assert views[booked].source_category is None
-    assert not views[press].masked and views[press].gallery == "press"
-    sheet = engine.lead_sheet(seq, booked, ANN_SEES)
-    assert sheet.startswith(LEAD_DISCLAIMER) and "booking" not in sheet
+    review = engine.review(seq, ANN_SEES)
+    assert review.blind
+    views = {c.face_id: c for c in review.candidates}
+    # a masked gallery's candidate and an open gallery's look the same before judging
+    assert _shown(views[booked]) == _shown(views[press]) == (True, None, None, None)
+    booked_sheet = engine.lead_sheet(seq, booked, ANN_SEES)
+    press_sheet = engine.lead_sheet(seq, press, ANN_SEES)
+    assert booked_sheet.startswith(LEAD_DISCLAIMER)
+    assert _sheet_lines(booked_sheet) == _sheet_lines(press_sheet)
+    assert all(WITHHELD in line for line in _sheet_lines(press_sheet))
+    for sheet in (booked_sheet, press_sheet):
+        assert "booking" not in sheet and "press" not in sheet
+        assert "- Subject label: C\n" not in sheet and "- Subject label: S\n" not in sheet
+
     judged = engine.judge(seq, booked, "excluded", context=ANN)
-    assert not judged.masked and judged.gallery == "booking"
-    assert judged.source_category == "booking photos"
-    assert not engine.lead_state(seq, booked, AUDITOR).masked
+    assert _shown(judged) == (False, "booking", "booking photos", "C")
+    judged = engine.judge(seq, press, "possible_lead", context=ANN)
+    assert _shown(judged) == (False, "press", "press", "S")
+    # bob has judged nothing: still withheld for him; an auditor sees everything
+    assert _shown(engine.lead_state(seq, booked, BOB_SEES)) == (True, None, None, None)
+    assert _shown(engine.lead_state(seq, booked, AUDITOR)) == (
+        False,
+        "booking",
+        "booking photos",
+        "C",
+    )
+
+
+def test_a_search_without_blind_review_candidates_shows_them(
+    engine: FaceSearch, searched: tuple[int, int, int], test_images: Images
+) -> None:
+    _, _, press = searched
+    result = engine.search(
+        test_images["Serena_Williams"][1].read_bytes(),
+        context=INVESTIGATION,
+        threshold=-1.0,
+        galleries=["press"],
+    )
+    assert result.audit_seq is not None
+    review = engine.review(result.audit_seq, ANN_SEES)
+    assert not review.blind
+    (lead,) = review.candidates
+    assert lead.face_id == press and _shown(lead) == (False, "press", "press", "S")
+
+
+def test_an_erased_face_cannot_become_a_lead_and_its_judgements_go(
+    engine: FaceSearch, searched: tuple[int, int, int], test_images: Images
+) -> None:
+    seq, booked, press = searched
+    engine.judge(seq, booked, "possible_lead", "same ears", context=ANN)
+    engine.judge(seq, press, "excluded", context=ANN)
+    view = engine.request_erasure(
+        test_images["Colin_Powell"][2].read_bytes(), reference="ER-R1", context=CURATOR
+    )
+    assert booked in {f.face_id for f in view.faces}
+    engine.confirm_erasure(view.request.id, face_ids=[booked], context=CURATOR)
+    event = engine.audit.list(AuditFilter(action="erasure.confirm"), limit=1)[0]
+    assert event.details["review_judgements_deleted"] == 1
+    assert [j.face_id for j in engine.store.list_judgements(seq)] == [press]
+
+    with pytest.raises(NotFound, match="no longer stored"):
+        engine.judge(seq, booked, "possible_lead", "agree", context=BOB)
+    lead = engine.lead_state(seq, booked, AUDITOR)
+    assert lead.state is LeadState.UNREVIEWED and not lead.stored and lead.n_judgements == 0
+    failed = engine.audit.list(AuditFilter(action="review.judgement"), limit=1)[0]
+    assert failed.outcome == "not_found"
+    assert not engine.audit.list(AuditFilter(action="review.confirmed"), limit=1)
+
+
+def test_a_purged_face_loses_its_judgements_and_takes_no_more(
+    settings: Settings, real_pipeline: FacePipeline, test_images: Images
+) -> None:
+    now = [datetime.now(UTC)]
+    with FaceSearch(settings, pipeline=real_pipeline, clock=lambda: now[0]) as fs:
+        fs.create_gallery("booking", legal_basis="t", retention_days=30, context=CURATOR)
+        colin = test_images["Colin_Powell"]
+        face = fs.enroll(colin[0].read_bytes(), gallery="booking", context=CURATOR).face_ids[0]
+        result = fs.search(colin[1].read_bytes(), context=INVESTIGATION, threshold=-1.0)
+        assert result.audit_seq is not None
+        seq = result.audit_seq
+        fs.judge(seq, face, "possible_lead", context=ANN)
+        now[0] += timedelta(days=31)
+        report = fs.apply_retention(context=CURATOR)
+        assert report.face_ids == (face,)
+        event = fs.audit.list(AuditFilter(action="retention.purge"), limit=1)[0]
+        assert event.details["review_judgements_deleted"] == 1
+        assert fs.store.list_judgements(seq) == []
+        with pytest.raises(NotFound, match="no longer stored"):
+            fs.judge(seq, face, "possible_lead", context=BOB)
 
 
 def test_notes_with_identifiers_and_non_candidates_are_refused(

@@ -57,3 +57,34 @@ def test_erasure_pages(ui: Api, test_images: dict[str, list[Path]]) -> None:
     assert r.status_code == 200 and "erased" in r.text and "File a request" not in r.text
     r = ui.client.post(f"/ui/erasures/{request.id}/cancel", headers={"accept": "text/html"})
     assert r.status_code == 403
+
+
+def test_the_erasure_page_shows_late_faces_and_what_the_suppression_hides(
+    ui: Api, test_images: dict[str, list[Path]]
+) -> None:
+    colin = test_images["Colin_Powell"]
+    fs = ui.engine
+    fs.create_gallery("g", legal_basis="test", context=SETUP)
+    first = fs.enroll(colin[0].read_bytes(), gallery="g", context=SETUP).face_ids[0]
+    ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
+    r = ui.client.post(
+        "/ui/erasures",
+        files={"photo": (colin[1].name, colin[1].read_bytes(), "image/jpeg")},
+        data={"reference": "ER-late"},
+    )
+    assert r.status_code == 200 and 'id="suppression-warning"' in r.text
+    assert "hidden from every search" in r.text
+    (request,) = fs.list_erasures()
+    late = fs.enroll(colin[2].read_bytes(), gallery="g", context=SETUP).face_ids[0]
+
+    r = ui.client.post(f"/ui/erasures/{request.id}/confirm", data={"face_ids": str(first)})
+    assert r.status_code == 409
+    assert "1 new face(s) since the request was filed; review and confirm again" in r.text
+    assert f'name="face_ids" value="{late}"' in r.text  # now on the form, to review
+    # the curator keeps the late face
+    r = ui.client.post(f"/ui/erasures/{request.id}/confirm", data={"face_ids": str(first)})
+    assert r.status_code == 200, r.text
+    assert "erased 1 face(s)" in r.text
+    assert "1 kept face(s) stay stored but are hidden from every search" in r.text
+    assert f"face {late}, similarity" in r.text and "kept, hidden from search" in r.text
+    assert late in {f.id for f in fs.list_faces()}

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from facesearch.api.schemas import FaceOut
-from facesearch.service.privacy import ErasureView
+from facesearch.service.privacy import ErasureConfirmation, ErasureView
 from facesearch.store import ErasureRecord, SuppressionRecord
 
 
@@ -69,6 +69,24 @@ class ErasureOut(BaseModel):
             created_at=r.created_at,
             decided_by=r.decided_by,
             decided_at=r.decided_at,
+        )
+
+
+class ErasureConfirmedOut(ErasureOut):
+    """A confirmed erasure, with the stored faces it did not erase (the curator kept them)
+    that the requester's suppression now hides from every search."""
+
+    kept_faces_hidden_by_suppression: int = Field(
+        description="How many kept faces the suppression hides from every search."
+    )
+    hidden_face_ids: list[int]
+
+    @classmethod
+    def of_confirmation(cls, c: ErasureConfirmation) -> ErasureConfirmedOut:
+        return cls(
+            **ErasureOut.of(c.record).model_dump(),
+            kept_faces_hidden_by_suppression=len(c.hidden_face_ids),
+            hidden_face_ids=list(c.hidden_face_ids),
         )
 
 

@@ -123,7 +123,10 @@ def erasure_confirm(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_out: Json = False,
 ) -> None:
-    """Erase the proposed faces (images and thumbnails too) and suppress the requester."""
+    """Erase the proposed faces (images and thumbnails too) and suppress the requester.
+
+    Refused when faces were enrolled since the request was filed that are as close to the
+    requester: they are added to its proposals; show the request and confirm again."""
     with common.engine() as engine:
         view = engine.erasure(request_id)
         n = len(face) if face else len(view.faces)
@@ -131,11 +134,16 @@ def erasure_confirm(
             f"erase {n} face(s) for request {view.request.reference} and suppress this person?"
         ):
             raise typer.Abort()
-        record = engine.confirm_erasure(request_id, face_ids=face or None, context=operator())
+        done = engine.confirm_erasure(request_id, face_ids=face or None, context=operator())
     if json_out:
-        output.print_json(record)
+        output.print_json(done)
     else:
-        output.info(_summary(record))
+        output.info(_summary(done.record))
+        output.info(
+            f"{len(done.hidden_face_ids)} kept face(s) stay stored but are hidden from every "
+            "search by the suppression"
+            + (f": {', '.join(map(str, done.hidden_face_ids))}" if done.hidden_face_ids else "")
+        )
 
 
 @erasure_app.command("cancel")

@@ -6,10 +6,15 @@
    ``privacy.erasure_target_fmr`` (from the model's calibration table) are proposed. The
    request keeps the requester's embedding, never the photo.
 2. :meth:`Privacy.confirm_erasure`: the curator confirms (all, or some of the proposed
-   faces). In one store transaction the faces are deleted (logged, so every index drops
-   them), images and subjects left without faces go too, and the requester's embedding
-   and the erased faces' embeddings join the suppression list; then the index applies the
-   deletions.
+   faces). The requester's embedding is searched again first: faces enrolled since the
+   request was filed are added to its proposals and the confirmation is refused
+   (``Conflict``) until the curator has seen them. In one store transaction the faces
+   are deleted (logged, so every index drops them), images and subjects left without
+   faces go too with the faces' review judgements, and the requester's embedding and the
+   erased faces' embeddings join the suppression list; then the index applies the
+   deletions. Faces the curator kept but that are within the suppression threshold of
+   those embeddings stay stored yet are hidden from every search: the result and the
+   audit event count them.
 3. From then on a face within ``privacy.suppression_target_fmr`` of any suppressed
    embedding is refused at enrollment (:class:`~facesearch.errors.Suppressed`) and dropped
    from every search result, whichever path enrolled it.
@@ -24,13 +29,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.calibration import Calibration, load_calibration
-from facesearch.errors import InvalidInput, NoFaceFound, Suppressed
+from facesearch.errors import Conflict, InvalidInput, NoFaceFound, Suppressed
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.service.index_sync import IndexSync
@@ -50,6 +56,16 @@ class ErasureFace:
     face_id: int
     similarity: float
     face: FaceRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureConfirmation:
+    """A confirmed erasure: the completed request, and the stored faces it did not erase
+    (the curator kept them) that its suppression entries hide from every search from now
+    on (ascending ids)."""
+
+    record: ErasureRecord
+    hidden_face_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,18 +210,40 @@ class Privacy:
         *,
         face_ids: Sequence[int] | None = None,
         context: AuditContext,
-    ) -> ErasureRecord:
+    ) -> ErasureConfirmation:
         """Erase the proposed faces (or the ``face_ids`` among them) and suppress the
-        requester. ``InvalidInput`` for a face id the request did not propose."""
+        requester. ``InvalidInput`` for a face id the request did not propose.
+
+        First the requester's stored embedding is searched again at the request's
+        threshold: faces enrolled since the request was filed are added to its proposals
+        and the confirmation is refused (``Conflict``) so the curator sees them; confirming
+        again then goes through. The result (and the ``erasure.confirm`` audit event) says
+        which stored faces, kept because they were not confirmed, the new suppression
+        entries will hide from every search."""
         target = f"erasure:{request_id}"
+        details: dict[str, Any] = {}
         try:
-            request = self.store.get_erasure_request(request_id)
-            proposed = {p.face_id for p in request.proposed}
-            chosen = sorted(proposed if face_ids is None else {int(i) for i in face_ids})
-            unknown = [i for i in chosen if i not in proposed]
-            if unknown:
-                raise InvalidInput(f"faces {unknown[:10]} were not proposed by this request")
-            with self._write_lock:
+            with self._write_lock:  # enrollment takes it too: no face slips in meanwhile
+                request = self.store.get_erasure_request(request_id)
+                embedding = self.store.erasure_embedding(request_id)  # Conflict unless pending
+                proposed = {p.face_id for p in request.proposed}
+                new = [
+                    p
+                    for p in self._nearest(embedding, request.threshold)
+                    if p.face_id not in proposed
+                ]
+                if new:
+                    self.store.add_erasure_proposals(request_id, new)
+                    details["new_face_ids"] = [p.face_id for p in new]
+                    raise Conflict(
+                        f"{len(new)} new face(s) since the request was filed; "
+                        "review and confirm again"
+                    )
+                chosen = sorted(proposed if face_ids is None else {int(i) for i in face_ids})
+                unknown = [i for i in chosen if i not in proposed]
+                if unknown:
+                    raise InvalidInput(f"faces {unknown[:10]} were not proposed by this request")
+                hidden = self._hidden_by(embedding, chosen)
                 record = self.store.complete_erasure(
                     request_id,
                     chosen,
@@ -217,15 +255,19 @@ class Privacy:
                             "reference": r.reference,
                             "face_ids": list(r.erased_face_ids),
                             "not_confirmed": sorted(proposed - set(chosen)),
+                            "kept_faces_hidden_by_suppression": len(hidden),
+                            "hidden_face_ids": list(hidden[:MAX_PROPOSED]),
                         },
                     ),
                 )
                 self._index.apply_deletions()
         except Exception as err:
-            self._accountability.failed(context, "erasure.confirm", err, target=target)
+            self._accountability.failed(
+                context, "erasure.confirm", err, target=target, details=details
+            )
             raise
         self.audit.committed()
-        return record
+        return ErasureConfirmation(record, tuple(hidden))
 
     def cancel_erasure(self, request_id: int, *, context: AuditContext) -> ErasureRecord:
         """Cancel a pending request (its embedding is wiped; nothing is deleted)."""
@@ -277,6 +319,23 @@ class Privacy:
         return out
 
     # --- helpers ------------------------------------------------------------------------
+    def _hidden_by(self, requester: NDArray[np.float32], erased: Sequence[int]) -> list[int]:
+        """Stored faces of this model, other than ``erased``, at or above the suppression
+        threshold to the requester's embedding or to an erased face's: the faces the
+        suppression entries of this erasure will drop from every search (ascending)."""
+        vectors = [np.asarray(requester, dtype=np.float32).reshape(1, -1)]
+        vectors += [v for _, v in self.store.iter_embeddings(self.model_id, ids=list(erased))]
+        queries = np.ascontiguousarray(np.concatenate(vectors, axis=0), dtype=np.float32)
+        self._index.catch_up()
+        n = min(len(self._index), MAX_PROPOSED)
+        if n == 0:
+            return []
+        scores, ids = self._index.search(queries, n)
+        threshold = self.suppression_threshold
+        gone = {int(i) for i in erased}
+        hits = {int(i) for i in ids[(ids >= 0) & (scores >= threshold)].ravel()}
+        return sorted(hits - gone)
+
     def _nearest(self, embedding: NDArray[np.float32], threshold: float) -> list[ProposedFace]:
         """Faces of this model at or above ``threshold`` to ``embedding``, best first."""
         self._index.catch_up()

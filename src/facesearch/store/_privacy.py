@@ -3,8 +3,10 @@
 A confirmed erasure is one transaction: the faces are deleted (logged in
 ``face_deletions``, so every vector index drops them), images left without faces go with
 their rejections, subjects left without faces go too (their label is the person's name),
-the requester's embedding and the erased faces' embeddings join ``suppressions``, the
-request is marked completed, and its audit event is appended.
+the review judgements of the erased faces go (their count is added to the audit event's
+details as ``review_judgements_deleted``), the requester's embedding and the erased faces'
+embeddings join ``suppressions``, the request is marked completed, and its audit event is
+appended.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from facesearch.errors import Conflict, InvalidInput, NotFound
 from facesearch.store import _rows, _validate
 from facesearch.store._audit import append_event
 from facesearch.store._base import StoreBase
+from facesearch.store._review import drop_judgements, with_details
 from facesearch.store.records import (
     AuditHook,
     ErasureRecord,
@@ -108,6 +111,39 @@ class PrivacyQueries(StoreBase):
                 append_event(s, audit(record))
             return record
 
+    def erasure_embedding(self, request_id: int) -> NDArray[np.float32]:
+        """The requester's ``(d,)`` float32 embedding of a pending request (``Conflict``
+        once the request is decided: the embedding is then wiped or suppressed)."""
+        with self._tx("erasure_embedding") as s:
+            row = self._request(s, request_id)
+            if row.status != PENDING or row.embedding is None:
+                raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
+            blob, dim = bytes(row.embedding), int(row.embedding_dim)
+        vector = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+        if vector.size != dim:  # pragma: no cover - written by add_erasure_request
+            raise Conflict(f"erasure request {request_id} holds a damaged embedding")
+        return vector
+
+    def add_erasure_proposals(
+        self, request_id: int, proposed: Sequence[ProposedFace]
+    ) -> ErasureRecord:
+        """Add ``proposed`` faces (those not proposed yet) to a pending request's proposals,
+        which stay ordered best first. ``Conflict`` when the request is not pending."""
+        with self._tx("add_erasure_proposals", write=True) as s:
+            row = self._request(s, request_id)
+            if row.status != PENDING:
+                raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
+            known = {int(p["face_id"]) for p in row.proposed}
+            merged = list(row.proposed) + [
+                {"face_id": int(p.face_id), "similarity": float(p.similarity)}
+                for p in proposed
+                if int(p.face_id) not in known
+            ]
+            merged.sort(key=lambda p: (-float(p["similarity"]), int(p["face_id"])))
+            row.proposed = merged
+            s.flush()
+            return _record(row)
+
     def get_erasure_request(self, request_id: int) -> ErasureRecord:
         with self._tx("get_erasure_request") as s:
             return _record(self._request(s, request_id))
@@ -129,7 +165,9 @@ class PrivacyQueries(StoreBase):
         audit: AuditHook[ErasureRecord] | None = None,
     ) -> ErasureRecord:
         """Erase ``face_ids`` for a pending request and suppress the requester (one
-        transaction; see the module docstring). Faces already gone are skipped.
+        transaction; see the module docstring). Faces already gone are skipped; the
+        judgements of the erased faces are deleted and counted in the audit event's
+        ``details["review_judgements_deleted"]``.
         ``Conflict`` when the request is not pending."""
         with self._tx("complete_erasure", write=True) as s:
             row = self._request(s, request_id)
@@ -151,6 +189,7 @@ class PrivacyQueries(StoreBase):
             for chunk in _rows.chunks([f[0] for f in found]):
                 erased += _rows.delete_faces_where(s, Face.id.in_(chunk), recount_images=True)
             self._drop_empty(s, {f[1] for f in found}, {f[2] for f in found if f[2] is not None})
+            dropped = drop_judgements(s, erased)
             if row.embedding is None:  # pending requests always keep it
                 raise Conflict(f"erasure request {request_id} holds no embedding")
             vectors = [(row.embedding, row.embedding_dim)] + [(f[3], f[4]) for f in found]
@@ -172,7 +211,7 @@ class PrivacyQueries(StoreBase):
             s.flush()
             record = _record(row)
             if audit is not None:
-                append_event(s, audit(record))
+                append_event(s, with_details(audit(record), review_judgements_deleted=dropped))
             return record
 
     def cancel_erasure(

@@ -58,6 +58,7 @@ def file_erasure(
 def _request_page(
     request: Request, caller: Caller, request_id: int, status: int = 200, **context: Any
 ) -> HTMLResponse:
+    context.setdefault("hidden_face_ids", ())
     return _render(
         request,
         "erasure.html",
@@ -66,6 +67,7 @@ def _request_page(
         page="erasures",
         view=caller.engine.erasure(request_id),
         can_manage=caller.principal.can(Action.ERASURE_MANAGE),
+        suppression_threshold=caller.engine.suppression_threshold,
         **context,
     )
 
@@ -87,16 +89,20 @@ def confirm_erasure(
             request, caller, request_id, 422, error="tick at least one face to erase"
         )
     try:
-        record = caller.engine.confirm_erasure(
+        done = caller.engine.confirm_erasure(
             request_id, face_ids=face_ids or [], context=caller.context
         )
     except FaceSearchError as err:
         return _request_page(request, caller, request_id, err.http_status, error=err.message)
+    hidden = len(done.hidden_face_ids)
     return _request_page(
         request,
         caller,
         request_id,
-        notice=f"erased {len(record.erased_face_ids)} face(s); this person is now suppressed",
+        notice=f"erased {len(done.record.erased_face_ids)} face(s); this person is now "
+        f"suppressed. {hidden} kept face(s) stay stored but are hidden from every search "
+        "by the suppression",
+        hidden_face_ids=done.hidden_face_ids,
     )
 
 

@@ -8,7 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 
 from facesearch.api.deps import ErasureManager, ErasureReader
-from facesearch.api.schemas_privacy import ErasureConfirmIn, ErasureOut, SuppressionOut
+from facesearch.api.schemas_privacy import (
+    ErasureConfirmedOut,
+    ErasureConfirmIn,
+    ErasureOut,
+    SuppressionOut,
+)
 from facesearch.api.uploads import read_image
 
 router = APIRouter(prefix="/api/v1", tags=["erasure"])
@@ -61,14 +66,19 @@ def get_erasure(request_id: RequestId, caller: ErasureReader) -> ErasureOut:
 @router.post("/erasures/{request_id}/confirm", summary="Confirm an erasure request")
 def confirm_erasure(
     request_id: RequestId, caller: ErasureManager, body: ErasureConfirmIn | None = None
-) -> ErasureOut:
-    """Deletes the proposed faces (or `face_ids` among them) with their images and
-    thumbnails from the store and the index, and puts the requester on the suppression
-    list: from then on their face is refused at enrollment and never returned by a search."""
+) -> ErasureConfirmedOut:
+    """Deletes the proposed faces (or `face_ids` among them) with their images, thumbnails
+    and review judgements from the store and the index, and puts the requester on the
+    suppression list: from then on their face is refused at enrollment and never returned
+    by a search. Faces not erased but as close to the requester stay stored and are hidden
+    from every search too: `kept_faces_hidden_by_suppression` counts them.
+
+    409 when faces were enrolled since the request was filed that are as close to the
+    requester: they are added to the request's proposals; review them and confirm again."""
     fs = caller.engine
     face_ids = body.face_ids if body is not None else None
-    record = fs.confirm_erasure(request_id, face_ids=face_ids, context=caller.context)
-    return ErasureOut.of(record)
+    done = fs.confirm_erasure(request_id, face_ids=face_ids, context=caller.context)
+    return ErasureConfirmedOut.of_confirmation(done)
 
 
 @router.post("/erasures/{request_id}/cancel", summary="Cancel an erasure request")
