@@ -214,7 +214,6 @@ class ApiSettings(BaseModel):
     max_files: int = Field(
         20, ge=1, le=1000, description="Most image files one enroll request may upload."
     )
-    docs: bool = Field(True, description="Serve the interactive API docs at /docs.")
 
 
 def _default_workers() -> int:

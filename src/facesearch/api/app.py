@@ -112,7 +112,9 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs" if settings.api.docs else None,
+        # FastAPI's /docs and /redoc load their scripts from a CDN; nothing here is fetched
+        # at run time (machines may have no internet), so only /openapi.json is served
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = state

@@ -19,7 +19,7 @@ def serve_command(
         typer.Option(min=1, max=65535, help="Port (default: FACESEARCH_API__PORT)."),
     ] = None,
 ) -> None:
-    """Serve the REST API (/api/v1, docs at /docs) and the web UI.
+    """Serve the REST API (/api/v1, its OpenAPI document at /openapi.json) and the web UI.
 
     On the first start of an empty store an admin user is made and its API key printed once.
     """
@@ -48,5 +48,5 @@ def serve_command(
             output.info(issued.secret)
     finally:
         store.close()
-    output.info(f"facesearch on http://{api.host}:{api.port}/ (API docs at /docs)")
+    output.info(f"facesearch on http://{api.host}:{api.port}/ (OpenAPI at /openapi.json)")
     uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")
