@@ -3,7 +3,9 @@
 Every search, verify, enroll and delete carries an :class:`~facesearch.audit.AuditContext`.
 Writes append their event in the write's own transaction (the store's audit hooks); a
 search or verify appends its event after it ran and before its result is returned, and if
-that append fails the call fails. Calls that fail are audited with the error's code.
+that append fails the call fails. Calls that fail are audited with the error's code. An
+event never holds text the sensitive-identifier guard refused: a refusal names the field
+and the kind of identifier.
 """
 
 from __future__ import annotations
@@ -15,13 +17,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from facesearch.audit import AuditContext, AuditLog, Justification
-from facesearch.errors import FaceSearchError
+from facesearch.errors import FaceSearchError, SensitiveIdentifierFound
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.results import SearchResult, VerifyResult
 from facesearch.settings import Settings
 from facesearch.store import AuditRecord, AuditResult
 
 logger = logging.getLogger(__name__)
+
+
+def refusal_details(err: BaseException) -> dict[str, str]:
+    """What an audit event keeps of a guard refusal: the field's name and the kind of
+    identifier, never the refused text (empty for other errors)."""
+    if isinstance(err, SensitiveIdentifierFound):
+        return {"refused_field": err.field, "identifier_kind": err.kind}
+    return {}
 
 
 def outcome_of(err: BaseException) -> str:
@@ -43,10 +53,10 @@ class Accountability:
             check_fields(
                 {
                     "purpose": (justification.purpose, FieldKind.NARRATIVE),
-                    "case_reference": (justification.case_reference, FieldKind.IDENTITY),
+                    "case_reference": (justification.case_reference, FieldKind.REFERENCE),
                     "authorization_reference": (
                         justification.authorization_reference,
-                        FieldKind.IDENTITY,
+                        FieldKind.REFERENCE,
                     ),
                 }
             )
@@ -59,7 +69,7 @@ class Accountability:
                     action,
                     outcome=err.code,
                     probe_sha256=probe_sha256,
-                    details={"refused": err.message},
+                    details={"refused": err.message, **refusal_details(err)},
                 )
             )
             raise
@@ -76,7 +86,10 @@ class Accountability:
         target: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Audit a call that failed with ``err`` (the caller then re-raises it)."""
+        """Audit a call that failed with ``err`` (the caller then re-raises it).
+
+        ``details`` must not hold free text the sensitive-identifier guard refused or may
+        refuse: a refusal is recorded by field name and kind (:func:`refusal_details`)."""
         message = err.message if isinstance(err, FaceSearchError) else type(err).__name__
         self.audit.record_quietly(
             context.event(
@@ -85,7 +98,7 @@ class Accountability:
                 galleries=galleries,
                 probe_sha256=probe_sha256,
                 target=target,
-                details={**(details or {}), "error": message},
+                details={**(details or {}), **refusal_details(err), "error": message},
             )
         )
 
