@@ -2,6 +2,15 @@
 
 Each image is one store transaction holding the image, its faces, its rejected faces and its
 audit event; accepted faces are added to the vector index after that commits.
+
+Every path that stores an image goes through :meth:`Enrollment.commit_analyzed`, which
+checks all free text it stores (subject label and reference, source URI, legal basis) for
+sensitive identifiers, and checks the faces against the suppression list under the write
+lock, right before the store transaction, so a suppression completed meanwhile is seen.
+
+Audit events keep no free text a person could be named by: an ``enroll`` event holds the
+image's sha256, the subject's id (not its label), the face ids and the gallery; a failed
+one holds the sha256 and, for a guard refusal, the field's name and the identifier's kind.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from facesearch.audit import AuditContext, AuditLog
-from facesearch.errors import InvalidInput, NoFaceFound
+from facesearch.errors import InvalidInput, NoFaceFound, SensitiveIdentifierFound
 from facesearch.imaging import sha256_hex
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.quality import enrollment_failures
@@ -72,7 +81,7 @@ class Enrollment(Privacy):
         """
         try:
             record = self.store.get_gallery(gallery)
-            self._check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
+            check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
             analyzed = self.pipeline.analyze(data)
             return self.commit_analyzed(
                 analyzed,
@@ -86,13 +95,33 @@ class Enrollment(Privacy):
                 context=context,
             )
         except Exception as err:
+            # no free text: what the guard refused (or would) must not reach the log
             self._accountability.failed(
                 context,
                 "enroll",
                 err,
                 galleries=(gallery,),
-                details={"image_sha256": sha256_hex(data), "source_uri": source_uri},
+                details={"image_sha256": sha256_hex(data)},
             )
+            raise
+
+    def check_enroll_request(
+        self,
+        *,
+        gallery: str,
+        subject: str | None = None,
+        subject_reference: str | None = None,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        context: AuditContext,
+    ) -> None:
+        """Refuse a request's shared fields before any of its files is read:
+        :class:`SensitiveIdentifierFound` (audited as a failed ``enroll`` naming the field
+        and the kind of identifier, not the value)."""
+        try:
+            check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
+        except SensitiveIdentifierFound as err:
+            self._accountability.failed(context, "enroll", err, galleries=(gallery,))
             raise
 
     def commit_analyzed(
@@ -110,7 +139,10 @@ class Enrollment(Privacy):
     ) -> EnrollResult:
         """Store an analysed image and index its accepted faces (store first, then index).
 
-        The image, its faces and its audit event (``enroll``) are one transaction."""
+        The image, its faces and its audit event (``enroll``) are one transaction. Raises
+        :class:`SensitiveIdentifierFound` when any text to be stored holds a sensitive
+        identifier, :class:`Suppressed` when a face is a suppressed person's."""
+        check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
         if analyzed.model_id != self.model_id:
             raise InvalidInput(
                 f"image analysed with {analyzed.model_id}, this engine uses {self.model_id}"
@@ -122,7 +154,6 @@ class Enrollment(Privacy):
             collected_at = now  # the enrollment time, by the engine's clock
         elif collected_at.tzinfo is None or collected_at > now + _CLOCK_SKEW:
             raise InvalidInput("collected_at must be a timezone-aware time, not in the future")
-        self.refuse_suppressed([f.embedding for f in analyzed.faces])
         subject = subject.strip() if subject else None
         accepted: list[AnalyzedFace] = []
         rejected: list[RejectedFace] = []
@@ -166,6 +197,9 @@ class Enrollment(Privacy):
             for r in rejected
         ]
         with self._write_lock:
+            # Under the lock that erasures complete under, so a suppression that completed
+            # after this image was analysed is seen (the list is re-read from the store).
+            self.refuse_suppressed([f.embedding for f in analyzed.faces])
             enrolled = self.store.add_image(
                 gallery.id,
                 image,
@@ -179,8 +213,7 @@ class Enrollment(Privacy):
                     galleries=(gallery.name,),
                     details={
                         "image_sha256": analyzed.sha256,
-                        "subject": subject,
-                        "source_uri": source_uri,
+                        "subject_id": e.subject_id,
                         "face_ids": list(e.face_ids),
                         "faces_rejected": len(rejections),
                     },
@@ -250,19 +283,20 @@ class Enrollment(Privacy):
         )
         return summary
 
-    @staticmethod
-    def _check_enroll_fields(
-        subject: str | None,
-        subject_reference: str | None,
-        source_uri: str | None,
-        legal_basis: str | None,
-    ) -> None:
-        """Refuse sensitive identifiers in any free text that enrollment would store."""
-        check_fields(
-            {
-                "subject": (subject, FieldKind.IDENTITY),
-                "subject_reference": (subject_reference, FieldKind.IDENTITY),
-                "source_uri": (source_uri, FieldKind.IDENTITY),
-                "legal_basis": (legal_basis, FieldKind.NARRATIVE),
-            }
-        )
+
+def check_enroll_fields(
+    subject: str | None,
+    subject_reference: str | None,
+    source_uri: str | None,
+    legal_basis: str | None,
+) -> None:
+    """Refuse sensitive identifiers in any free text that enrollment would store
+    (:class:`SensitiveIdentifierFound` naming the field and the kind)."""
+    check_fields(
+        {
+            "subject": (subject, FieldKind.IDENTITY),
+            "subject_reference": (subject_reference, FieldKind.REFERENCE),
+            "source_uri": (source_uri, FieldKind.REFERENCE),
+            "legal_basis": (legal_basis, FieldKind.NARRATIVE),
+        }
+    )

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
 from facesearch.imaging import sha256_hex
-from facesearch.privacy import FieldKind, check_fields
+from facesearch.service.enrollment import check_enroll_fields
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.results import EnrollSummary
 from facesearch.settings import Settings
@@ -94,16 +94,14 @@ def enroll_paths(
     context: AuditContext,
 ) -> EnrollSummary:
     """Enroll every image under ``paths``; see the module docstring. ``collected_at``: when
-    the images were collected (retention counts from it; default: when each commits)."""
+    the images were collected (retention counts from it; default: when each commits).
+
+    The fields shared by every file are checked for sensitive identifiers first (the whole
+    run is refused); a file whose own label (folder name) or path holds one is reported in
+    ``errors`` by field and kind, and nothing of it is stored."""
     started = time.perf_counter()
     record = engine.store.get_gallery(gallery)
-    check_fields(
-        {
-            "subject": (subject, FieldKind.IDENTITY),
-            "source_uri": (source_uri, FieldKind.IDENTITY),
-            "legal_basis": (legal_basis, FieldKind.NARRATIVE),
-        }
-    )
+    check_enroll_fields(subject, None, source_uri, legal_basis)
     existing = engine.store.existing_sha256(record.id)
     summary = EnrollSummary()
     todo: list[FileTask] = []
@@ -128,8 +126,8 @@ def enroll_paths(
 
     def commit(task: FileTask, analyzed: AnalyzedImage) -> None:
         try:
-            # folder names become subject labels: they pass the same guard
-            check_fields({"subject": (task.subject, FieldKind.IDENTITY)})
+            # commit_analyzed checks every text it stores (folder names become subject
+            # labels, file paths source URIs): a refusal is this file's error
             result = engine.commit_analyzed(
                 analyzed,
                 gallery=record,
