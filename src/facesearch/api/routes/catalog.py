@@ -147,7 +147,10 @@ def enroll_images(
     ] = None,
 ) -> EnrollOut:
     """Every face is detected, embedded, quality-checked, stored and indexed; each file has its
-    own outcome (a file that fails does not stop the others). Each image is audited."""
+    own outcome (a file that fails does not stop the others). Each image is audited. A
+    sensitive identifier in a field shared by the files (subject, subject_reference,
+    source_uri, legal_basis) refuses the whole request with 422; one in a file's name (the
+    default source URI) fails that file."""
     fs = caller.engine
     gallery = fs.store.get_gallery(name)
     if len(files) > fs.settings.api.max_files:
@@ -159,6 +162,16 @@ def enroll_images(
     subject = (subject or "").strip() or None  # as galleries and users: ends trimmed
     if subject is not None:  # a label no URL can carry fails the request, not each file
         check_name("subject", subject)
+    # fields shared by every file: a sensitive identifier fails the request (422 naming
+    # the field and the kind), before any file is read
+    fs.check_enroll_request(
+        gallery=gallery.name,
+        subject=subject,
+        subject_reference=subject_reference or None,
+        source_uri=source_uri or None,
+        legal_basis=legal_basis or None,
+        context=caller.context,
+    )
     out: list[EnrolledFile] = []
     for upload in files:
         filename = (upload.filename or "upload")[:200]
@@ -260,9 +273,7 @@ def face_thumbnail(face_id: FaceId, caller: CatalogReader) -> Response:
         gallery = caller.engine.get_face(face_id).gallery_name
         check_gallery_scope(scope, gallery, f"face {face_id} not found")
     data = caller.engine.store.get_thumbnail(face_id)
-    return Response(
-        content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}
-    )
+    return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.delete("/faces/{face_id}", tags=["faces"], summary="Delete a face")
