@@ -21,6 +21,7 @@ def _search(api: Api, probe: Path) -> tuple[int, int]:
     )
     assert r.status_code == 200, r.text
     body = r.json()
+    assert body["notice"].endswith(LEAD_DISCLAIMER)  # the search's export of its leads
     return body["audit_seq"], body["faces"][0]["candidates"][0]["face_id"]
 
 

@@ -31,6 +31,7 @@ def test_erasure_from_the_command_line(
     assert code == 0 and "ER-5" in out
     code, out, err = run(capsys, *d, "erasure", "confirm", request_id, "--yes")
     assert code == 0 and "1 face(s) erased" in out, err
+    assert "0 kept face(s) stay stored but are hidden from every search" in out
 
     _, out, err = run(capsys, *d, "enroll", str(colin[2]), "--gallery", "g", "--subject", "C")
     assert "suppression list" in err

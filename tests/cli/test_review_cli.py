@@ -48,6 +48,7 @@ def test_review_from_the_command_line(
     code, out, err = run(capsys, *d, "search", str(colin[1]), *WHY, "--threshold", "-1", "--json")
     assert code == 0, err
     result = json.loads(out)
+    assert result["notice"] == LEAD_DISCLAIMER  # every export of leads carries it
     seq = str(result["audit_seq"])
     booked, press = [c["face_id"] for c in result["faces"][0]["candidates"]]
 
@@ -89,6 +90,9 @@ def test_review_from_the_command_line(
     assert code == 0 and "gallery custody" in out, err
     code, _, err = run(capsys, *d, "review", "judge", seq, str(booked), "--judgement", "maybe")
     assert code == 2
+
+    code, out, err = run(capsys, *d, "search", str(colin[1]), *WHY, "--threshold", "-1")
+    assert code == 0 and LEAD_DISCLAIMER in out, err
 
     # a second, different reviewer confirms the lead (two-person rule)
     with FaceSearch(Settings(data_dir=data, workers=1)) as engine:

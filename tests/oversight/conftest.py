@@ -93,7 +93,7 @@ def built(
         with pytest.raises(AuthenticationRequired):
             fs.accounts.authenticate("fsk_00000000." + "A" * 43, client_address="10.0.0.9")
         erased = fs.request_erasure(photo["Serena_Williams"][2], reference="ER-1", context=SETUP)
-        record = fs.confirm_erasure(erased.request.id, context=SETUP)
+        record = fs.confirm_erasure(erased.request.id, context=SETUP).record
         out.faces_erased = len(record.erased_face_ids)
         cancelled = fs.request_erasure(photo["Colin_Powell"][2], reference="ER-2", context=SETUP)
         fs.cancel_erasure(cancelled.request.id, context=SETUP)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from facesearch.service.reviews import LEAD_DISCLAIMER
 from facesearch.store import FaceRecord, GalleryRecord, ImageRecord, SubjectRecord
 from facesearch.types import BoundingBox, FaceQuality
 
@@ -126,6 +127,16 @@ class GalleryOut(BaseModel):
 
 
 class SubjectOut(BaseModel):
+    model_config = examples(
+        {
+            "id": 5,
+            "gallery": "press-archive",
+            "label": "Alice Example",
+            "external_reference": "ARCH-PERSON-0005",
+            "n_faces": 3,
+            "created_at": "2026-01-05T10:00:00Z",
+        }
+    )
     id: int
     gallery: str
     label: str
@@ -146,6 +157,23 @@ class SubjectOut(BaseModel):
 
 
 class ImageOut(BaseModel):
+    model_config = examples(
+        {
+            "id": 17,
+            "gallery": "press-archive",
+            "sha256": SHA_EXAMPLE,
+            "source_uri": "archive://box-12/scan-0042",
+            "legal_basis": "newsroom archive, editorial use",
+            "captured_at": "1998-06-02T00:00:00Z",
+            "width": 1200,
+            "height": 800,
+            "n_bytes": 245123,
+            "format": "JPEG",
+            "n_faces": 2,
+            "created_at": "2026-01-05T10:00:00Z",
+            "collected_at": "2026-01-05T10:00:00Z",
+        }
+    )
     id: int
     gallery: str
     sha256: str
@@ -179,7 +207,31 @@ class ImageOut(BaseModel):
         )
 
 
+FACE_EXAMPLE: dict[str, Any] = {
+    "id": 31,
+    "image_id": 17,
+    "gallery": "press-archive",
+    "subject": "Alice Example",
+    "box": {"x1": 40, "y1": 30, "x2": 130, "y2": 120},
+    "detector": "dlib-hog",
+    "detector_score": 1.1,
+    "quality": {
+        "interocular_px": 36.0,
+        "sharpness": 98.0,
+        "frontalness": 0.9,
+        "score": 0.85,
+    },
+    "model_id": "dlib-resnet-v1",
+    "source_uri": "archive://box-12/scan-0042",
+    "legal_basis": "newsroom archive, editorial use",
+    "image_sha256": SHA_EXAMPLE,
+    "created_at": "2026-01-05T10:00:00Z",
+    "thumbnail_url": "/api/v1/faces/31/thumbnail",
+}
+
+
 class FaceOut(BaseModel):
+    model_config = examples(FACE_EXAMPLE)
     id: int
     image_id: int
     gallery: str
@@ -277,8 +329,28 @@ class DeletedOut(BaseModel):
 
 
 # --- search and verify -------------------------------------------------------------------
+CANDIDATE_EXAMPLE: dict[str, Any] = {
+    "rank": 1,
+    "face_id": 31,
+    "similarity": 0.962,
+    "gallery": "press-archive",
+    "subject": "Alice Example",
+    "image_id": 17,
+    "source_uri": "archive://box-12/scan-0042",
+    "legal_basis": "newsroom archive, editorial use",
+    "box": {"x1": 40, "y1": 30, "x2": 130, "y2": 120},
+    "quality": {"interocular_px": 36.0, "sharpness": 98.0, "frontalness": 0.9, "score": 0.85},
+    "thumbnail_url": "/api/v1/faces/31/thumbnail",
+    "fmr": 2.1e-6,
+    "expected_false_candidates": 0.00074,
+    "fpir": 0.00074,
+}
+
+
 class CandidateOut(BaseModel):
     """One ranked candidate: a lead to review, with its similarity, never a conclusion."""
+
+    model_config = examples(CANDIDATE_EXAMPLE)
 
     rank: int
     face_id: int
@@ -314,7 +386,7 @@ class ProbeFaceOut(BaseModel):
 
 NOTICE = (
     "Candidates are investigative leads for a trained reviewer; a high similarity is not "
-    "proof of who anyone is."
+    "proof of who anyone is. " + LEAD_DISCLAIMER
 )
 
 
@@ -343,29 +415,7 @@ class SearchOut(BaseModel):
                         "frontalness": 0.93,
                         "score": 0.88,
                     },
-                    "candidates": [
-                        {
-                            "rank": 1,
-                            "face_id": 31,
-                            "similarity": 0.962,
-                            "gallery": "press-archive",
-                            "subject": "Alice Example",
-                            "image_id": 17,
-                            "source_uri": "archive://box-12/scan-0042",
-                            "legal_basis": "newsroom archive, editorial use",
-                            "box": {"x1": 40, "y1": 30, "x2": 130, "y2": 120},
-                            "quality": {
-                                "interocular_px": 36.0,
-                                "sharpness": 98.0,
-                                "frontalness": 0.9,
-                                "score": 0.85,
-                            },
-                            "thumbnail_url": "/api/v1/faces/31/thumbnail",
-                            "fmr": 2.1e-6,
-                            "expected_false_candidates": 0.00074,
-                            "fpir": 0.00074,
-                        }
-                    ],
+                    "candidates": [CANDIDATE_EXAMPLE],
                 }
             ],
         }

@@ -19,6 +19,7 @@ from facesearch.cli.report import report_app
 from facesearch.cli.review import review_app
 from facesearch.cli.serve import serve_command
 from facesearch.errors import FaceSearchError
+from facesearch.service.reviews import LEAD_DISCLAIMER
 from facesearch.settings import Settings
 
 app = typer.Typer(
@@ -290,7 +291,7 @@ def search(
             context=context,
         )
     if json_out:
-        output.print_json(result)
+        output.print_json({"notice": LEAD_DISCLAIMER, **output.to_jsonable(result)})
         return
     output.info(
         f"searched {result.gallery_size} faces in {', '.join(result.galleries) or '(none)'} "
@@ -335,6 +336,7 @@ def search(
         f"such faces a search of {result.gallery_size} faces is expected to turn up this high."
     )
     output.info(f"Calibration: {result.calibration}")
+    output.info(LEAD_DISCLAIMER)
 
 
 @app.command("verify")
