@@ -146,6 +146,7 @@ def _system_routes(app: FastAPI) -> None:
         "/readyz",
         tags=["system"],
         summary="Readiness: the index is reconciled with the store",
+        response_model=ReadyOut,
         responses={503: {"model": ReadyOut, "description": "Starting, or failed to start."}},
     )
     def readyz(request: Request) -> Any:

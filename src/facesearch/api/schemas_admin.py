@@ -17,28 +17,29 @@ class AuditResultOut(BaseModel):
     similarity: float
 
 
+AUDIT_EVENT_EXAMPLE: dict[str, Any] = {
+    "seq": 1207,
+    "occurred_at": "2026-01-05T10:02:03.123456Z",
+    "actor": "ivy",
+    "key_prefix": "fsk_1a2b3c4d",
+    "action": "search",
+    "outcome": "ok",
+    "purpose": "armed robbery, CCTV still from the bank",
+    "case_reference": "CASE-2026-0113",
+    "authorization_reference": "WARRANT-77",
+    "galleries": ["press-archive"],
+    "probe_sha256": SHA_EXAMPLE,
+    "results": [{"face_id": 31, "similarity": 0.962}],
+    "target": None,
+    "details": {"k": 10, "threshold": 0.93},
+    "client_address": "10.0.0.7",
+    "prev_hash": "3b" * 32,
+    "hash": "c4" * 32,
+}
+
+
 class AuditEventOut(BaseModel):
-    model_config = examples(
-        {
-            "seq": 1207,
-            "occurred_at": "2026-01-05T10:02:03.123456Z",
-            "actor": "ivy",
-            "key_prefix": "fsk_1a2b3c4d",
-            "action": "search",
-            "outcome": "ok",
-            "purpose": "armed robbery, CCTV still from the bank",
-            "case_reference": "CASE-2026-0113",
-            "authorization_reference": "WARRANT-77",
-            "galleries": ["press-archive"],
-            "probe_sha256": SHA_EXAMPLE,
-            "results": [{"face_id": 31, "similarity": 0.962}],
-            "target": None,
-            "details": {"k": 10, "threshold": 0.93},
-            "client_address": "10.0.0.7",
-            "prev_hash": "3b" * 32,
-            "hash": "c4" * 32,
-        }
-    )
+    model_config = examples(AUDIT_EVENT_EXAMPLE)
     seq: int
     occurred_at: datetime
     actor: str
@@ -81,6 +82,12 @@ class AuditEventOut(BaseModel):
 
 
 class AuditPage(BaseModel):
+    model_config = examples(
+        {
+            "events": [AUDIT_EVENT_EXAMPLE],
+            "next_before_seq": 1207,
+        }
+    )
     events: list[AuditEventOut]
     next_before_seq: int | None = Field(
         None, description="Pass as `before_seq` for the next (older) page; null at the end."
@@ -120,6 +127,15 @@ class UserPatch(BaseModel):
 
 
 class UserOut(BaseModel):
+    model_config = examples(
+        {
+            "id": 4,
+            "name": "ivy",
+            "roles": ["investigator"],
+            "disabled": False,
+            "created_at": "2026-01-05T10:00:00Z",
+        }
+    )
     id: int
     name: str
     roles: list[str]
@@ -134,6 +150,14 @@ class UserOut(BaseModel):
 
 
 class MeOut(BaseModel):
+    model_config = examples(
+        {
+            "name": "ivy",
+            "roles": ["investigator"],
+            "key_prefix": "fsk_1a2b3c4d",
+            "allowed_actions": ["catalog.read", "me.read", "search", "verify"],
+        }
+    )
     name: str
     roles: list[str]
     key_prefix: str | None
@@ -147,6 +171,17 @@ class KeyIn(BaseModel):
 
 
 class KeyOut(BaseModel):
+    model_config = examples(
+        {
+            "prefix": "fsk_1a2b3c4d",
+            "user": "ivy",
+            "label": "ivy's laptop",
+            "created_at": "2026-01-05T10:00:00Z",
+            "expires_at": "2026-04-05T10:00:00Z",
+            "revoked_at": None,
+            "last_used_at": "2026-01-06T08:30:00Z",
+        }
+    )
     prefix: str
     user: str
     label: str
@@ -186,15 +221,29 @@ class IssuedKeyOut(KeyOut):
 
 # --- system ------------------------------------------------------------------------------
 class HealthOut(BaseModel):
+    model_config = examples({"status": "ok"})
     status: str
 
 
 class ReadyOut(BaseModel):
+    model_config = examples({"ready": True, "index": "loaded"}, {"ready": False, "index": None})
     ready: bool
     index: str | None = Field(None, description="What opening the index took, once ready.")
 
 
 class IndexOut(BaseModel):
+    model_config = examples(
+        {
+            "model_id": "dlib-resnet-v1",
+            "backend": "faiss",
+            "n_index": 352,
+            "n_store": 352,
+            "in_sync": True,
+            "opened": "loaded",
+            "added_on_open": 0,
+            "removed_on_open": 0,
+        }
+    )
     model_id: str
     backend: str
     n_index: int

@@ -6,11 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from facesearch.api.schemas import examples
 from facesearch.service.retention import RetentionReport
 from facesearch.store import ExpiredImage, GrantRecord, GroupGrantRecord, GroupRecord
 
 
 class RetentionIn(BaseModel):
+    model_config = examples({"retention_days": 365}, {"retention_days": None})
     retention_days: int | None = Field(
         description="Days an image is kept after it was collected; null: until deleted.",
         ge=1,
@@ -19,6 +21,7 @@ class RetentionIn(BaseModel):
 
 
 class BlindReviewIn(BaseModel):
+    model_config = examples({"mask_source_category": True})
     mask_source_category: bool = Field(
         description="Hide gallery name and source category from reviewers until they judge."
     )
@@ -50,6 +53,26 @@ class GalleryCountsOut(BaseModel):
 class RetentionOut(BaseModel):
     """A retention run at ``as_of``: what would go (``dry_run``) or what went."""
 
+    model_config = examples(
+        {
+            "as_of": "2027-01-06T00:00:00Z",
+            "dry_run": True,
+            "images": [
+                {
+                    "image_id": 17,
+                    "gallery": "press-archive",
+                    "collected_at": "2026-01-05T10:00:00Z",
+                    "expires_at": "2027-01-05T10:00:00Z",
+                    "n_faces": 2,
+                }
+            ],
+            "n_images": 1,
+            "n_faces": 2,
+            "by_gallery": {"press-archive": {"images": 1, "faces": 2}},
+            "deleted_face_ids": [],
+        }
+    )
+
     as_of: datetime
     dry_run: bool
     images: list[ExpiredImageOut]
@@ -72,12 +95,22 @@ class RetentionOut(BaseModel):
 
 
 class GrantIn(BaseModel):
+    model_config = examples({"user": "ivy", "gallery": "press-archive"})
     user: str = Field(min_length=1, max_length=200)
     gallery: str = Field(min_length=1, max_length=200)
 
 
 class GrantOut(BaseModel):
     """A user's right to search a gallery."""
+
+    model_config = examples(
+        {
+            "user": "ivy",
+            "gallery": "press-archive",
+            "granted_by": "root",
+            "created_at": "2026-01-05T10:00:00Z",
+        }
+    )
 
     user: str
     gallery: str
@@ -95,19 +128,32 @@ class GrantOut(BaseModel):
 
 
 class GroupIn(BaseModel):
+    model_config = examples({"name": "robbery-squad"})
     name: str = Field(min_length=1, max_length=200, description="The group's name.")
 
 
 class GroupMemberIn(BaseModel):
+    model_config = examples({"user": "ivy"})
     user: str = Field(min_length=1, max_length=200, description="A user name.")
 
 
 class GroupGrantIn(BaseModel):
+    model_config = examples({"gallery": "press-archive"})
     gallery: str = Field(min_length=1, max_length=200, description="A gallery name.")
 
 
 class GroupOut(BaseModel):
     """A group of users and the galleries its members may search through it."""
+
+    model_config = examples(
+        {
+            "name": "robbery-squad",
+            "members": ["ivy", "omar"],
+            "galleries": ["press-archive"],
+            "created_by": "root",
+            "created_at": "2026-01-05T10:00:00Z",
+        }
+    )
 
     name: str
     members: list[str]
@@ -128,6 +174,15 @@ class GroupOut(BaseModel):
 
 class GroupGrantOut(BaseModel):
     """A group's right to search a gallery."""
+
+    model_config = examples(
+        {
+            "group": "robbery-squad",
+            "gallery": "press-archive",
+            "granted_by": "root",
+            "created_at": "2026-01-05T10:00:00Z",
+        }
+    )
 
     group: str
     gallery: str

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from facesearch.api.schemas import FaceOut
+from facesearch.api.schemas import FACE_EXAMPLE, FaceOut, examples
 from facesearch.service.privacy import ErasureConfirmation, ErasureView
 from facesearch.store import ErasureRecord, SuppressionRecord
 
@@ -24,6 +24,30 @@ class ProposedFaceOut(BaseModel):
 class ErasureOut(BaseModel):
     """An erasure request. ``status``: pending, completed or cancelled. ``threshold`` is the
     similarity of ``target_fmr`` in the model's calibration table."""
+
+    model_config = examples(
+        {
+            "id": 3,
+            "reference": "ER-2026-007",
+            "note": "request received by post, identity checked at the desk",
+            "status": "pending",
+            "model_id": "dlib-resnet-v1",
+            "target_fmr": 0.001,
+            "threshold": 0.9259,
+            "proposed": [
+                {
+                    "face_id": 31,
+                    "similarity": 0.958,
+                    "face": FACE_EXAMPLE,
+                }
+            ],
+            "erased_face_ids": [],
+            "created_by": "carla",
+            "created_at": "2026-02-01T09:00:00Z",
+            "decided_by": None,
+            "decided_at": None,
+        }
+    )
 
     id: int
     reference: str
@@ -76,6 +100,26 @@ class ErasureConfirmedOut(ErasureOut):
     """A confirmed erasure, with the stored faces it did not erase (the curator kept them)
     that the requester's suppression now hides from every search."""
 
+    model_config = examples(
+        {
+            "id": 3,
+            "reference": "ER-2026-007",
+            "note": "",
+            "status": "completed",
+            "model_id": "dlib-resnet-v1",
+            "target_fmr": 0.001,
+            "threshold": 0.9259,
+            "proposed": [{"face_id": 31, "similarity": 0.958, "face": None}],
+            "erased_face_ids": [31],
+            "created_by": "carla",
+            "created_at": "2026-02-01T09:00:00Z",
+            "decided_by": "carla",
+            "decided_at": "2026-02-01T09:20:00Z",
+            "kept_faces_hidden_by_suppression": 0,
+            "hidden_face_ids": [],
+        }
+    )
+
     kept_faces_hidden_by_suppression: int = Field(
         description="How many kept faces the suppression hides from every search."
     )
@@ -93,6 +137,8 @@ class ErasureConfirmedOut(ErasureOut):
 class ErasureConfirmIn(BaseModel):
     """Which proposed faces to erase; omitted or ``null``: every proposed face."""
 
+    model_config = examples({"face_ids": [31, 32]}, {"face_ids": None})
+
     face_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
         None, max_length=10_000
     )
@@ -100,6 +146,16 @@ class ErasureConfirmIn(BaseModel):
 
 class SuppressionOut(BaseModel):
     """One suppressed embedding's provenance (the vector itself is never served)."""
+
+    model_config = examples(
+        {
+            "id": 2,
+            "request_id": 3,
+            "reference": "ER-2026-007",
+            "model_id": "dlib-resnet-v1",
+            "created_at": "2026-02-01T09:20:00Z",
+        }
+    )
 
     id: int
     request_id: int

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from facesearch.api.schemas import examples
 from facesearch.service.reviews import LEAD_DISCLAIMER, LeadView, ReviewView
 from facesearch.store import JudgementRecord
 
 
 class JudgementIn(BaseModel):
+    model_config = examples(
+        {"judgement": "possible_lead", "note": "same scar above the left eyebrow"},
+        {"judgement": "excluded", "note": "different ear shape"},
+    )
     judgement: Literal["possible_lead", "excluded"]
     note: str = Field(
         "",
@@ -31,6 +36,33 @@ class JudgementOut(BaseModel):
         return cls(reviewer=j.reviewer, judgement=j.judgement, note=j.note, created_at=j.created_at)
 
 
+LEAD_EXAMPLE: dict[str, Any] = {
+    "notice": LEAD_DISCLAIMER,
+    "search_seq": 1207,
+    "face_id": 31,
+    "rank": 1,
+    "similarity": 0.962,
+    "state": "pending",
+    "n_judgements": 1,
+    "judged_by_you": True,
+    "judgements_hidden": False,
+    "judgements": [
+        {
+            "reviewer": "rita",
+            "judgement": "possible_lead",
+            "note": "same scar above the left eyebrow",
+            "created_at": "2026-01-05T11:00:00Z",
+        }
+    ],
+    "stored": True,
+    "withheld": False,
+    "gallery": "press-archive",
+    "source_category": "press",
+    "subject_label": "Alice Example",
+    "thumbnail_url": "/api/v1/reviews/1207/31/thumbnail",
+}
+
+
 class LeadOut(BaseModel):
     """A candidate with its lead state, and the notice that it is an investigative lead, not
     an identification, and not sufficient on its own for an arrest. While
@@ -38,6 +70,8 @@ class LeadOut(BaseModel):
     shown; while `withheld` (blind review: some candidate of the search comes from a
     blind-review gallery, and the reviewer has not judged this one yet), gallery, source
     category and subject label are null, for every such candidate alike."""
+
+    model_config = examples(LEAD_EXAMPLE)
 
     notice: str = Field(LEAD_DISCLAIMER, description="Read before acting on this lead.")
 
@@ -81,6 +115,17 @@ class LeadOut(BaseModel):
 
 
 class ReviewOut(BaseModel):
+    model_config = examples(
+        {
+            "search_seq": 1207,
+            "occurred_at": "2026-01-05T10:02:03Z",
+            "searched_by": "ivy",
+            "case_reference": "CASE-2026-0113",
+            "notice": LEAD_DISCLAIMER,
+            "blind": False,
+            "candidates": [LEAD_EXAMPLE],
+        }
+    )
     search_seq: int
     occurred_at: datetime
     searched_by: str

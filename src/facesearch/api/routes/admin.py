@@ -173,7 +173,22 @@ def verify_audit_chain(caller: ChainVerifier) -> ChainReportOut:
 
 
 # --- system ------------------------------------------------------------------------------
-@router.get("/system/settings", tags=["system"], summary="The service's settings (no secrets)")
+SETTINGS_EXAMPLE = {
+    "data_dir": "data",
+    "workers": 4,
+    "database": "sqlite",
+    "search": {"default_k": 10, "max_k": 50, "search_target_fmr": 0.0001},
+    "api": {"host": "127.0.0.1", "port": 8000, "max_files": 20},
+}
+"""Part of what ``GET /system/settings`` returns (the whole has every settings group)."""
+
+
+@router.get(
+    "/system/settings",
+    tags=["system"],
+    summary="The service's settings (no secrets)",
+    responses={200: {"content": {"application/json": {"example": SETTINGS_EXAMPLE}}}},
+)
 def read_settings(caller: SystemReader) -> dict[str, Any]:
     settings = caller.engine.settings
     data = settings.model_dump(mode="json", exclude={"database_url"})

@@ -122,27 +122,49 @@ def enroll_images(
     files: Annotated[list[UploadFile], File(description="One or more image files.")],
     legal_basis: Annotated[
         str | None,
-        Form(max_length=2000, description="Legal basis for these images (default: gallery's)."),
+        Form(
+            max_length=2000,
+            description="Legal basis for these images (default: gallery's).",
+            examples=["newsroom archive, editorial use"],
+        ),
     ] = None,
     source_uri: Annotated[
         str | None,
-        Form(max_length=2000, description="Provenance of the images (default: upload:<name>)."),
+        Form(
+            max_length=2000,
+            description="Provenance of the images (default: upload:<name>).",
+            examples=["archive://box-12/scan-0042"],
+        ),
     ] = None,
     subject: Annotated[
         str | None,
-        Form(max_length=200, description="Enroll the largest face of each file as this subject."),
+        Form(
+            max_length=200,
+            description="Enroll the largest face of each file as this subject.",
+            examples=["Alice Example"],
+        ),
     ] = None,
     subject_reference: Annotated[
-        str | None, Form(max_length=200, description="The subject's external reference.")
+        str | None,
+        Form(
+            max_length=200,
+            description="The subject's external reference.",
+            examples=["ARCH-PERSON-0005"],
+        ),
     ] = None,
     captured_at: Annotated[
-        datetime | None, Form(description="When the photos were taken (ISO 8601).")
+        datetime | None,
+        Form(
+            description="When the photos were taken (ISO 8601).",
+            examples=["1998-06-02T00:00:00Z"],
+        ),
     ] = None,
     collected_at: Annotated[
         datetime | None,
         Form(
             description="When the photos were collected (ISO 8601, not in the future); the "
-            "gallery's retention period counts from it. Default: now."
+            "gallery's retention period counts from it. Default: now.",
+            examples=["2026-01-05T10:00:00Z"],
         ),
     ] = None,
 ) -> EnrollOut:

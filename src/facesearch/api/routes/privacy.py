@@ -31,9 +31,21 @@ def request_erasure(
     photo: Annotated[UploadFile, File(description="A photo of the requester.")],
     reference: Annotated[
         str,
-        Form(min_length=1, max_length=200, description="The request's reference."),
+        Form(
+            min_length=1,
+            max_length=200,
+            description="The request's reference.",
+            examples=["ER-2026-007"],
+        ),
     ],
-    note: Annotated[str, Form(max_length=4000, description="Free text (no identifiers).")] = "",
+    note: Annotated[
+        str,
+        Form(
+            max_length=4000,
+            description="Free text (no identifiers).",
+            examples=["request received by post, identity checked at the desk"],
+        ),
+    ] = "",
 ) -> ErasureOut:
     """Compares the requester's largest face with every enrolled face and proposes those at
     or above the erasure threshold (`privacy.erasure_target_fmr`) for confirmation. Nothing

@@ -102,17 +102,27 @@ def search(
     authorization_reference: AuthorizationReference,
     k: Annotated[
         int | None,
-        Form(ge=1, le=1000, description="Candidates per probe face: default 10, at most 50."),
+        Form(
+            ge=1,
+            le=1000,
+            description="Candidates per probe face: default 10, at most 50.",
+            examples=[10],
+        ),
     ] = None,
     galleries: Annotated[
         list[str] | None,
         Form(
             description="Search only these galleries (repeat the field); each needs a grant "
-            "(403 otherwise). Default: every gallery granted to the caller."
+            "(403 otherwise). Default: every gallery granted to the caller.",
+            examples=[["press-archive"]],
         ),
     ] = None,
     all_faces: Annotated[
-        bool, Form(description="Search every face of the probe, not only the largest.")
+        bool,
+        Form(
+            description="Search every face of the probe, not only the largest.",
+            examples=[False],
+        ),
     ] = False,
     threshold: Annotated[
         float | None,
@@ -121,11 +131,17 @@ def search(
             le=1.0,
             description="Minimum similarity (default: set from the configured target "
             "FMR by the calibration table).",
+            examples=[0.93],
         ),
     ] = None,
     face: Annotated[
         int | None,
-        Form(ge=0, le=1000, description="Search only this face (0-based, detection order)."),
+        Form(
+            ge=0,
+            le=1000,
+            description="Search only this face (0-based, detection order).",
+            examples=[0],
+        ),
     ] = None,
 ) -> SearchOut:
     """Ranks enrolled faces by similarity to the probe's face. Refused (422) without a purpose,
