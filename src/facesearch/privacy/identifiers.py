@@ -380,8 +380,9 @@ def check_fields(fields: Mapping[str, tuple[str | None, FieldKind]]) -> None:
             found = find_identifiers(text, field_kind=kind)
             if found:
                 what = found[0].kind
+                article = "an" if what.value[0] in "aeiou" else "a"
                 raise SensitiveIdentifierFound(
-                    f"field {name!r} appears to contain a {what.value}; sensitive "
+                    f"field {name!r} appears to contain {article} {what.value}; sensitive "
                     "identifiers are never stored with faces",
                     field=name,
                     kind=what.value,
