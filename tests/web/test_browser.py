@@ -129,6 +129,7 @@ def test_sign_in_enroll_search_and_audit(
         page.get_by_role("button", name="Search", exact=True).click()
         candidates = page.locator("li.candidate")
         expect(candidates).to_have_count(2 * len(test_images))
+        expect(page.locator("#results-summary")).to_contain_text("in this search 100%")
         for rank in (0, 1):  # both photos of her, ahead of everyone else
             expect(candidates.nth(rank)).to_contain_text(f"#{rank + 1} Serena_Williams")
         expect(candidates.nth(2)).not_to_contain_text("Serena_Williams")

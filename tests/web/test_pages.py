@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -102,6 +103,48 @@ def test_signing_in_leads_to_a_page_the_roles_allow(ui: Api) -> None:
     assert "reviewer" in r.text and "/ui/reviews/" in r.text
     ui.client.post("/ui/signin", data={"key": ui.keys["none"]})
     assert "open no page" in ui.client.get("/ui/home").text
+    for who in ("curator", "auditor", "investigator"):  # "/" leads there too
+        ui.client.post("/ui/signin", data={"key": ui.keys[who]})
+        r = ui.client.get("/", follow_redirects=True, headers={"accept": "text/html"})
+        assert r.status_code == 200 and r.url.path == landings[who], who
+    ui.client.post("/ui/signout")
+    r = ui.client.get("/", follow_redirects=True)
+    assert r.url.path == "/ui/signin"
+
+
+def test_an_upload_with_a_sensitive_shared_field_stores_nothing(
+    ui: Api, test_images: dict[str, list[Path]]
+) -> None:
+    ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
+    ui.client.post("/ui/galleries", data={"name": "g", "legal_basis": "test"})
+    photo = test_images["Colin_Powell"][0]
+    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg"))] * 2
+    for field, value, kind in [
+        ("subject", "Colin 123-45-6789", "social security number"),
+        ("source_uri", "mailto:colin@example.org", "e-mail address"),
+        ("subject", "Colin/Powell", "subject"),
+    ]:
+        r = ui.client.post("/ui/galleries/g/upload", data={field: value}, files=files)
+        assert r.status_code == 422 and kind in r.text, (field, value)
+        assert value not in r.text
+    assert ui.engine.store.list_galleries()[0].n_images == 0
+
+
+def test_picking_a_probe_face_embeds_nothing(
+    ui: Api, test_images: dict[str, list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ui.client.post("/ui/signin", data={"key": ui.keys["investigator"]})
+
+    def no_embedding(*_: object) -> None:
+        raise AssertionError("/ui/detect must not embed the probe")
+
+    monkeypatch.setattr(ui.engine.pipeline.embedder, "embed", no_embedding)
+    photo = test_images["Serena_Williams"][2]
+    r = ui.client.post("/ui/detect", files={"probe": (photo.name, photo.read_bytes())})
+    assert r.status_code == 200
+    body = r.json()
+    assert len(body["faces"]) == 1 and body["faces"][0]["quality"]["score"] > 0
+    assert (body["width"], body["height"]) == (250, 250)
 
 
 def test_the_results_summary_can_take_focus(ui: Api) -> None:

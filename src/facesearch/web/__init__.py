@@ -1,6 +1,7 @@
 """The server-rendered web UI (Jinja2 templates, plain JavaScript) over the same app.
 
-Pages live under ``/ui`` (not in the OpenAPI document); ``/`` leads to the search page.
+Pages live under ``/ui`` (not in the OpenAPI document); ``/`` leads to the signed-in
+user's landing page (the first page their roles open), or to sign in.
 Failures on a page are shown on the page as readable messages.
 """
 
@@ -32,7 +33,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        return RedirectResponse("/ui/search", status_code=303)
+        return RedirectResponse("/ui/start", status_code=303)
 
     async def sign_in_needed(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/ui/detect"):

@@ -34,6 +34,7 @@ from facesearch.errors import (
     PermissionDenied,
 )
 from facesearch.store import AuditFilter
+from facesearch.store._validate import name as check_name
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -122,6 +123,13 @@ def signin(request: Request, key: Annotated[str, Form(max_length=200)]) -> Respo
     return response
 
 
+@router.get("/start")
+def start(request: Request) -> Response:
+    """Where ``/`` leads: the signed-in user's landing page (signing in first if needed)."""
+    caller = _caller(request, None)
+    return _see_other(landing_page(caller.principal.roles))
+
+
 @router.get("/home")
 def home_page(request: Request) -> HTMLResponse:
     """Any signed-in user: their roles, and the pages those roles open."""
@@ -167,10 +175,11 @@ def search_page(request: Request) -> HTMLResponse:
 
 @router.post("/detect")
 def detect(request: Request, probe: Annotated[UploadFile, File()]) -> JSONResponse:
-    """The probe's faces (boxes and quality) for the user to pick one: nothing is compared
-    with any gallery and nothing is stored."""
+    """The probe's faces (boxes and quality) for the user to pick one: they are found but
+    not embedded, nothing is compared with any gallery and nothing is stored. The search
+    that follows (audited, with the probe's sha256) names the face picked."""
     caller = _caller(request, Action.SEARCH)
-    analyzed = caller.engine.pipeline.analyze(read_image(probe, caller.engine.settings))
+    analyzed = caller.engine.pipeline.locate(read_image(probe, caller.engine.settings))
     if not analyzed.faces:
         raise InvalidInput("no face found in the probe image")
     faces = [
@@ -262,6 +271,18 @@ def upload(
     fs.store.get_gallery(name)
     if len(files) > fs.settings.api.max_files:
         raise InvalidInput(f"at most {fs.settings.api.max_files} files per upload")
+    try:  # fields shared by every file fail the upload, before any file is read
+        if subject.strip():
+            check_name("subject", subject.strip())
+        fs.check_enroll_request(
+            gallery=name,
+            subject=subject.strip() or None,
+            source_uri=source_uri.strip() or None,
+            legal_basis=legal_basis.strip() or None,
+            context=caller.context,
+        )
+    except InvalidInput as err:
+        return _gallery_page(request, caller, name, err.http_status, error=err.message)
     results = []
     for upload_file in files:
         filename = (upload_file.filename or "upload")[:200]

@@ -104,7 +104,7 @@ def search(
         int | None,
         Form(
             ge=1,
-            le=1000,
+            le=50,
             description="Candidates per probe face: default 10, at most 50.",
             examples=[10],
         ),

@@ -104,8 +104,12 @@
     return el;
   }
 
-  // small numbers stay readable: 0.04% rather than 0.0%, 8.8e-6 rather than 0.0000088
-  function num(x) { return x >= 0.01 ? x.toPrecision(2) : x.toExponential(1); }
+  // small numbers stay readable: 0.04% rather than 0.0%, 8.8e-6 rather than 0.0000088;
+  // large ones too: 100% rather than 1.0e+2%
+  function num(x) {
+    if (x >= 10) return x.toFixed(0);
+    return x >= 0.01 ? x.toPrecision(2) : x.toExponential(1);
+  }
   function pct(x) { return num(100 * x) + "%"; }
 
   form.addEventListener("submit", async function (ev) {
