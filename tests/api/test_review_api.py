@@ -46,6 +46,7 @@ def test_two_reviewers_confirm_a_lead_through_the_api(
     thumb = api.client.get(lead["thumbnail_url"], headers=api.headers("reviewer"))
     assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
     assert thumb.headers["content-type"] == "image/jpeg"
+    assert thumb.headers["cache-control"] == "no-store"  # an erased face leaves no copy
     other = api.client.get(
         f"/api/v1/reviews/{seq}/999999/thumbnail", headers=api.headers("reviewer")
     )

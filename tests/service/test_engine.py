@@ -170,7 +170,11 @@ def test_deletes_reach_store_and_index(
         .candidates
     }
     assert powell[0] not in ids and powell[1] in ids
+    subject_id = next(s.id for s in enrolled.list_subjects("b") if s.label == "Colin_Powell")
     enrolled.delete_subject("b", "Colin_Powell", context=CURATOR)
+    event = enrolled.audit.list(limit=1)[0]
+    assert (event.action, event.target) == ("subject.delete", f"subject:{subject_id}")
+    assert "Colin" not in repr(event)  # a name would stay in the append-only log
     ids = {
         c.face_id
         for c in enrolled.search(probe, k=10, threshold=-1, context=INVESTIGATION)

@@ -261,3 +261,24 @@ def test_a_suppression_completed_while_an_image_waits_to_be_stored_refuses_it(
     assert row_counts(gallery.store)["images"] == 0
     event = gallery.audit.list(limit=1)[0]
     assert (event.action, event.outcome) == ("enroll", "suppressed")
+
+
+def test_references_and_names_that_hold_event_dates_pass_birth_dates_do_not(
+    gallery: FaceSearch, test_images: Images
+) -> None:
+    """Gallery names, source categories, group names and erasure references are references,
+    not descriptions of a person: a date in them is an event's unless marked as a birth."""
+    gallery.create_gallery(
+        "booking-2024-03-15", legal_basis="test", source_category="intake 15/03/2024",
+        context=CURATOR,
+    )  # fmt: skip
+    gallery.create_group("shift-2024-03-15", context=CURATOR)
+    photo = test_images["Colin_Powell"][0].read_bytes()
+    view = gallery.request_erasure(photo, reference="GDPR 2024-03-15", context=CURATOR)
+    assert view.request.reference == "GDPR 2024-03-15"
+    for call in (
+        lambda: gallery.create_gallery("dob-1984-03-07", legal_basis="t", context=CURATOR),
+        lambda: gallery.create_group("born-07.03.1984", context=CURATOR),
+        lambda: gallery.request_erasure(photo, reference="DOB 1984-03-07", context=CURATOR),
+    ):
+        assert _refused(call).kind == "date of birth"

@@ -37,6 +37,7 @@ from facesearch.store import (
     AuditHook,
     FaceRecord,
     GalleryRecord,
+    NewAuditEvent,
     Store,
     SubjectRecord,
 )
@@ -122,10 +123,12 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
     ) -> GalleryRecord:
         check_fields(
             {
-                "name": (name, FieldKind.IDENTITY),
+                # a gallery is not a person: a date in its name is an event's unless marked
+                # as a birth ("booking-2024-03-15" passes)
+                "name": (name, FieldKind.REFERENCE),
                 "description": (description, FieldKind.NARRATIVE),
                 "legal_basis": (legal_basis, FieldKind.NARRATIVE),
-                "source_category": (source_category, FieldKind.IDENTITY),
+                "source_category": (source_category, FieldKind.REFERENCE),
             }
         )
         gallery = self.store.create_gallery(
@@ -161,7 +164,18 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         return self.store.list_subjects(gallery)
 
     def delete_subject(self, gallery: str, label: str, *, context: AuditContext) -> list[int]:
-        event = self._deletion_event(context, "subject.delete", f"subject:{label}", (gallery,))
+        """Delete a subject and its faces. The audit event names the subject by its id, not
+        its label (often a person's name, which the append-only log could never drop)."""
+
+        def event(deleted: tuple[int, list[int]]) -> NewAuditEvent:
+            subject_id, ids = deleted
+            return context.event(
+                "subject.delete",
+                target=f"subject:{subject_id}",
+                galleries=(gallery,),
+                details={"face_ids": list(ids)},
+            )
+
         with self._write_lock:
             ids = self.store.delete_subject(gallery, label, audit=event)
             self._index.apply_deletions()

@@ -209,7 +209,7 @@ class Grants:
         """``name`` without surrounding blanks, once the sensitive-identifier guard passed
         it; a refusal is audited without the refused name."""
         try:
-            check_fields({"name": (name, FieldKind.IDENTITY)})
+            check_fields({"name": (name, FieldKind.REFERENCE)})
         except Exception as err:
             self._accountability.failed(context, action, err)
             raise

@@ -151,7 +151,7 @@ class Privacy:
                 raise InvalidInput("an erasure request needs a request reference")
             check_fields(
                 {
-                    "reference": (reference, FieldKind.IDENTITY),
+                    "reference": (reference, FieldKind.REFERENCE),
                     "note": (note, FieldKind.NARRATIVE),
                 }
             )

@@ -214,9 +214,14 @@ class Store(
             ]
 
     def delete_subject(
-        self, gallery: str, label: str, *, audit: AuditHook[list[int]] | None = None
+        self,
+        gallery: str,
+        label: str,
+        *,
+        audit: AuditHook[tuple[int, list[int]]] | None = None,
     ) -> list[int]:
-        """Delete the subject and its faces (their images stay). Returns the face ids."""
+        """Delete the subject and its faces (their images stay). Returns the face ids;
+        ``audit`` gets the subject's id and the face ids."""
         with self._tx("delete_subject", write=True) as s:
             gallery_id = self._gallery_id(s, gallery)
             subject_id = s.scalar(
@@ -231,7 +236,7 @@ class Store(
                 delete(Subject).where(Subject.id == subject_id), execution_options=_rows.NO_SYNC
             )
             if audit is not None:
-                append_event(s, audit(face_ids))
+                append_event(s, audit((subject_id, face_ids)))
             return face_ids
 
     # --- enrollment ----------------------------------------------------------------------

@@ -55,7 +55,7 @@ def judge(seq: Seq, face_id: FaceId, body: JudgementIn, caller: ReviewJudge) -> 
 def review_thumbnail(seq: Seq, face_id: FaceId, caller: ReviewReader) -> Response:
     """The face only: no gallery or source category, so blind review is kept."""
     data = caller.engine.review_thumbnail(seq, face_id)
-    return Response(content=data, media_type="image/jpeg")
+    return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get(
