@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from facesearch.settings import DetectorKind, SearchSettings, Settings
+from facesearch.settings import DetectorKind, PrivacySettings, SearchSettings, Settings
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -66,3 +66,10 @@ def test_k_is_capped_at_50_and_the_default_within_the_cap(
         Settings()  # the default of 10 is above a max_k of 8
     monkeypatch.setenv("FACESEARCH_SEARCH__DEFAULT_K", "8")
     assert Settings().search.default_k == 8
+
+
+def test_suppression_is_at_least_as_broad_as_erasure() -> None:
+    assert PrivacySettings().suppression_target_fmr == PrivacySettings().erasure_target_fmr
+    assert PrivacySettings(erasure_target_fmr=1e-5, suppression_target_fmr=1e-3)
+    with pytest.raises(ValueError, match="stricter than erasure_target_fmr"):
+        PrivacySettings(erasure_target_fmr=1e-3, suppression_target_fmr=1e-5)

@@ -170,6 +170,18 @@ class PrivacySettings(BaseModel):
         "enrollment is refused and search never returns it.",
     )
 
+    @model_validator(mode="after")
+    def _suppression_covers_erasure(self) -> PrivacySettings:
+        # A higher FMR is a lower similarity threshold: with suppression at least as broad
+        # as erasure, every face an erasure would propose also counts as suppressed.
+        if self.suppression_target_fmr < self.erasure_target_fmr:
+            raise ValueError(
+                f"suppression_target_fmr ({self.suppression_target_fmr:g}) is stricter than "
+                f"erasure_target_fmr ({self.erasure_target_fmr:g}): faces an erasure finds "
+                "could be enrolled again"
+            )
+        return self
+
 
 class RetentionSettings(BaseModel):
     """Retention periods are set per gallery; this is how often the server applies them."""
