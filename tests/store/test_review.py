@@ -7,10 +7,20 @@ import pytest
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from facesearch.store import AuditFilter, AuditResult, JudgementAdded, NewAuditEvent, Store
 
+from .conftest import Make
+
 
 def _search(store: Store, *face_ids: int) -> int:
     results = tuple(AuditResult(f, 0.5) for f in face_ids)
     return store.append_audit(NewAuditEvent(actor="inv", action="search", results=results)).seq
+
+
+def _faces(store: Store, make: Make, n: int) -> list[int]:
+    """``n`` stored faces (only stored faces can be judged)."""
+    gallery = store.create_gallery("g", legal_basis="t")
+    return list(
+        store.add_image(gallery.id, make.image(), [make.face() for _ in range(n)], []).face_ids
+    )
 
 
 def _events(added: JudgementAdded) -> list[NewAuditEvent]:
@@ -18,46 +28,49 @@ def _events(added: JudgementAdded) -> list[NewAuditEvent]:
 
 
 def test_judgements_are_stored_once_per_reviewer_and_audited_with_the_change(
-    store: Store,
+    store: Store, make: Make
 ) -> None:
-    seq = _search(store, 11, 12)
+    f11, f12 = _faces(store, make, 2)
+    seq = _search(store, f11, f12)
     first = store.add_judgement(
-        seq, 11, reviewer="ann", judgement="possible_lead", note=" looks alike ", audit=_events
+        seq, f11, reviewer="ann", judgement="possible_lead", note=" looks alike ", audit=_events
     )
     assert first.record.note == "looks alike" and len(first.judgements) == 1
     with pytest.raises(AlreadyExists):
-        store.add_judgement(seq, 11, reviewer="ann", judgement="excluded", audit=_events)
-    second = store.add_judgement(seq, 11, reviewer="bob", judgement="excluded", audit=_events)
+        store.add_judgement(seq, f11, reviewer="ann", judgement="excluded", audit=_events)
+    second = store.add_judgement(seq, f11, reviewer="bob", judgement="excluded", audit=_events)
     assert [j.reviewer for j in second.judgements] == ["ann", "bob"]
     with pytest.raises(Conflict):
-        store.add_judgement(seq, 11, reviewer="cy", judgement="excluded")
+        store.add_judgement(seq, f11, reviewer="cy", judgement="excluded")
     assert [j.reviewer for j in store.list_judgements(seq)] == ["ann", "bob"]
-    assert store.list_judgements(seq, 12) == []
+    assert store.list_judgements(seq, f12) == []
     assert len(store.list_audit(AuditFilter(action="review.judgement"))) == 2
 
 
-def test_only_candidates_of_completed_searches_can_be_judged(store: Store) -> None:
-    seq = _search(store, 11)
+def test_only_candidates_of_completed_searches_can_be_judged(store: Store, make: Make) -> None:
+    (f11,) = _faces(store, make, 1)
+    seq = _search(store, f11)
     other = store.append_audit(NewAuditEvent(actor="x", action="verify")).seq
     with pytest.raises(NotFound):
         store.add_judgement(seq, 99, reviewer="ann", judgement="excluded")
     with pytest.raises(NotFound):
-        store.add_judgement(other, 11, reviewer="ann", judgement="excluded")
+        store.add_judgement(other, f11, reviewer="ann", judgement="excluded")
     with pytest.raises(NotFound):
-        store.add_judgement(10_000, 11, reviewer="ann", judgement="excluded")
+        store.add_judgement(10_000, f11, reviewer="ann", judgement="excluded")
     with pytest.raises(InvalidInput):
-        store.add_judgement(seq, 11, reviewer="ann", judgement="identity")
-    assert store.search_candidates(seq) == [11]
+        store.add_judgement(seq, f11, reviewer="ann", judgement="identity")
+    assert store.search_candidates(seq) == [f11]
 
 
-def test_a_failing_audit_hook_rolls_the_judgement_back(store: Store) -> None:
-    seq = _search(store, 11)
+def test_a_failing_audit_hook_rolls_the_judgement_back(store: Store, make: Make) -> None:
+    (f11,) = _faces(store, make, 1)
+    seq = _search(store, f11)
 
     def boom(_: JudgementAdded) -> list[NewAuditEvent]:
         raise RuntimeError("audit down")
 
     with pytest.raises(RuntimeError):
-        store.add_judgement(seq, 11, reviewer="ann", judgement="excluded", audit=boom)
+        store.add_judgement(seq, f11, reviewer="ann", judgement="excluded", audit=boom)
     assert store.list_judgements(seq) == []
 
 
@@ -68,3 +81,12 @@ def test_galleries_can_be_marked_for_blind_review(store: Store) -> None:
     assert store.get_gallery("booking").mask_source_category is True
     with pytest.raises(NotFound):
         store.set_mask_source_category("nope", True)
+
+
+def test_a_face_no_longer_stored_cannot_be_judged(store: Store, make: Make) -> None:
+    (face,) = _faces(store, make, 1)
+    seq = _search(store, face)
+    store.delete_faces([face])
+    with pytest.raises(NotFound, match="no longer stored"):
+        store.add_judgement(seq, face, reviewer="ann", judgement="excluded")
+    assert store.list_judgements(seq) == []

@@ -13,11 +13,13 @@ from facesearch.store import ErasureRecord, SuppressionRecord
 
 
 class ProposedFaceOut(BaseModel):
-    """A face proposed for erasure: its cosine similarity to the requester's face, and the
+    """A face proposed for erasure: its cosine similarity to the requester's face (or, when
+    ``via_face_id`` is set, to that proposed face, through which it was found), and the
     stored face (``null`` once it is gone)."""
 
     face_id: int
     similarity: float
+    via_face_id: int | None = None
     face: FaceOut | None
 
 
@@ -70,13 +72,16 @@ class ErasureOut(BaseModel):
                 ProposedFaceOut(
                     face_id=f.face_id,
                     similarity=f.similarity,
+                    via_face_id=f.via,
                     face=None if f.face is None else FaceOut.of(f.face),
                 )
                 for f in view.faces
             ]
         else:
             proposed = [
-                ProposedFaceOut(face_id=p.face_id, similarity=p.similarity, face=None)
+                ProposedFaceOut(
+                    face_id=p.face_id, similarity=p.similarity, via_face_id=p.via, face=None
+                )
                 for p in r.proposed
             ]
         return cls(

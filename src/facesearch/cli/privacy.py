@@ -36,11 +36,12 @@ def _show(view: ErasureView, json_out: bool) -> None:
     )
     output.print_table(
         f"Faces proposed by erasure request {r.id}",
-        ["face", "similarity", "gallery", "subject", "image", "source"],
+        ["face", "similarity", "found via", "gallery", "subject", "image", "source"],
         [
             [
                 f.face_id,
                 f"{f.similarity:.4f}",
+                "requester" if f.via is None else f"face {f.via}",
                 f.face.gallery_name if f.face else "(gone)",
                 f.face.subject_label if f.face else "",
                 f.face.image_id if f.face else "",

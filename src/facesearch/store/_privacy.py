@@ -42,6 +42,14 @@ from facesearch.store.tables import (
 PENDING, COMPLETED, CANCELLED = "pending", "completed", "cancelled"
 
 
+def _proposal(p: ProposedFace) -> dict[str, int | float]:
+    """A proposal as stored in the request's JSON list (``via`` only when there is one)."""
+    out: dict[str, int | float] = {"face_id": int(p.face_id), "similarity": float(p.similarity)}
+    if p.via is not None:
+        out["via"] = int(p.via)
+    return out
+
+
 def _record(row: ErasureRequest) -> ErasureRecord:
     return ErasureRecord(
         id=row.id,
@@ -52,7 +60,12 @@ def _record(row: ErasureRequest) -> ErasureRecord:
         target_fmr=row.target_fmr,
         threshold=row.threshold,
         proposed=tuple(
-            ProposedFace(int(p["face_id"]), float(p["similarity"])) for p in row.proposed
+            ProposedFace(
+                int(p["face_id"]),
+                float(p["similarity"]),
+                None if p.get("via") is None else int(p["via"]),
+            )
+            for p in row.proposed
         ),
         erased_face_ids=tuple(int(i) for i in row.erased_face_ids),
         created_by=row.created_by,
@@ -98,9 +111,7 @@ class PrivacyQueries(StoreBase):
                 embedding_dim=dim,
                 target_fmr=float(target_fmr),
                 threshold=float(threshold),
-                proposed=[
-                    {"face_id": int(p.face_id), "similarity": float(p.similarity)} for p in proposed
-                ],
+                proposed=[_proposal(p) for p in proposed],
                 erased_face_ids=[],
                 created_by=created_by,
             )
@@ -135,9 +146,7 @@ class PrivacyQueries(StoreBase):
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
             known = {int(p["face_id"]) for p in row.proposed}
             merged = list(row.proposed) + [
-                {"face_id": int(p.face_id), "similarity": float(p.similarity)}
-                for p in proposed
-                if int(p.face_id) not in known
+                _proposal(p) for p in proposed if int(p.face_id) not in known
             ]
             merged.sort(key=lambda p: (-float(p["similarity"]), int(p["face_id"])))
             row.proposed = merged

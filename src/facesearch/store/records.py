@@ -273,10 +273,12 @@ AuditHook = Callable[[T], NewAuditEvent]
 # --- erasure and suppression -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ProposedFace:
-    """A face an erasure request found: its id and cosine similarity to the requester."""
+    """A face an erasure request found: its id and its cosine similarity to the requester's
+    face, or, when ``via`` names a proposed face it was found through, to that face."""
 
     face_id: int
     similarity: float
+    via: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
