@@ -153,6 +153,10 @@ def test_sign_in_enroll_search_and_audit(
         expect(page.locator("#faces-status")).to_contain_text(
             re.compile(f"face {other + 1} selected", re.IGNORECASE)
         )
+        page.set_viewport_size({"width": 700, "height": 1000})  # boxes placed again
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        expect(boxes).to_have_count(2)
+        expect(boxes.nth(other)).to_have_attribute("aria-checked", "true")
         lefts = [float(boxes.nth(i).evaluate("b => parseFloat(b.style.left)")) for i in (0, 1)]
         on_the_right = lefts[other] > lefts[default]
         picked, not_picked = (

@@ -75,6 +75,27 @@ def test_forms_from_another_site_are_refused(ui: Api) -> None:
     assert r.status_code == 303
 
 
+def test_signing_in_from_another_site_is_refused(ui: Api) -> None:
+    r = ui.client.post(
+        "/ui/signin",
+        data={"key": ui.keys["admin"]},
+        headers={"origin": "http://evil.example", "accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "another site" in r.text
+    assert "facesearch_key" not in r.headers.get("set-cookie", "")
+    assert ui.client.get("/ui/keys", follow_redirects=False).status_code == 303  # not signed in
+
+
+def test_a_flood_of_bad_keys_at_sign_in_reads_as_a_message(ui: Api) -> None:
+    limit = ui.engine.settings.auth.failed_attempts_per_minute
+    bad = "fsk_00000000." + "x" * 43
+    for _ in range(limit):
+        assert ui.client.post("/ui/signin", data={"key": bad}).status_code == 401
+    r = ui.client.post("/ui/signin", data={"key": bad})
+    assert r.status_code == 429 and "try again in" in r.text and "<form" in r.text
+
+
 def test_errors_on_pages_are_readable(ui: Api) -> None:
     ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
     r = ui.client.get("/ui/galleries/missing", headers={"accept": "text/html"})

@@ -32,6 +32,7 @@ from facesearch.errors import (
     FaceSearchError,
     InvalidInput,
     PermissionDenied,
+    TooManyFailures,
 )
 from facesearch.store import AuditFilter
 from facesearch.store._validate import name as check_name
@@ -44,14 +45,21 @@ class SignInNeeded(Exception):
     """Raised by :func:`_caller` when the request carries no valid key."""
 
 
-def _caller(request: Request, action: Action | None) -> Caller:
-    """The signed-in caller, allowed ``action`` (``None``: any signed-in user)."""
-    fs = engine(request)
-    address = client_address(request)
+def _refuse_other_sites(request: Request) -> None:
+    """``PermissionDenied`` for a form posted from another site (its ``Origin`` names
+    another host): the session cookie is SameSite=Strict, and this covers what it does not,
+    such as signing a browser in to someone else's account (login CSRF)."""
     if request.method == "POST":
         origin = request.headers.get("origin")
         if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
             raise PermissionDenied("a form from another site was refused")
+
+
+def _caller(request: Request, action: Action | None) -> Caller:
+    """The signed-in caller, allowed ``action`` (``None``: any signed-in user)."""
+    fs = engine(request)
+    address = client_address(request)
+    _refuse_other_sites(request)
     try:
         principal = fs.accounts.authenticate(
             request.cookies.get(KEY_COOKIE), client_address=address
@@ -106,10 +114,11 @@ def signin_page(request: Request) -> HTMLResponse:
 @router.post("/signin")
 def signin(request: Request, key: Annotated[str, Form(max_length=200)]) -> Response:
     fs = engine(request)
+    _refuse_other_sites(request)
     try:
         principal = fs.accounts.authenticate(key, client_address=client_address(request))
-    except AuthenticationRequired as err:
-        return _render(request, "signin.html", None, status=401, error=err.message)
+    except (AuthenticationRequired, TooManyFailures) as err:
+        return _render(request, "signin.html", None, status=err.http_status, error=err.message)
     response = _see_other(landing_page(principal.roles))
     response.set_cookie(
         KEY_COOKIE,

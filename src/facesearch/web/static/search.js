@@ -62,6 +62,7 @@
 
   probe.addEventListener("change", async function () {
     const run = ++detection;
+    shown = null;
     clearError();
     faceInput.value = "";
     boxes.innerHTML = "";
@@ -95,7 +96,18 @@
       pick(largest);
       facesStatus.textContent = body.faces.length + " face(s) found; face " + (largest + 1) + " selected.";
     };
+    shown = body;
     if (img.complete && img.naturalWidth) draw(); else img.onload = draw;
+  });
+
+  // the boxes are placed in displayed pixels: place them again when the photo is resized,
+  // keeping the face picked
+  let shown = null;
+  window.addEventListener("resize", function () {
+    if (!shown || !boxes.children.length) return;
+    const picked = Number(faceInput.value || 0);
+    drawFaces(shown.faces, shown.width, shown.height);
+    pick(picked);
   });
 
   function text(tag, value) {
