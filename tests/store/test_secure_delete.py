@@ -4,38 +4,41 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from pathlib import Path
 
-import pytest
-
+from facesearch.store import Store
 from facesearch.store.engine import _sqlite_on_connect
 
-from .conftest import Database, Make
+from .conftest import Make
+
+# SQLite only (secure_delete is an SQLite setting; PostgreSQL's VACUUM is another story), so
+# these tests open their own SQLite store rather than the both-databases fixture.
 
 
-def test_store_connections_run_with_secure_delete(database: Database) -> None:
-    if database.kind != "sqlite":
-        pytest.skip("secure_delete is an SQLite setting")
-    store = database.open_store()
-    with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+def test_store_connections_run_with_secure_delete(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'facesearch.db'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+    finally:
+        store.close()
 
 
 def test_a_deleted_thumbnail_is_overwritten_in_the_database_file(
-    database: Database, make: Make
+    tmp_path: Path, make: Make
 ) -> None:
-    if database.kind != "sqlite" or database.sqlite_path is None:
-        pytest.skip("reads the SQLite file")
+    path = tmp_path / "facesearch.db"
     marker = b"THUMBNAIL-OF-AN-ERASED-PERSON-" * 40
-    store = database.open_store()
+    store = Store(f"sqlite:///{path}")
     gallery = store.create_gallery("g", legal_basis="test")
     face = dataclasses.replace(make.face(), thumbnail=marker)
     enrolled = store.add_image(gallery.id, make.image(), [face], [])
     store.delete_faces(enrolled.face_ids)
     store.close()  # the last connection checkpoints the WAL into the file
-    with sqlite3.connect(database.sqlite_path) as raw:  # and empties the WAL, if any is left
+    with sqlite3.connect(path) as raw:  # and empties the WAL, if any is left
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw.close()
-    files = [database.sqlite_path, database.sqlite_path.with_name("facesearch.db-wal")]
+    files = [path, path.with_name("facesearch.db-wal")]
     contents = b"".join(p.read_bytes() for p in files if p.exists())
     assert b"THUMBNAIL-OF-AN-ERASED-PERSON-" not in contents
 
