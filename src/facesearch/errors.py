@@ -121,6 +121,13 @@ class Conflict(FaceSearchError):
     http_status = 409
 
 
+class SuppressionListChanged(Conflict):
+    """The suppression list changed between an image's check and its storing (another
+    process completed an erasure); the service checks again and retries."""
+
+    code = "suppression_list_changed"
+
+
 # --- access ----------------------------------------------------------------------------
 class AuthenticationRequired(FaceSearchError):
     code = "authentication_required"
@@ -183,6 +190,7 @@ ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     NotFound,
     AlreadyExists,
     Conflict,
+    SuppressionListChanged,
     AuthenticationRequired,
     PermissionDenied,
     TooManyFailures,

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from facesearch.errors import FaceSearchError, SensitiveIdentifierFound, Suppressed
-from facesearch.service import FaceSearch
+from facesearch.service import FacePipeline, FaceSearch
+from facesearch.settings import Settings
 
 from .helpers import CURATOR, INVESTIGATION, row_counts
 
@@ -282,3 +283,40 @@ def test_references_and_names_that_hold_event_dates_pass_birth_dates_do_not(
         lambda: gallery.request_erasure(photo, reference="DOB 1984-03-07", context=CURATOR),
     ):
         assert _refused(call).kind == "date of birth"
+
+
+def test_a_suppression_another_process_commits_after_the_check_refuses_the_image(
+    settings: Settings,
+    real_pipeline: FacePipeline,
+    test_images: Images,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server checks an image against the suppression list; before it stores the image,
+    the command line (another engine on the same data folder: its own write lock) completes
+    an erasure of that person. The store's transaction sees the list changed, the server
+    checks again, and the image is refused."""
+    colin = test_images["Colin_Powell"]
+    with (
+        FaceSearch(settings, pipeline=real_pipeline) as server,
+        FaceSearch(settings, pipeline=real_pipeline) as cli,
+    ):
+        server.create_gallery("g", legal_basis="test", context=CURATOR)
+        first = server.enroll(colin[0].read_bytes(), gallery="g", context=CURATOR)
+        view = cli.request_erasure(colin[1].read_bytes(), reference="ER-10", context=CURATOR)
+        assert {f.face_id for f in view.faces} == set(first.face_ids)
+        checks = []
+        check = server.refuse_suppressed
+
+        def check_then_erase_elsewhere(embeddings: Any) -> tuple[int, int]:
+            marks = check(embeddings)  # passes while nothing is suppressed
+            checks.append(marks)
+            if len(checks) == 1:
+                cli.confirm_erasure(view.request.id, context=CURATOR)
+            return marks
+
+        monkeypatch.setattr(server, "refuse_suppressed", check_then_erase_elsewhere)
+        with pytest.raises(Suppressed, match="suppression list"):
+            server.enroll(colin[2].read_bytes(), gallery="g", subject="Colin", context=CURATOR)
+        assert len(checks) == 1  # the second check refused the image
+        assert server.list_faces(limit=10) == []
+        assert row_counts(server.store)["images"] == 0

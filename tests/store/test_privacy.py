@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facesearch.errors import Conflict, NotFound
+from facesearch.errors import Conflict, NotFound, SuppressionListChanged
 from facesearch.store import NewAuditEvent, ProposedFace
 
 from .conftest import DIM, MODEL
@@ -89,3 +89,23 @@ def test_a_failing_audit_hook_rolls_the_erasure_back(store: Any, make: Any) -> N
     assert [f.id for f in store.list_faces()] == image.face_ids
     assert store.get_erasure_request(request.id).status == "pending"
     assert store.suppression_marks(MODEL) == (0, 0)
+
+
+def test_an_image_checked_against_an_older_suppression_list_is_not_stored(
+    store: Any, make: Any, database: Any
+) -> None:
+    g = store.create_gallery("g", legal_basis="test")
+    checked = store.suppression_marks(MODEL)
+    store.complete_erasure(_request(store, []).id, [], decided_by="curator")
+    assert store.suppression_marks(MODEL) != checked
+    before = database.count_rows()
+    with pytest.raises(SuppressionListChanged):
+        store.add_image(
+            g.id, make.image(), [make.face()], [], suppressions_checked=(MODEL, checked)
+        )
+    assert database.count_rows() == before
+    fresh = store.suppression_marks(MODEL)
+    stored = store.add_image(
+        g.id, make.image(), [make.face()], [], suppressions_checked=(MODEL, fresh)
+    )
+    assert len(stored.face_ids) == 1

@@ -23,7 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from facesearch.audit import AuditContext, AuditLog
-from facesearch.errors import InvalidInput, NoFaceFound, SensitiveIdentifierFound
+from facesearch.errors import (
+    InvalidInput,
+    NoFaceFound,
+    SensitiveIdentifierFound,
+    SuppressionListChanged,
+)
 from facesearch.imaging import sha256_hex
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.quality import enrollment_failures
@@ -37,6 +42,9 @@ from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Sto
 
 _CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a ``collected_at`` may lie (clocks of other machines)."""
+
+_SUPPRESSION_RETRIES = 3
+"""Checks of an image against the suppression list when other processes keep changing it."""
 
 
 class Enrollment(Privacy):
@@ -197,28 +205,36 @@ class Enrollment(Privacy):
             for r in rejected
         ]
         with self._write_lock:
-            # Under the lock that erasures complete under, so a suppression that completed
-            # after this image was analysed is seen (the list is re-read from the store).
-            self.refuse_suppressed([f.embedding for f in analyzed.faces])
-            enrolled = self.store.add_image(
-                gallery.id,
-                image,
-                new_faces,
-                rejections,
-                subject_label=subject,
-                subject_external_reference=subject_reference,
-                audit=lambda e: context.event(
-                    "enroll",
-                    target=f"image:{e.image_id}",
-                    galleries=(gallery.name,),
-                    details={
-                        "image_sha256": analyzed.sha256,
-                        "subject_id": e.subject_id,
-                        "face_ids": list(e.face_ids),
-                        "faces_rejected": len(rejections),
-                    },
-                ),
-            )
+            # Under the lock that this process's erasures complete under, the list re-read
+            # from the store; and the store refuses the write if an erasure of another
+            # process completed since this check (then check again, at most a few times).
+            for attempt in range(_SUPPRESSION_RETRIES):
+                marks = self.refuse_suppressed([f.embedding for f in analyzed.faces])
+                try:
+                    enrolled = self.store.add_image(
+                        gallery.id,
+                        image,
+                        new_faces,
+                        rejections,
+                        subject_label=subject,
+                        subject_external_reference=subject_reference,
+                        suppressions_checked=(self.model_id, marks),
+                        audit=lambda e: context.event(
+                            "enroll",
+                            target=f"image:{e.image_id}",
+                            galleries=(gallery.name,),
+                            details={
+                                "image_sha256": analyzed.sha256,
+                                "subject_id": e.subject_id,
+                                "face_ids": list(e.face_ids),
+                                "faces_rejected": len(rejections),
+                            },
+                        ),
+                    )
+                    break
+                except SuppressionListChanged:
+                    if attempt + 1 == _SUPPRESSION_RETRIES:
+                        raise
             if enrolled.face_ids:
                 vectors = np.stack([f.embedding for f in accepted]).astype(np.float32)
                 self._index.add(np.asarray(enrolled.face_ids, dtype=np.int64), vectors)

@@ -96,17 +96,25 @@ class SuppressionList:
 
     def vectors(self) -> NDArray[np.float32]:
         """``(n, d)`` float32; ``n == 0`` when nothing of this model is suppressed."""
+        return self.snapshot()[1]
+
+    def snapshot(self) -> tuple[tuple[int, int], NDArray[np.float32]]:
+        """The list's marks (``Store.suppression_marks``) and its ``(n, d)`` vectors, as
+        read together."""
         marks = self._store.suppression_marks(self._model_id)
         with self._lock:
             if marks != self._marks:
                 self._vectors = self._store.suppressed_embeddings(self._model_id)
                 self._marks = marks
-            return self._vectors
+            return marks, self._vectors
 
-    def best(self, queries: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Highest cosine similarity of each of ``queries`` ``(m, d)`` to the list, ``(m,)``
-        (``-inf`` when the list is empty)."""
-        vectors = self.vectors()
+    def best(
+        self, queries: NDArray[np.float32], vectors: NDArray[np.float32] | None = None
+    ) -> NDArray[np.float32]:
+        """Highest cosine similarity of each of ``queries`` ``(m, d)`` to the list (or to
+        ``vectors``, a snapshot of it), ``(m,)``; ``-inf`` when the list is empty."""
+        if vectors is None:
+            vectors = self.vectors()
         if len(vectors) == 0 or len(queries) == 0:
             return np.full(len(queries), -np.inf, dtype=np.float32)
         return np.asarray((queries @ vectors.T).max(axis=1), dtype=np.float32)
@@ -295,17 +303,20 @@ class Privacy:
         return record
 
     # --- suppression --------------------------------------------------------------------
-    def refuse_suppressed(self, embeddings: Sequence[NDArray[np.float32]]) -> None:
-        """``Suppressed`` when any of the ``(d,)`` embeddings is a suppressed person's."""
-        if not embeddings or len(self.suppressions.vectors()) == 0:
-            return
-        best = self.suppressions.best(np.stack(embeddings).astype(np.float32))
+    def refuse_suppressed(self, embeddings: Sequence[NDArray[np.float32]]) -> tuple[int, int]:
+        """``Suppressed`` when any of the ``(d,)`` embeddings is a suppressed person's; else
+        the marks of the list checked against (for ``Store.add_image``)."""
+        marks, vectors = self.suppressions.snapshot()
+        if not embeddings or len(vectors) == 0:
+            return marks
+        best = self.suppressions.best(np.stack(embeddings).astype(np.float32), vectors)
         hits = [i for i, b in enumerate(best) if b >= self.suppression_threshold]
         if hits:
             raise Suppressed(
                 f"face {hits[0] + 1} of this image is of a person on the suppression list "
                 "(an erasure request): it may not be enrolled"
             )
+        return marks
 
     def drop_suppressed(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
         """``ids`` (any shape, ``-1`` for none) with the faces of suppressed people set to

@@ -42,6 +42,16 @@ from facesearch.store.tables import (
 PENDING, COMPLETED, CANCELLED = "pending", "completed", "cancelled"
 
 
+def suppression_marks_in(s: Session, model_id: str) -> tuple[int, int]:
+    """``(highest suppression id, count)`` of ``model_id``'s suppression list, read in ``s``."""
+    top, n = s.execute(
+        select(func.coalesce(func.max(Suppression.id), 0), func.count()).where(
+            Suppression.model_id == model_id
+        )
+    ).one()
+    return int(top or 0), int(n)
+
+
 def _proposal(p: ProposedFace) -> dict[str, int | float]:
     """A proposal as stored in the request's JSON list (``via`` only when there is one)."""
     out: dict[str, int | float] = {"face_id": int(p.face_id), "similarity": float(p.similarity)}
@@ -249,12 +259,7 @@ class PrivacyQueries(StoreBase):
     def suppression_marks(self, model_id: str) -> tuple[int, int]:
         """``(highest suppression id, count)`` of the model: cheap change detection."""
         with self._tx("suppression_marks") as s:
-            top, n = s.execute(
-                select(func.coalesce(func.max(Suppression.id), 0), func.count()).where(
-                    Suppression.model_id == model_id
-                )
-            ).one()
-            return int(top or 0), int(n)
+            return suppression_marks_in(s, model_id)
 
     def suppressed_embeddings(self, model_id: str) -> NDArray[np.float32]:
         """The model's suppressed embeddings, ``(n, d)`` float32 (``(0, 0)`` when none)."""

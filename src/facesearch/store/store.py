@@ -15,13 +15,20 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
+from facesearch.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    SuppressionListChanged,
+)
 from facesearch.store import _rows, _validate
 from facesearch.store._accounts import AccountQueries
 from facesearch.store._audit import AuditQueries, append_event
 from facesearch.store._groups import GroupQueries
 from facesearch.store._index import IndexQueries
-from facesearch.store._privacy import PrivacyQueries
+from facesearch.store._privacy import PrivacyQueries, suppression_marks_in
 from facesearch.store._retention import RetentionQueries
 from facesearch.store._review import ReviewQueries
 from facesearch.store.engine import configure_engine, make_engine
@@ -259,6 +266,7 @@ class Store(
         *,
         subject_label: str | None = None,
         subject_external_reference: str | None = None,
+        suppressions_checked: tuple[str, tuple[int, int]] | None = None,
         audit: AuditHook[EnrolledImage] | None = None,
     ) -> EnrolledImage:
         """Store an image, its accepted faces and its rejected faces in one transaction.
@@ -267,6 +275,12 @@ class Store(
         face of the image belongs to it. ``NotFound`` for an unknown gallery,
         ``AlreadyExists`` when the gallery holds an image of the same sha256, ``Conflict``
         when the subject exists with another external reference.
+
+        ``suppressions_checked`` is ``(model_id, marks)``: the suppression list the faces
+        were checked against (:meth:`suppression_marks`). Writers are serialised, so if
+        the list still has those marks inside this transaction, no erasure completed in
+        between, in any process; else :class:`SuppressionListChanged` and nothing is
+        written.
         """
         _validate.image(image)
         embeddings = _validate.faces(faces)
@@ -281,6 +295,12 @@ class Store(
         with self._tx("add_image", write=True, conflict=duplicate) as s:
             if s.get(Gallery, gallery_id) is None:
                 raise NotFound(f"gallery id {gallery_id} not found")
+            if suppressions_checked is not None:
+                model_id, marks = suppressions_checked
+                if suppression_marks_in(s, model_id) != marks:
+                    raise SuppressionListChanged(
+                        "the suppression list changed while this image was being stored"
+                    )
             taken = select(Image.id).where(
                 Image.gallery_id == gallery_id, Image.sha256 == image.sha256
             )
