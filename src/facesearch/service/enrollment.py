@@ -38,7 +38,7 @@ from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipelin
 from facesearch.service.privacy import Privacy
 from facesearch.service.results import EnrollResult, EnrollSummary, RejectedFace
 from facesearch.settings import Settings
-from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Store
+from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Store, _validate
 
 _CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a ``collected_at`` may lie (clocks of other machines)."""
@@ -123,9 +123,12 @@ class Enrollment(Privacy):
         legal_basis: str | None = None,
         context: AuditContext,
     ) -> None:
-        """Refuse a request's shared fields before any of its files is read:
+        """Refuse a request's shared fields before any of its files is read: a subject
+        label no URL can carry (``InvalidInput``, the store's name rule), or
         :class:`SensitiveIdentifierFound` (audited as a failed ``enroll`` naming the field
         and the kind of identifier, not the value)."""
+        if subject is not None:
+            _validate.name("subject", subject)
         try:
             check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
         except SensitiveIdentifierFound as err:

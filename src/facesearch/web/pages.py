@@ -35,7 +35,6 @@ from facesearch.errors import (
     TooManyFailures,
 )
 from facesearch.store import AuditFilter
-from facesearch.store._validate import name as check_name
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -281,8 +280,6 @@ def upload(
     if len(files) > fs.settings.api.max_files:
         raise InvalidInput(f"at most {fs.settings.api.max_files} files per upload")
     try:  # fields shared by every file fail the upload, before any file is read
-        if subject.strip():
-            check_name("subject", subject.strip())
         fs.check_enroll_request(
             gallery=name,
             subject=subject.strip() or None,

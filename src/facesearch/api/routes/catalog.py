@@ -31,7 +31,6 @@ from facesearch.api.schemas import (
 )
 from facesearch.api.uploads import read_image
 from facesearch.errors import FaceSearchError, InvalidInput, NotFound
-from facesearch.store._validate import name as check_name
 
 router = APIRouter(prefix="/api/v1")
 
@@ -182,10 +181,8 @@ def enroll_images(
     if collected_at is not None and collected_at.tzinfo is None:
         raise InvalidInput("collected_at needs a time zone (e.g. 2024-05-01T12:00:00Z)")
     subject = (subject or "").strip() or None  # as galleries and users: ends trimmed
-    if subject is not None:  # a label no URL can carry fails the request, not each file
-        check_name("subject", subject)
-    # fields shared by every file: a sensitive identifier fails the request (422 naming
-    # the field and the kind), before any file is read
+    # fields shared by every file: a label no URL can carry or a sensitive identifier
+    # fails the request (422 naming the field), before any file is read
     fs.check_enroll_request(
         gallery=gallery.name,
         subject=subject,
