@@ -1,4 +1,11 @@
-"""Rendering for the CLI: rich tables for people, JSON for scripts. The only place that prints."""
+"""Rendering for the CLI: rich tables for people, JSON for scripts. The only place that prints.
+
+Everything printed here is plain text: labels, gallery names, references, purposes, notes,
+file names and messages come from users and the store, so neither rich's console markup
+(``[bold]``, ``[/]``, ``[link=...]``) nor its emoji codes (``:fire:``) are interpreted
+anywhere; each table cell, title and line is a :class:`rich.text.Text` printed by
+consoles that have markup, emoji and highlighting off.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +19,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+_PLAIN: dict[str, Any] = {"soft_wrap": True, "markup": False, "emoji": False, "highlight": False}
+stdout = Console(**_PLAIN)
+stderr = Console(stderr=True, **_PLAIN)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -44,19 +53,26 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(value), indent=2, sort_keys=False) + "\n")
 
 
+def plain(value: object) -> Text:
+    """``value`` as text that is shown as it is (``None`` as empty): no markup, no emoji."""
+    return Text("" if value is None else str(value))
+
+
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title, show_lines=False)
+    """A table on stdout; the title, headers and every cell are shown as plain text."""
+    table = Table(title=plain(title), show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(plain(column))
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[plain(v) for v in row])
     stdout.print(table)
 
 
 def info(message: str) -> None:
-    stdout.print(message, highlight=False)
+    """One message on stdout, shown as plain text."""
+    stdout.print(plain(message))
 
 
 def error(message: str) -> None:
-    """One line on stderr, no markup interpretation of the user's text."""
-    stderr.print(f"error: {message}", markup=False, highlight=False)
+    """One line on stderr (``error: ...``), shown as plain text."""
+    stderr.print(plain(f"error: {message}"))

@@ -17,7 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
 from facesearch.imaging import sha256_hex
@@ -155,7 +161,8 @@ def enroll_paths(
             summary.errors.append((str(task.path), f"{type(err).__name__}: {err}"))
 
     bar = Progress(
-        "[progress.description]{task.description}",
+        # the gallery's name is shown as it is, never read as console markup
+        TextColumn("{task.description}", style="progress.description", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
