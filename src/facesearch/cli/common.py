@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from facesearch.audit import AuditContext
-from facesearch.errors import FaceSearchError
+from facesearch.errors import ConfigurationError, FaceSearchError
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,9 +44,19 @@ state = State()
 
 
 def settings(**overrides: Any) -> Settings:
+    """The settings (environment, ``--data-dir``); an invalid one is a
+    :class:`ConfigurationError` naming the setting (exit 3), its value never repeated."""
     if state.data_dir is not None:
         overrides.setdefault("data_dir", state.data_dir)
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "__".join(str(part) for part in first["loc"]).upper()
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        raise ConfigurationError(
+            f"invalid setting FACESEARCH_{name}: {first['msg']}{more}"
+        ) from err
 
 
 def engine(custom: Settings | None = None) -> FaceSearch:

@@ -19,6 +19,7 @@ from facesearch.cli.report import report_app
 from facesearch.cli.review import review_app
 from facesearch.cli.serve import serve_command
 from facesearch.errors import FaceSearchError
+from facesearch.service.results import EnrollSummary
 from facesearch.service.reviews import LEAD_DISCLAIMER
 from facesearch.settings import Settings
 
@@ -239,20 +240,40 @@ def enroll(
             "Enrollment",
             ["", "count"],
             [
-                ["files", summary.files],
+                ["files found", summary.files],
                 ["images enrolled", summary.images],
                 ["faces enrolled", summary.faces],
                 ["images already enrolled (skipped)", summary.skipped_existing],
                 ["images without a face", summary.images_without_faces],
                 ["faces rejected for quality", summary.faces_rejected],
+                ["files skipped (no image)", len(summary.skipped)],
                 ["errors", len(summary.errors)],
                 ["seconds", f"{summary.seconds:.1f}"],
             ],
         )
-        for failed_path, message in summary.errors:
-            output.error(f"{failed_path}: {message}")
-    if summary.errors and summary.images == 0:
-        raise typer.Exit(code=1)
+        if summary.skipped:
+            output.print_table(
+                "Skipped (no image)", ["file", "reason"], [list(s) for s in summary.skipped]
+            )
+    for failed_path, message in summary.errors:  # on stderr with --json too
+        output.error(f"{failed_path}: {message}")
+    raise typer.Exit(code=_enroll_exit_code(paths, summary))
+
+
+def _enroll_exit_code(paths: list[Path], summary: EnrollSummary) -> int:
+    """0: every image found reached an outcome; 1: some did, some failed; 2: no image was
+    found, or every one failed for a reason of its own (bad input); 3: every one failed
+    and some of them in facesearch itself (server side)."""
+    if summary.errors:
+        if summary.processed:
+            return 1
+        return 3 if summary.server_errors else 2
+    if summary.processed == 0:
+        where = ", ".join(str(p) for p in paths)
+        passed = f" ({len(summary.skipped)} skipped, listed above)" if summary.skipped else ""
+        output.error(f"no image found in {where}{passed}")
+        return 2
+    return 0
 
 
 # --- search and verify ----------------------------------------------------------------
@@ -426,7 +447,11 @@ def faces_delete(
     if deleted:
         output.info(f"deleted {len(deleted)} face(s): {', '.join(map(str, deleted))}")
     if missing:
-        raise FaceSearchError(f"no face with id {', '.join(map(str, missing))}")
+        message = f"no face with id {', '.join(map(str, missing))}"
+        if not deleted:  # nothing done: an unknown id is bad input
+            raise FaceSearchError(message)
+        output.error(message)
+        raise typer.Exit(code=1)  # a partial failure: the others are deleted
 
 
 # --- index ----------------------------------------------------------------------------
@@ -464,7 +489,14 @@ def index_rebuild() -> None:
 
 # --- plumbing -------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every failure becomes one line on stderr and a non-zero exit."""
+    """Entry point: every failure becomes one line on stderr and a non-zero exit.
+
+    Exit codes (README, "A worked example (CLI)"): 0 all done; 1 a partial failure (some
+    files of an ``enroll`` or ids of a ``faces delete`` failed, the rest was done), a
+    check that found a fault (``audit verify``, ``calibrate``) or a declined confirmation;
+    2 bad input or unknown names and ids (usage errors included); 3 a failure of
+    facesearch itself (store, index, models, settings, anything unexpected); 130 when
+    interrupted."""
     try:
         # Outside standalone mode click *returns* the code of a ``typer.Exit`` instead of
         # exiting with it; a command's non-zero verdict must still reach the shell.
@@ -488,9 +520,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         output.error("interrupted")
         sys.exit(130)
-    except Exception as err:  # never a traceback for a user
+    except Exception as err:  # never a traceback for a user; a failure of facesearch
         logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
         output.error(
             f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         )
-        sys.exit(70)
+        sys.exit(3)

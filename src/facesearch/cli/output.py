@@ -59,10 +59,11 @@ def plain(value: object) -> Text:
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A table on stdout; the title, headers and every cell are shown as plain text."""
+    """A table on stdout; the title, headers and every cell are shown as plain text, and
+    in full: a cell too long for the terminal is folded onto more lines, never cut."""
     table = Table(title=plain(title), show_lines=False)
     for column in columns:
-        table.add_column(plain(column))
+        table.add_column(plain(column), overflow="fold")
     for row in rows:
         table.add_row(*[plain(v) for v in row])
     stdout.print(table)

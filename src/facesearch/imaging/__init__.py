@@ -6,9 +6,11 @@ Pillow and numpy only. See :mod:`facesearch.imaging.decode` for the decoding rul
 
 from facesearch.imaging.decode import (
     ACCEPTED_FORMATS,
+    SNIFF_BYTES,
     DecodedImage,
     decode_image,
     sha256_hex,
+    sniff_format,
 )
 from facesearch.imaging.thumbnails import (
     crop_with_margin,
@@ -19,11 +21,13 @@ from facesearch.imaging.thumbnails import (
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "SNIFF_BYTES",
     "DecodedImage",
     "crop_with_margin",
     "decode_image",
     "encode_jpeg",
     "make_thumbnail",
     "sha256_hex",
+    "sniff_format",
     "thumbnail_size",
 ]

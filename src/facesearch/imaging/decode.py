@@ -168,6 +168,71 @@ def _open(raw: bytes, limits: ImagingSettings) -> Image.Image:
         raise ImageDecodeError(f"corrupt or truncated image: {_reason(err)}") from err
 
 
+#: How many leading bytes :func:`sniff_format` needs.
+SNIFF_BYTES = 32
+
+#: Image formats facesearch does not decode, by the brand of an ISO base media file
+#: (``....ftyp<brand>``): HEIF/HEIC (Apple's camera default) and AVIF.
+_ISOBMFF_BRANDS = {
+    b"heic": "HEIC",
+    b"heix": "HEIC",
+    b"hevc": "HEIC",
+    b"hevx": "HEIC",
+    b"heim": "HEIC",
+    b"heis": "HEIC",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+#: Other image formats facesearch does not decode, by their signatures (ISO/IEC 15444-1
+#: JPEG 2000 box and codestream, ISO/IEC 18181-2 JPEG XL box and codestream, Photoshop).
+_OTHER_SIGNATURES = (
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"8BPS", "PSD"),
+)
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The image format of a file from its first :data:`SNIFF_BYTES` bytes (content only,
+    never a file name).
+
+    Returns a name from :data:`ACCEPTED_FORMATS` when Pillow's own signature check of that
+    format accepts ``head`` (whatever the file is called: ``.jfif``, ``.jpe``, no suffix),
+    the name of a recognised image format facesearch does not decode (``"HEIC"``,
+    ``"HEIF"``, ``"AVIF"``, ``"JPEG 2000"``, ``"JPEG XL"``, ``"PSD"``), or ``None`` when
+    ``head`` starts no known image. A recognised file may still fail to decode (truncated,
+    corrupt): :func:`decode_image` is the judge of that.
+    """
+    accepted = _accepted_format(head[:16])
+    if accepted is not None:
+        return _FORMAT_ALIASES.get(accepted, accepted)
+    if head[4:8] == b"ftyp" and head[8:12] in _ISOBMFF_BRANDS:
+        return _ISOBMFF_BRANDS[head[8:12]]
+    for signature, name in _OTHER_SIGNATURES:
+        if head.startswith(signature):
+            return name
+    return None
+
+
+def _accepted_format(prefix: bytes) -> str | None:
+    """The first of :data:`ACCEPTED_FORMATS` whose Pillow signature check accepts
+    ``prefix`` (a file's first 16 bytes, as ``Image.open`` reads them), or None."""
+    Image.init()  # registers the plugins; cheap after the first call
+    for name in ACCEPTED_FORMATS:
+        entry = Image.OPEN.get(name)
+        if entry is None:
+            continue
+        _, accept = entry
+        accepted = True if accept is None else accept(prefix)
+        if accepted and not isinstance(accepted, str):  # a str is Pillow's "maybe" warning
+            return name
+    return None
+
+
 def _probe_size(raw: bytes) -> tuple[int, int] | None:
     """``(width, height)`` from the header, bypassing Pillow's bomb check; None if unknown.
 

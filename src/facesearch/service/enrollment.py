@@ -297,6 +297,7 @@ class Enrollment(Privacy):
                     "skipped_existing": summary.skipped_existing,
                     "images_without_faces": summary.images_without_faces,
                     "errors": len(summary.errors),
+                    "skipped": len(summary.skipped),
                 },
             )
         )

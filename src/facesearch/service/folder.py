@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +28,7 @@ from rich.progress import (
 )
 
 from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
-from facesearch.imaging import sha256_hex
+from facesearch.imaging import ACCEPTED_FORMATS, SNIFF_BYTES, sha256_hex, sniff_format
 from facesearch.service.enrollment import check_enroll_fields
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.results import EnrollSummary
@@ -38,36 +40,113 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: File name endings taken when walking a folder (files named explicitly are always tried).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+#: Names that announce an image (JPEG's .jfif/.jpe, Apple's .heic, ...). A folder walk
+#: decides by content, never by name; a name only says whether a file that holds no
+#: image is an error (``broken.jpg``: a failed file) or passed over (``notes.txt``).
+IMAGE_NAME_SUFFIXES = frozenset(
+    {
+        *(".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".pjpeg", ".pjp"),
+        *(".png", ".apng", ".webp", ".bmp", ".dib", ".gif", ".tif", ".tiff"),
+        *(".heic", ".heif", ".hif", ".avif", ".jp2", ".j2k", ".jpx", ".jxl", ".psd"),
+    }
+)
+_READABLE = ", ".join(("JPEG", "PNG", "WebP", "BMP", "GIF", "TIFF"))
 
 
 @dataclass(frozen=True, slots=True)
 class FileTask:
+    """A file to enroll and the subject label of its face (None: every face, unlabelled)."""
+
     path: Path
     subject: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Passed:
+    """A file (or hidden folder) a folder walk did not enroll, and why. ``failed``: it is
+    an image, or named like one, that cannot be enrolled (an error of the run); otherwise
+    it is no image and only counted (hidden, not an image, empty, not a regular file)."""
+
+    path: Path
+    reason: str
+    failed: bool = False
+    is_file: bool = True
+
+
 def discover(
     paths: Sequence[Path], *, subject: str | None, subject_from_folder: bool
-) -> Iterator[FileTask]:
+) -> Iterator[FileTask | Passed]:
     """Files to enroll, sorted per folder; with ``subject_from_folder`` each file's subject
-    is the name of the folder that holds it (files directly in a named root get none)."""
+    is the name of the folder that holds it (files directly in a named root get none).
+
+    A named file is always tried. In a folder, every file is judged by its first bytes
+    (:func:`facesearch.imaging.sniff_format`), whatever its name: a JPEG called
+    ``photo.jfif``, ``photo.jpe`` or ``photo`` is enrolled. Everything else is reported
+    as :class:`Passed`, never dropped silently: hidden files and folders (a leading dot;
+    hidden folders are not entered), links to folders (not followed), files that are not
+    regular, empty or not an image, unreadable files and images of a format facesearch
+    does not read (HEIC, AVIF, JPEG 2000, ...), the last two as failed.
+    """
     for root in paths:
-        if root.is_dir():
-            for path in sorted(root.rglob("*")):
-                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-                    if path.name.startswith("."):
-                        continue
-                    label = subject
-                    if subject_from_folder:
-                        label = path.parent.name if path.parent != root else None
-                    yield FileTask(path, label)
-        else:
+        if not root.is_dir():
             label = subject
             if subject_from_folder:
                 label = root.parent.name or None
             yield FileTask(root, label)
+            continue
+        for item in _walk(root):
+            if isinstance(item, Passed):
+                yield item
+                continue
+            label = subject
+            if subject_from_folder:
+                label = item.parent.name if item.parent != root else None
+            yield FileTask(item, label)
+
+
+def _walk(root: Path) -> Iterator[Path | Passed]:
+    """Every entry under ``root``, sorted: image files as paths, the rest as Passed."""
+    problems: list[OSError] = []
+    for folder, dirs, files in os.walk(root, onerror=problems.append):
+        here = Path(folder)
+        while problems:  # a folder os.walk could not list
+            err = problems.pop()
+            where = Path(err.filename) if err.filename else here
+            yield Passed(where, f"cannot read folder: {err.strerror}", failed=True, is_file=False)
+        for name in sorted(dirs):
+            path = here / name
+            if name.startswith("."):
+                yield Passed(path, "hidden folder (not searched)", is_file=False)
+            elif path.is_symlink():
+                yield Passed(path, "link to a folder (not followed)", is_file=False)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(files):
+            yield _judge(here / name)
+    while problems:
+        err = problems.pop()
+        yield Passed(Path(err.filename or root), f"cannot read folder: {err.strerror}", True, False)
+
+
+def _judge(path: Path) -> Path | Passed:
+    """``path`` if its content starts an image facesearch reads, else why not."""
+    if path.name.startswith("."):
+        return Passed(path, "hidden file")
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return Passed(path, "not a regular file")
+        with path.open("rb") as file:
+            head = file.read(SNIFF_BYTES)
+    except OSError as err:
+        return Passed(path, f"cannot read file: {err.strerror or err}", failed=True)
+    found = sniff_format(head)
+    if found in ACCEPTED_FORMATS:
+        return path
+    if found is not None:
+        return Passed(
+            path, f"unsupported image format {found} (facesearch reads {_READABLE})", True
+        )
+    what = "empty file" if not head else "not an image"
+    return Passed(path, what, failed=path.suffix.lower() in IMAGE_NAME_SUFFIXES)
 
 
 # --- worker side ----------------------------------------------------------------------
@@ -113,6 +192,13 @@ def enroll_paths(
     todo: list[FileTask] = []
     limit = engine.settings.imaging.max_bytes
     for task in discover(paths, subject=subject, subject_from_folder=subject_from_folder):
+        if isinstance(task, Passed):
+            summary.files += task.is_file
+            if task.failed:
+                summary.errors.append((str(task.path), task.reason))
+            else:
+                summary.skipped.append((str(task.path), task.reason))
+            continue
         summary.files += 1
         try:
             if task.path.stat().st_size > limit:
@@ -156,7 +242,9 @@ def enroll_paths(
     def failed(task: FileTask, err: BaseException) -> None:
         if isinstance(err, FaceSearchError):
             summary.errors.append((str(task.path), err.message))
+            summary.server_errors += err.http_status >= 500
         else:
+            summary.server_errors += 1
             logger.exception("unexpected failure on %s", task.path, exc_info=err)
             summary.errors.append((str(task.path), f"{type(err).__name__}: {err}"))
 

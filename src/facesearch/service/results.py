@@ -30,7 +30,15 @@ class EnrollResult:
 
 @dataclass(slots=True)
 class EnrollSummary:
-    """Outcome of enrolling many files."""
+    """Outcome of enrolling many files.
+
+    ``files``: every file found (named, or met in a folder walk). ``skipped``: ``(path,
+    reason)`` of the files (and hidden folders) a folder walk passed over as no image
+    (hidden, not an image by content, empty, not a regular file). ``errors``: ``(path,
+    message)`` of every file that could not be enrolled (unreadable, an image format
+    facesearch does not read such as HEIC, corrupt or truncated, too large, refused);
+    ``server_errors`` of them failed in facesearch itself rather than in the file.
+    """
 
     files: int = 0
     images: int = 0
@@ -39,7 +47,14 @@ class EnrollSummary:
     images_without_faces: int = 0
     faces_rejected: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    server_errors: int = 0
     seconds: float = 0.0
+
+    @property
+    def processed(self) -> int:
+        """Images that reached an outcome: enrolled, already enrolled, or without a face."""
+        return self.images + self.skipped_existing + self.images_without_faces
 
 
 @dataclass(frozen=True, slots=True)
