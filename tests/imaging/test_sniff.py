@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from facesearch.imaging import ACCEPTED_FORMATS, SNIFF_BYTES, sniff_format
+from facesearch.errors import ImageDecodeError
+from facesearch.imaging import ACCEPTED_FORMATS, SNIFF_BYTES, decode_image, sniff_format
+from facesearch.settings import ImagingSettings
 
 #: The start of an iPhone photo (ISO base media file, brand heic) and of an AVIF file.
 HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x00\x00"
@@ -33,6 +35,11 @@ def test_every_accepted_format_is_recognised_from_its_first_bytes(
 def test_images_facesearch_does_not_read_are_named(head: bytes, name: str) -> None:
     assert sniff_format(head) == name
     assert name not in ACCEPTED_FORMATS
+    # decoding refuses them as before, naming the format (API, web and CLI alike)
+    with pytest.raises(
+        ImageDecodeError, match=rf"^not a supported image \(JPEG, .*\): this is {name}$"
+    ):
+        decode_image(head + b"\x00" * 64, ImagingSettings())
 
 
 @pytest.mark.parametrize(

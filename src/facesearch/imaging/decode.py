@@ -158,7 +158,8 @@ def _open(raw: bytes, limits: ImagingSettings) -> Image.Image:
     try:
         return Image.open(io.BytesIO(raw), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError as err:
-        raise ImageDecodeError(_NOT_AN_IMAGE) from err
+        other = sniff_format(raw[:SNIFF_BYTES])  # an image of a format not read: name it
+        raise ImageDecodeError(_NOT_AN_IMAGE + (f": this is {other}" if other else "")) from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         size = _probe_size(raw)
         if size is None:
