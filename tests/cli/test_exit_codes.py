@@ -5,6 +5,7 @@ and a folder enroll names every file it did not enroll (item 2)."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,20 @@ def test_deleting_some_unknown_face_ids_is_a_partial_failure(
         (["erasure", "show", "5"], 2),
         (["review", "show", "5"], 2),
         (["report", "usage", "--from", "someday", "--to", "2026-01-01"], 2),
+        (["verify", "/no/such/a.jpg", "/no/such/b.jpg", *WHY], 2),
+        (["gallery", "blind-review", "nope"], 2),
+        (["index", "status"], 0),
+        (["audit", "verify"], 0),
+        (["audit", "list"], 0),
+        (["users", "revoke-key", "nope"], 2),
+        (["grants", "add", "nobody", "g"], 2),
+        (["groups", "delete", "nope"], 2),
+        (["erasure", "confirm", "5", "--yes"], 2),
+        (["review", "judge", "5", "5", "--judgement", "excluded"], 2),
+        (["retention", "apply", "--dry-run"], 0),
+        (["report", "usage", "--from", "2026-02-01", "--to", "2026-01-01"], 2),
+        (["eval", "lfw", "--lfw-dir", "/no/such/lfw"], 2),
+        (["calibrate", "--lfw-dir", "/no/such/lfw"], 2),
         (["frobnicate"], 2),
         ([], 2),  # no command: the help, and the code of a usage error
         (["--help"], 0),
@@ -225,3 +240,20 @@ def test_an_invalid_setting_exits_3_naming_it(
     code, _, err = run(capsys, *d, "gallery", "list")
     assert code == 3 and err.startswith("error: invalid setting FACESEARCH_WORKERS: ")
     assert err.count("\n") == 1 and "many" not in err
+
+
+def test_serve_on_a_port_in_use_exits_3(capsys: pytest.CaptureFixture[str], d: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, _, err = run(capsys, *d, "serve", "--host", "127.0.0.1", "--port", port)
+    assert code == 3 and f"error: could not serve on 127.0.0.1:{port}" in err
+
+
+def test_a_wrong_lfw_setting_is_a_configuration_failure_exit_3(
+    capsys: pytest.CaptureFixture[str], d: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACESEARCH_LFW_DIR", "/no/such/lfw")
+    code, _, err = run(capsys, *d, "eval", "lfw")
+    assert code == 3 and "/no/such/lfw does not hold" in err

@@ -5,6 +5,7 @@ Thin wrappers over :mod:`facesearch.evaluation`; heavy imports happen inside the
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from facesearch.settings import DetectorKind, Settings
 
 if TYPE_CHECKING:
     from facesearch.evaluation.embedcache import Recipe
+    from facesearch.evaluation.lfw import Lfw
 
 eval_app = typer.Typer(
     help="Measure accuracy on LFW: verification, open-set identification, demographics.",
@@ -105,6 +107,23 @@ def _recipe(
     )
 
 
+def _locate(lfw_dir: Path | None) -> Lfw:
+    """The LFW dataset. Neither ``--lfw-dir`` nor ``$FACESEARCH_LFW_DIR``, or a wrong
+    ``--lfw-dir``: bad input (exit 2); a wrong ``$FACESEARCH_LFW_DIR`` stays a
+    configuration error (exit 3)."""
+    from facesearch.errors import ConfigurationError, InvalidInput
+    from facesearch.evaluation.lfw import LFW_ENV, Lfw
+
+    try:
+        return Lfw.locate(lfw_dir)
+    except ConfigurationError as err:
+        if lfw_dir is not None:
+            raise InvalidInput(f"--lfw-dir: {err.message}") from err
+        if not os.environ.get(LFW_ENV):
+            raise InvalidInput(err.message) from err
+        raise
+
+
 def _progress(json_out: bool) -> bool:
     return not json_out and sys.stderr.isatty()
 
@@ -133,7 +152,6 @@ def eval_lfw(
     json_out: Json = False,
 ) -> None:
     """LFW View 2: 10-fold accuracy, ROC, EER, TAR at FAR 1e-2 / 1e-3."""
-    from facesearch.evaluation.lfw import Lfw
     from facesearch.evaluation.lfw_run import run_lfw
 
     recipe = _recipe(
@@ -147,7 +165,7 @@ def eval_lfw(
         flip=flip,
     )
     summary = run_lfw(
-        Lfw.locate(lfw_dir),
+        _locate(lfw_dir),
         recipe,
         out_dir=out,
         cache_dir=cache_dir,
@@ -194,14 +212,13 @@ def eval_identification(
 ) -> None:
     """Open-set identification through the service: CMC, FNIR at FPIR, DET, latency."""
     from facesearch.evaluation.identification import run_identification
-    from facesearch.evaluation.lfw import Lfw
 
     data_dir = out / "service-data"
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
     settings = Settings(data_dir=data_dir, database_url=None, workers=workers)
     summary = run_identification(
-        Lfw.locate(lfw_dir),
+        _locate(lfw_dir),
         settings,
         out_dir=out,
         progress=_progress(json_out),
@@ -259,10 +276,9 @@ def eval_demographics(
 ) -> None:
     """Per-group FMR and FNMR at one global threshold (NIST IR 8280 style)."""
     from facesearch.evaluation.demographics_run import run_demographics
-    from facesearch.evaluation.lfw import Lfw
 
     summary = run_demographics(
-        Lfw.locate(lfw_dir),
+        _locate(lfw_dir),
         _recipe(),
         out_dir=out,
         cache_dir=cache_dir,
@@ -317,13 +333,12 @@ def calibrate_command(
     from facesearch.calibration import packaged_table_path
     from facesearch.evaluation import plots
     from facesearch.evaluation.calibrate import build_calibration
-    from facesearch.evaluation.lfw import Lfw
     from facesearch.evaluation.metrics import rate_at_or_above
     from facesearch.evaluation.reports import write_json
 
     recipe = _recipe()
     built = build_calibration(
-        Lfw.locate(lfw_dir),
+        _locate(lfw_dir),
         recipe,
         cache_dir=cache_dir,
         workers=workers,

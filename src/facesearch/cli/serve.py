@@ -49,4 +49,10 @@ def serve_command(
     finally:
         store.close()
     output.info(f"facesearch on http://{api.host}:{api.port}/ (OpenAPI at /openapi.json)")
-    uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")
+    try:
+        uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")
+    except SystemExit as exit_:  # uvicorn exits 1 when it cannot start (port taken, ...)
+        if exit_.code in (0, None):
+            raise
+        output.error(f"could not serve on {api.host}:{api.port} (the log above says why)")
+        raise typer.Exit(code=3) from None
