@@ -63,9 +63,11 @@ class FileTask:
 
 @dataclass(frozen=True, slots=True)
 class Passed:
-    """A file (or hidden folder) a folder walk did not enroll, and why. ``failed``: it is
-    an image, or named like one, that cannot be enrolled (an error of the run); otherwise
-    it is no image and only counted (hidden, not an image, empty, not a regular file)."""
+    """A file or folder a folder walk did not enroll, and why. ``failed``: an image, or a
+    file named like one, that cannot be enrolled, or a folder that cannot be read (an
+    error of the run); otherwise no image, only counted (hidden, not an image, empty, not
+    a regular file, a hidden folder or a link to a folder). ``is_file``: counts as a file
+    found (folders do not)."""
 
     path: Path
     reason: str
