@@ -21,6 +21,7 @@ from facesearch.audit import AuditContext
 from facesearch.auth import PERMISSIONS, Action, Principal
 from facesearch.auth.roles import grant_scoped
 from facesearch.errors import IndexUnavailable, NotFound
+from facesearch.names import nfc
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def catalog_scope(caller: Caller) -> frozenset[str] | None:
 def check_gallery_scope(scope: frozenset[str] | None, gallery: str, what: str) -> None:
     """``NotFound`` with ``what`` (the store's own message for the thing asked for) when
     ``gallery`` is outside ``scope``, so an ungranted gallery's contents read as absent."""
-    if scope is not None and gallery not in scope:
+    if scope is not None and nfc(gallery) not in scope:
         raise NotFound(what)
 
 
