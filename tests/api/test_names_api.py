@@ -55,3 +55,17 @@ def test_dot_galleries_are_refused(api: Api) -> None:
         r = api.client.post("/api/v1/galleries", json={"name": name, "legal_basis": "t"}, headers=c)
         assert r.status_code == 422 and ". or .." in r.json()["error"]["message"], r.text
     assert api.client.get("/api/v1/galleries", headers=c).json() == []
+
+
+def test_a_key_label_and_a_group_name_are_stored_in_nfc(api: Api) -> None:
+    h = api.headers("admin")
+    r = api.client.post("/api/v1/users", json={"name": "ivy", "roles": ["investigator"]}, headers=h)
+    assert r.status_code == 201
+    r = api.client.post("/api/v1/users/ivy/keys", json={"label": NFD}, headers=h)
+    assert r.status_code == 201, r.text
+    assert [k.label for k in api.engine.accounts.list_keys("ivy")] == [NFC]
+    r = api.client.post("/api/v1/groups", json={"name": NFD}, headers=h)
+    assert r.status_code == 201 and r.json()["name"] == NFC
+    r = api.client.post(f"/api/v1/groups/{quote(NFC)}/members", json={"user": "ivy"}, headers=h)
+    assert r.status_code == 201, r.text
+    assert api.client.get(f"/api/v1/groups/{quote(NFD)}", headers=h).json()["members"] == ["ivy"]

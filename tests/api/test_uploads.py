@@ -191,6 +191,8 @@ def _stream_through(
         ("/api/v1/galleries/g/images", "curator"),
         ("/api/v1/search", "investigator"),
         ("/api/v1/erasures", "curator"),
+        ("/ui/galleries/g/upload", "curator"),  # the web UI's forms: the same limits
+        ("/ui/erasures", "curator"),
     ],
 )
 def test_a_streamed_part_over_the_image_limit_is_refused_at_once(
@@ -199,10 +201,12 @@ def test_a_streamed_part_over_the_image_limit_is_refused_at_once(
     """A file of 10x the image limit, well under an enroll's body cap: 413 once it passes."""
     c = small.headers("curator")
     small.client.post("/api/v1/galleries", json={"name": "g", "legal_basis": "t"}, headers=c)
-    field = {"images": "files", "search": "probe", "erasures": "photo"}[path.rsplit("/", 1)[1]]
+    last = path.rsplit("/", 1)[1]
+    field = {"images": "files", "upload": "files", "search": "probe", "erasures": "photo"}[last]
     size = 10 * LIMIT
+    who = {"cookie": f"facesearch_key={small.keys[role]}"} if path.startswith("/ui") else {}
     status, answer, pulled = _stream_through(
-        small, path, small.headers(role), _multipart([(field, "huge.jpg", size)])
+        small, path, who or small.headers(role), _multipart([(field, "huge.jpg", size)])
     )
     assert status == 413 and answer["error"]["code"] == "image_too_large"
     assert "huge.jpg" in answer["error"]["message"]
