@@ -1,5 +1,6 @@
 """Schemathesis against the app's own OpenAPI document, with a key holding every role:
-no operation ever answers 5xx, and every error has the one shape."""
+no operation ever answers 5xx, every error has the one shape, and every answer conforms
+to the document (its status, content type, headers and body schema are the ones listed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from facesearch.service import FacePipeline
 from facesearch.settings import Settings
@@ -17,6 +25,14 @@ from facesearch.settings import Settings
 from .conftest import Api, start
 
 EXAMPLES = 30
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -57,6 +73,7 @@ def test_no_operation_answers_5xx(fuzzed: Api) -> None:
                 body = response.json()
                 if set(body) != {"error"} or set(body["error"]) != {"code", "message"}:
                     failures.append(f"{label} has another error shape")
+            case.validate_response(response, checks=CHECKS)  # raises what does not conform
 
         check()
     assert failures == []

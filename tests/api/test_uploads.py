@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -118,19 +119,113 @@ def test_through_the_app(small: Api, test_images: dict[str, list[Path]]) -> None
         "/api/v1/search", files={"probe": ("s.jpg", slightly, "image/jpeg")}, data=WHY, headers=h
     )
     assert r.status_code == 413 and "larger than" in r.json()["error"]["message"]
+    # an enroll with one file over the image limit is refused whole, naming the file
     c = small.headers("curator")
     small.client.post("/api/v1/galleries", json={"name": "g", "legal_basis": "t"}, headers=c)
     ok = test_images["Colin_Powell"][0]
     r = small.client.post(
         "/api/v1/galleries/g/images",
         files=[
-            ("files", ("s.jpg", slightly, "image/jpeg")),
             ("files", (ok.name, ok.read_bytes(), "image/jpeg")),
+            ("files", ("s.jpg", slightly, "image/jpeg")),
         ],
         headers=c,
     )
-    assert [f["outcome"] for f in r.json()["files"]] == ["failed", "enrolled"]
-    assert r.json()["files"][0]["error"]["code"] == "image_too_large"
+    assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
+    assert "s.jpg" in r.json()["error"]["message"]
+    assert small.client.get("/api/v1/galleries/g", headers=c).json()["n_images"] == 0
+
+
+CHUNK = 65536
+
+
+def _multipart(parts: list[tuple[str, str, int]], boundary: bytes = b"fsb") -> Iterator[bytes]:
+    """A multipart body, streamed: ``(field, filename, size)`` per file part, in CHUNK pieces."""
+    for field, filename, size in parts:
+        yield (
+            b"--" + boundary + b"\r\n"
+            b'Content-Disposition: form-data; name="' + field.encode() + b'"; '
+            b'filename="' + filename.encode() + b'"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n"
+        )
+        left = size
+        while left > 0:
+            yield b"\xff" * min(CHUNK, left)
+            left -= CHUNK
+        yield b"\r\n"
+    yield b"--" + boundary + b"--\r\n"
+
+
+def _stream_through(
+    api: Api, path: str, headers: dict[str, str], body: Iterator[bytes]
+) -> tuple[int, dict[str, Any], int]:
+    """POST ``body`` chunked (no Content-Length) through the real app.
+
+    Returns (status, JSON answer, bytes the app pulled from the body).
+    """
+    pulled = 0
+
+    async def chunks() -> Any:
+        nonlocal pulled
+        for chunk in body:
+            pulled += len(chunk)
+            yield chunk
+
+    async def post() -> tuple[int, dict[str, Any]]:
+        transport = httpx.ASGITransport(app=api.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            kind = {"content-type": "multipart/form-data; boundary=fsb"}
+            r = await c.post(path, content=chunks(), headers={**headers, **kind})
+            assert "content-length" not in r.request.headers
+            return r.status_code, r.json()
+
+    portal = api.client.portal
+    assert portal is not None
+    status, answer = portal.call(post)
+    return status, answer, pulled
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("/api/v1/galleries/g/images", "curator"),
+        ("/api/v1/search", "investigator"),
+        ("/api/v1/erasures", "curator"),
+        ("/ui/galleries/g/upload", "curator"),  # the web UI's forms: the same limits
+        ("/ui/erasures", "curator"),
+    ],
+)
+def test_a_streamed_part_over_the_image_limit_is_refused_at_once(
+    small: Api, path: str, role: str
+) -> None:
+    """A file of 10x the image limit, well under an enroll's body cap: 413 once it passes."""
+    c = small.headers("curator")
+    small.client.post("/api/v1/galleries", json={"name": "g", "legal_basis": "t"}, headers=c)
+    last = path.rsplit("/", 1)[1]
+    field = {"images": "files", "upload": "files", "search": "probe", "erasures": "photo"}[last]
+    size = 10 * LIMIT
+    who = {"cookie": f"facesearch_key={small.keys[role]}"} if path.startswith("/ui") else {}
+    status, answer, pulled = _stream_through(
+        small, path, who or small.headers(role), _multipart([(field, "huge.jpg", size)])
+    )
+    assert status == 413 and answer["error"]["code"] == "image_too_large"
+    assert "huge.jpg" in answer["error"]["message"]
+    assert pulled <= LIMIT + 2 * CHUNK < size
+    assert small.client.get("/api/v1/galleries/g", headers=c).json()["n_images"] == 0
+
+
+def test_a_streamed_enroll_is_capped_at_what_the_limits_allow(small: Api) -> None:
+    """Many files each within the image limit: cut off at max_files x max_bytes + overhead."""
+    c = small.headers("curator")
+    small.client.post("/api/v1/galleries", json={"name": "g", "legal_basis": "t"}, headers=c)
+    cap = body_cap("/api/v1/galleries/g/images", small.engine.settings)
+    count = cap // LIMIT + 5
+    parts = [("files", f"f{i}.jpg", LIMIT) for i in range(count)]
+    status, answer, pulled = _stream_through(
+        small, "/api/v1/galleries/g/images", c, _multipart(parts)
+    )
+    assert status == 413 and answer["error"]["code"] == "image_too_large"
+    assert pulled <= cap + 2 * CHUNK < count * LIMIT
 
 
 def _big_png(path: Path) -> bytes:

@@ -89,3 +89,37 @@ def test_groups_from_the_command_line(capsys: pytest.CaptureFixture[str], tmp_pa
         (e["action"], e["target"]) for e in json.loads(out) if e["action"] != "gallery.create"
     ]
     assert ("grant.add", "group:team") in actions and ("group.delete", "group:team") in actions
+
+
+def test_names_that_collide_are_reported_after_the_upgrade(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A data folder from before migration 0007 with look-alike users opens; the collision
+    is listed by ``facesearch report names``; new look-alikes and ``..`` are refused."""
+    from sqlalchemy import create_engine, text
+
+    from facesearch.store.engine import migrate
+
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = create_engine(f"sqlite:///{data / 'facesearch.db'}")
+    migrate(engine, "0006")
+    with engine.begin() as conn:
+        for name in ("admin", "аdmin"):  # the second with a Cyrillic а
+            conn.execute(
+                text("INSERT INTO users (name, roles, disabled) VALUES (:n, '[]', false)"),
+                {"n": name},
+            )
+    engine.dispose()
+    d = ["--data-dir", str(data)]
+    code, out, err = run(capsys, *d, "report", "names", "--json")
+    assert code == 0, err
+    assert [(r["kind"], r["name"], r["other"], r["reason"]) for r in json.loads(out)] == [
+        ("user", "аdmin", "admin", "look-alike")
+    ]
+    code, _, err = run(capsys, *d, "users", "create", "ａｄｍｉｎ")
+    assert code != 0 and "looks like" in err and err.count("\n") == 1
+    code, _, err = run(capsys, *d, "gallery", "create", "..", "--legal-basis", "t")
+    assert code != 0 and ". or .." in err
+    code, out, _ = run(capsys, *d, "report", "names")
+    assert code == 0 and "look-alike" in out

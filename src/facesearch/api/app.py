@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from facesearch.api.routes import (
     search,
 )
 from facesearch.api.schemas_admin import HealthOut, ReadyOut
+from facesearch.api.statuses import DESCRIPTIONS, operation_statuses
 from facesearch.api.uploads import BodyLimit
 from facesearch.errors import FaceSearchError
 from facesearch.service import FacePipeline
@@ -176,8 +177,20 @@ def _document_permissions(routes: Sequence[BaseRoute]) -> None:
                 }
 
 
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every :class:`APIRoute` in ``routes``, including those of included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            yield from api_routes(included.routes)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with the error shape as every operation's non-2xx response."""
+    """The OpenAPI document: each operation lists the error statuses it can answer
+    (:func:`facesearch.api.statuses.operation_statuses`, from the one error mapping),
+    each with the error shape, and the search justification's lower bounds."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -185,28 +198,59 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     )
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_RESPONSE_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
-    errors = {
-        "401": "No API key, or an invalid, expired or revoked one.",
-        "403": "The key's user holds no role allowed this action.",
-        "404": "An unknown id or name.",
-        "422": "Invalid input (including a missing search justification).",
-    }
-    for path, item in schema.get("paths", {}).items():
-        for operation in item.values():
+    paths = schema.get("paths", {})
+    for route in api_routes(app.routes):
+        item = paths.get(route.path_format)
+        if item is None:
+            continue
+        for method in route.methods or ():
+            operation = item.get(method.lower())
+            if operation is None:
+                continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            public = path in ("/healthz", "/readyz")
-            for code, text in errors.items():
-                if public:
-                    continue
-                responses[code] = {
-                    "description": text,
+            for status in sorted(operation_statuses(route, method)):
+                responses[str(status)] = {
+                    "description": DESCRIPTIONS[status],
                     "content": {"application/json": {"schema": ref}},
                 }
     schema["components"]["schemas"].pop("HTTPValidationError", None)
     schema["components"]["schemas"].pop("ValidationError", None)
+    _justification_bounds(schema, app.state.runtime.settings)
     app.openapi_schema = schema
     return schema
+
+
+def _justification_bounds(schema: dict[str, Any], settings: Settings) -> None:
+    """What the service refuses, in the document: a purpose of fewer than
+    ``audit.min_purpose_length`` characters, and blank references (each counted without
+    surrounding whitespace, as :meth:`AuditContext.justification` counts them)."""
+    least = settings.audit.min_purpose_length
+    bounds = {
+        "purpose": least,
+        "case_reference": 1,
+        "authorization_reference": 1,
+    }
+    components = schema["components"]["schemas"]
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in content.values():
+                ref = media.get("schema", {}).get("$ref", "")
+                properties = components.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+                if not set(bounds) <= set(properties):
+                    continue
+                for name, least_chars in bounds.items():
+                    properties[name]["minLength"] = least_chars
+                    properties[name]["pattern"] = _at_least_stripped(least_chars)
+
+
+def _at_least_stripped(n: int) -> str:
+    """A pattern of strings with at least ``n`` characters between their first and last
+    non-whitespace character (both included), like ``len(value.strip()) >= n``."""
+    if n <= 1:
+        return r"^\s*\S[\s\S]*$"
+    return rf"^\s*\S[\s\S]{{{n - 2},}}\S\s*$"
 
 
 __all__ = ["create_app", "error_response"]

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from facesearch.audit import AuditContext
 from facesearch.auth import PERMISSIONS, Action, Principal
 from facesearch.auth.roles import grant_scoped
 from facesearch.errors import IndexUnavailable, NotFound
+from facesearch.names import nfc
 from facesearch.settings import Settings
 
 if TYPE_CHECKING:
@@ -112,7 +114,7 @@ def catalog_scope(caller: Caller) -> frozenset[str] | None:
 def check_gallery_scope(scope: frozenset[str] | None, gallery: str, what: str) -> None:
     """``NotFound`` with ``what`` (the store's own message for the thing asked for) when
     ``gallery`` is outside ``scope``, so an ungranted gallery's contents read as absent."""
-    if scope is not None and gallery not in scope:
+    if scope is not None and nfc(gallery) not in scope:
         raise NotFound(what)
 
 
@@ -135,6 +137,32 @@ def require(action: Action) -> Callable[..., Caller]:
     dependency.__name__ = f"require_{action.name.lower()}"
     dependency.facesearch_action = action  # type: ignore[attr-defined]
     return dependency
+
+
+def authenticate_first(request: Request) -> None:
+    """Authenticate and authorize as the route's :func:`require` would, for a request
+    whose body could not be read.
+
+    FastAPI reads a request's body before it solves the route's dependencies, so a body
+    that is not UTF-8 JSON (or not a form) would be refused as invalid input before the
+    key is looked at. The error handlers call this first: a caller without a valid key
+    gets 401 (429 when throttled), one without the role 403 (both audited as usual),
+    whatever the body; only then is the body refused (422). Does nothing for a route
+    without a permission (``/healthz``, ``/readyz``, the web UI's sign-in).
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    action = route_action(route.dependant.dependencies)
+    if action is None:
+        return
+    fs = engine(request)
+    address = client_address(request)
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    bearer = credentials.strip() if scheme.lower() == "bearer" else ""
+    key = bearer or request.headers.get("x-api-key") or request.cookies.get(KEY_COOKIE)
+    principal = fs.accounts.authenticate(key or None, client_address=address)
+    fs.accounts.authorize(principal, action, client_address=address)
 
 
 def route_action(dependencies: list[Any]) -> Action | None:

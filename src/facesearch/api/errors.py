@@ -17,7 +17,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from facesearch.errors import FaceSearchError
 
@@ -102,8 +104,25 @@ async def _facesearch_error(request: Request, exc: Exception) -> Response:
     return _respond(request, exc.http_status, exc.code, message)
 
 
+async def _unread_body(request: Request) -> Response | None:
+    """For a body FastAPI could not parse, which it does before the route's dependencies:
+    the caller's 401/403/429/503 if authentication or authorization refuses it, so that
+    they come first as on every other request (:func:`deps.authenticate_first`)."""
+    from facesearch.api.deps import authenticate_first
+
+    try:
+        await run_in_threadpool(authenticate_first, request)
+    except FaceSearchError as err:
+        return await _facesearch_error(request, err)
+    return None
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        refused = await _unread_body(request)
+        if refused is not None:
+            return refused
     return _respond(request, 422, "invalid_input", _validation_message(errors))
 
 
@@ -111,9 +130,38 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     detail = getattr(exc, "detail", None)
     message = detail if isinstance(detail, str) and detail else "request refused"
+    if status == 400:
+        # FastAPI's answer to a body it cannot parse (not UTF-8, a broken form): the same
+        # 422 invalid_input as any other unreadable input, after authentication
+        refused = await _unread_body(request)
+        if refused is not None:
+            return refused
+        status, message = 422, "the request body cannot be read (not UTF-8 JSON or a form)"
     if status == 404 and message == "Not Found":
         message = f"no such route: {request.url.path}"
-    return _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
+    response = _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
+    for name, value in (getattr(exc, "headers", None) or {}).items():
+        response.headers.setdefault(name, value)
+    if status == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
+    return response
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (RFC 9110 section 15.5.6:
+    a 405 lists them in ``Allow``); Starlette names only the first matching route's.
+    Each method is tried against the app's routes (``BaseRoute.matches``)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -4,8 +4,11 @@
 answered ``413`` at once, without reading the body; a body without one (chunked) is
 counted as it streams and cut off at the cap. The caps follow the image size limit:
 one image for a search or an erasure request, two for a verify, ``api.max_files`` for
-an enroll, 1 MiB for any other body. :func:`read_image` then holds each uploaded file
-to the per-image limit.
+an enroll, 1 MiB for any other body. A ``multipart/form-data`` body is also parsed as it
+streams (python-multipart's push parser, the one Starlette uses): the moment one part
+passes the per-image limit the request is answered ``413``, so a single oversized file
+in an enroll is never spooled whole. :func:`read_image` then holds each uploaded file
+to the per-image limit once more.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import UploadFile
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from facesearch.errors import ImageTooLarge
 from facesearch.settings import Settings
@@ -49,8 +53,13 @@ def body_cap(path: str, settings: Settings) -> int:
     return FORM_OVERHEAD
 
 
-def _too_large_body(cap: int) -> bytes:
-    message = f"request body larger than {cap} bytes; one image may have at most the image limit"
+def _too_large_body(cap: int, part: str | None = None, limit: int = 0) -> bytes:
+    if part is not None:
+        message = f"{part} is larger than {limit} bytes, the per-image limit; nothing was stored"
+    else:
+        message = (
+            f"request body larger than {cap} bytes; one image may have at most the image limit"
+        )
     return json.dumps({"error": {"code": "image_too_large", "message": message}}).encode()
 
 
@@ -77,8 +86,81 @@ def _wants_page(scope: Scope) -> bool:
     return b"text/html" in accept
 
 
+class _PartWatch:
+    """Feed a streamed ``multipart/form-data`` body; note the first part over ``limit`` bytes.
+
+    Only sizes are tracked: the parts themselves are parsed again by Starlette. A body the
+    parser cannot read is left to the route, which answers it (422) as before.
+    """
+
+    def __init__(self, boundary: bytes, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.name = "upload"
+        self.over: str | None = None
+        self._field = b""
+        self._value = b""
+        self._disposition = b""
+        self._broken = False
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._begin,
+                "on_part_data": self._data,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+            },
+        )
+
+    def _begin(self) -> None:
+        self.size = 0
+        self._disposition = b""
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._field.lower() == b"content-disposition":
+            self._disposition = self._value
+        self._field, self._value = b"", b""
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        raw = options.get(b"filename") or options.get(b"name") or b"upload"
+        self.name = raw.decode("utf-8", "replace")
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        self.size += end - start
+        if self.size > self.limit and self.over is None:
+            self.over = self.name
+
+    def feed(self, chunk: bytes) -> str | None:
+        """Parse ``chunk``; the name of the first part over the limit, else ``None``."""
+        if not self._broken and self.over is None and chunk:
+            try:
+                self._parser.write(chunk)
+            except Exception:  # malformed multipart: the route's own parser answers it
+                self._broken = True
+        return self.over
+
+
+def _part_watch(scope: Scope, limit: int) -> _PartWatch | None:
+    kind = b"".join(v for k, v in scope.get("headers", []) if k == b"content-type")
+    media, options = parse_options_header(kind)
+    boundary = options.get(b"boundary")
+    if media != b"multipart/form-data" or not boundary:
+        return None
+    return _PartWatch(boundary, limit)
+
+
 class BodyLimit:
-    """Refuse request bodies above :func:`body_cap` without reading them whole."""
+    """Refuse request bodies above :func:`body_cap`, or with a part above the image limit,
+    without reading them whole."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -89,32 +171,40 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         cap = body_cap(str(scope.get("path", "")), self.settings)
+        limit = self.settings.imaging.max_bytes
         length = _content_length(scope)
         if length is not None and length > cap:
-            await _send_413(send, scope, cap)
+            await _send_413(send, scope, _too_large_body(cap), cap)
             return
+        watch = _part_watch(scope, limit)
         seen = 0
-        exceeded = False
+        refusal: bytes | None = None
+        page_cap = cap
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal seen, exceeded
-            if exceeded:
+            nonlocal seen, refusal, page_cap
+            if refusal is not None:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                body = message.get("body", b"")
+                seen += len(body)
                 if seen > cap:
-                    exceeded = True
+                    refusal = _too_large_body(cap)
+                    return {"type": "http.disconnect"}
+                part = watch.feed(body) if watch is not None else None
+                if part is not None:
+                    refusal, page_cap = _too_large_body(cap, part, limit), limit
                     return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if exceeded:  # whatever the app answers, the answer is 413
+            if refusal is not None:  # whatever the app answers, the answer is 413
                 if message["type"] == "http.response.start" and not started:
                     started = True
-                    await _send_413(send, scope, cap)
+                    await _send_413(send, scope, refusal, page_cap)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -123,10 +213,10 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if not exceeded:
+            if refusal is None:
                 raise
             if not started:
-                await _send_413(send, scope, cap)
+                await _send_413(send, scope, refusal, page_cap)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -139,12 +229,12 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_413(send: Send, scope: Scope, cap: int) -> None:
-    """The 413: the error shape in JSON, or a short page for a browser on ``/ui``."""
+async def _send_413(send: Send, scope: Scope, error: bytes, cap: int) -> None:
+    """The 413: the error shape in JSON (``error``), or a short page for a browser on ``/ui``."""
     if _wants_page(scope):
         body, kind = _too_large_page(str(scope.get("path", "")), cap), b"text/html; charset=utf-8"
     else:
-        body, kind = _too_large_body(cap), b"application/json"
+        body, kind = error, b"application/json"
     await send(
         {
             "type": "http.response.start",

@@ -23,6 +23,7 @@ from facesearch.errors import (
     PermissionDenied,
     TooManyFailures,
 )
+from facesearch.names import nfc
 from facesearch.privacy.identifiers import FieldKind, check_fields
 from facesearch.settings import AuthSettings
 from facesearch.store import ApiKeyRecord, NewAuditEvent, Store, UserRecord
@@ -163,6 +164,7 @@ class Accounts:
     ) -> IssuedKey:
         """A new key for ``user``, valid ``expires_in_days`` (default: the key TTL setting)."""
         check_fields({"label": (label, FieldKind.NARRATIVE)})
+        label = nfc(label) if isinstance(label, str) else label  # as every name: NFC
         days = self._settings.key_ttl_days if expires_in_days is None else expires_in_days
         if not 1 <= days <= 3650:
             raise InvalidInput("a key's lifetime must be between 1 and 3650 days")

@@ -16,6 +16,23 @@ report_app = typer.Typer(
 )
 
 
+@report_app.command("names")
+def names(json_out: Json = False) -> None:
+    """Names that migration 0007 left as they were because, in Unicode NFC or by their
+    look-alike key, they collide with another row's: resolve each (delete or re-create
+    under a distinct name). Empty when every name is unambiguous."""
+    with common.engine() as engine:
+        rows = engine.store.name_collisions()
+    if json_out:
+        output.print_json(rows)
+        return
+    output.print_table(
+        "Names that collide (left as they were by migration 0007)",
+        ["kind", "id", "name", "collides with", "reason"],
+        [[r.kind, r.row_id, ascii(r.name), ascii(r.other), r.reason] for r in rows],
+    )
+
+
 @report_app.command("usage")
 def usage(
     start: Annotated[

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.errors import PermissionDenied
+from facesearch.names import nfc
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.store import GrantRecord, GroupGrantRecord, GroupRecord, Store
@@ -248,6 +249,8 @@ def galleries_to_search(
     """The galleries a search covers: ``named`` (``None``: all), within ``allowed``
     (``None``: unrestricted). ``PermissionDenied`` names the first ungranted gallery, or
     says that none is granted."""
+    if named:
+        named = [nfc(name) for name in named]  # stored names are NFC (facesearch.names)
     if allowed is None:
         return named
     granted = set(allowed)

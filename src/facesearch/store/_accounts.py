@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from facesearch.names import name_key
 from facesearch.store import _validate
 from facesearch.store._audit import append_event
 from facesearch.store._base import StoreBase
@@ -77,7 +78,8 @@ class AccountQueries(StoreBase):
         """A new, enabled user. ``AlreadyExists`` when the name is taken; with
         ``only_if_no_users``, ``Conflict`` when any user exists (checked under the write lock).
         """
-        _validate.name("name", name)
+        name = _validate.name("name", name)
+        key = name_key(name)
         role_list = _roles(roles)
         exists = f"user {name!r} already exists"
         with self._tx("create_user", write=True, conflict=exists) as s:
@@ -85,7 +87,10 @@ class AccountQueries(StoreBase):
                 raise Conflict("users already exist; the first admin is made only once")
             if s.scalar(select(User.id).where(User.name == name)) is not None:
                 raise AlreadyExists(exists)
-            row = User(name=name, roles=role_list, disabled=False)
+            like = s.scalar(select(User.name).where(User.name_key == key).limit(1))
+            if like is not None:
+                raise AlreadyExists(f"user {name!r} looks like the existing user {like!r}")
+            row = User(name=name, name_key=key, roles=role_list, disabled=False)
             s.add(row)
             s.flush()
             record = _user(row)
@@ -130,6 +135,7 @@ class AccountQueries(StoreBase):
 
     @staticmethod
     def _user_row(session: Session, name: str) -> User:
+        name = _validate.lookup(name)
         row = session.scalars(select(User).where(User.name == name)).first()
         if row is None:
             raise NotFound(f"user {name!r} not found")

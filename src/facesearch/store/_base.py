@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from facesearch.errors import AlreadyExists, NotFound, StoreError
+from facesearch.store import _validate
 from facesearch.store.engine import WRITE_OPTION, migrate
 from facesearch.store.tables import Gallery
 
@@ -90,6 +91,7 @@ class StoreBase:
 
     @staticmethod
     def _gallery_id(session: Session, name: str) -> int:
+        name = _validate.lookup(name)
         gallery_id = session.scalar(select(Gallery.id).where(Gallery.name == name))
         if gallery_id is None:
             raise NotFound(f"gallery {name!r} not found")

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, NotFound
+from facesearch.names import name_key
 from facesearch.store import _validate
 from facesearch.store._audit import append_event
 from facesearch.store._base import StoreBase
@@ -21,6 +22,7 @@ from facesearch.store.tables import Gallery, GroupGrant, GroupMember, User, User
 
 
 def _group_row(session: Session, name: str) -> UserGroup:
+    name = _validate.lookup(name)
     row = session.scalars(select(UserGroup).where(UserGroup.name == name)).first()
     if row is None:
         raise NotFound(f"group {name!r} not found")
@@ -28,6 +30,7 @@ def _group_row(session: Session, name: str) -> UserGroup:
 
 
 def _user_id(session: Session, name: str) -> int:
+    name = _validate.lookup(name)
     user_id = session.scalar(select(User.id).where(User.name == name))
     if user_id is None:
         raise NotFound(f"user {name!r} not found")
@@ -64,13 +67,18 @@ class GroupQueries(StoreBase):
         self, name: str, *, created_by: str, audit: AuditHook[GroupRecord] | None = None
     ) -> GroupRecord:
         """A new, empty group. ``name`` follows the rule of user and gallery names
-        (:func:`~facesearch.store._validate.name`); ``AlreadyExists`` when it is taken."""
-        _validate.name("name", name)
+        (:func:`~facesearch.store._validate.name`, stored in NFC); ``AlreadyExists`` when
+        it, or a name with its :func:`facesearch.names.name_key`, is taken."""
+        name = _validate.name("name", name)
+        key = name_key(name)
         taken = f"group {name!r} already exists"
         with self._tx("create_group", write=True, conflict=taken) as s:
             if s.scalar(select(UserGroup.id).where(UserGroup.name == name)) is not None:
                 raise AlreadyExists(taken)
-            row = UserGroup(name=name, created_by=created_by)
+            like = s.scalar(select(UserGroup.name).where(UserGroup.name_key == key).limit(1))
+            if like is not None:
+                raise AlreadyExists(f"group {name!r} looks like the existing group {like!r}")
+            row = UserGroup(name=name, name_key=key, created_by=created_by)
             s.add(row)
             s.flush()
             record = _record(s, row)

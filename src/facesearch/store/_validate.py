@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 
 from facesearch.errors import InvalidInput
+from facesearch.names import RESERVED, nfc
 from facesearch.store.records import NewFace, NewImage, NewRejection
 from facesearch.types import FaceQuality
 
@@ -36,13 +37,19 @@ _NAME_FORBIDDEN = frozenset("/?#%\\")
 
 
 def name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str:
-    """``value`` if it can name a gallery, user or subject in a URL path segment.
+    """``value`` in Unicode NFC if it can name a gallery, user, group or subject in a URL
+    path segment.
 
-    A non-blank string of at most ``max_len`` characters, printable (no control or
-    line-breaking characters), without leading or trailing whitespace, and without any
-    of ``/ ? # % \\``.
+    A non-blank string of at most ``max_len`` characters (after NFC), printable (no
+    control or line-breaking characters), without leading or trailing whitespace, without
+    any of ``/ ? # % \\``, and neither ``.`` nor ``..`` (which clients resolve away in a
+    path). Callers store the returned, normalised form (:mod:`facesearch.names`).
     """
+    if isinstance(value, str):
+        value = nfc(value)
     value = text(field, value, max_len)
+    if value in RESERVED:
+        raise InvalidInput(f"{field} must not be . or .. (a URL path cannot address them)")
     if value != value.strip():
         raise InvalidInput(f"{field} must not start or end with whitespace")
     if not value.isprintable():
@@ -51,6 +58,11 @@ def name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str:
     if bad:
         raise InvalidInput(f"{field} must not hold any of {' '.join(bad)} (they break its URL)")
     return value
+
+
+def lookup(value: str) -> str:
+    """A name as given to look a row up: NFC, as every stored name is."""
+    return nfc(value) if isinstance(value, str) else value
 
 
 def optional_name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str | None:

@@ -362,6 +362,22 @@ class GroupRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NameCollisionRecord:
+    """A name migration 0007 left as it was because its NFC form or its look-alike key
+    (:func:`facesearch.names.name_key`) collides with another row's (``other``).
+
+    ``kind``: gallery, user, group or subject; ``reason``: ``nfc``, ``look-alike`` or
+    ``reserved`` (``.`` or ``..``)."""
+
+    kind: str
+    row_id: int
+    name: str
+    other: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class GroupGrantRecord:
     """A group's right to search a gallery (each member may search it)."""
 

@@ -23,6 +23,7 @@ from facesearch.errors import (
     StoreError,
     SuppressionListChanged,
 )
+from facesearch.names import name_key
 from facesearch.store import _rows, _validate
 from facesearch.store._accounts import AccountQueries
 from facesearch.store._audit import AuditQueries, append_event
@@ -38,6 +39,7 @@ from facesearch.store.records import (
     FaceRecord,
     GalleryRecord,
     ImageRecord,
+    NameCollisionRecord,
     NewFace,
     NewImage,
     NewRejection,
@@ -50,6 +52,7 @@ from facesearch.store.tables import (
     GalleryGrant,
     GroupGrant,
     Image,
+    NameCollision,
     Subject,
     utcnow,
 )
@@ -107,8 +110,10 @@ class Store(
         retention_days: int | None = None,
         audit: AuditHook[GalleryRecord] | None = None,
     ) -> GalleryRecord:
-        """A new, empty gallery. ``AlreadyExists`` when ``name`` is taken."""
-        _validate.name("name", name)
+        """A new, empty gallery, its name in NFC. ``AlreadyExists`` when ``name``, or a name
+        a reader cannot tell from it (same :func:`facesearch.names.name_key`), is taken."""
+        name = _validate.name("name", name)
+        key = name_key(name)
         _validate.text("legal_basis", legal_basis)
         _validate.text("source_category", source_category, 100)
         retention_days = _validate.retention_days(retention_days)
@@ -118,8 +123,12 @@ class Store(
         with self._tx("create_gallery", write=True, conflict=exists) as s:
             if s.scalar(select(Gallery.id).where(Gallery.name == name)) is not None:
                 raise AlreadyExists(exists)
+            like = s.scalar(select(Gallery.name).where(Gallery.name_key == key).limit(1))
+            if like is not None:
+                raise AlreadyExists(f"gallery {name!r} looks like the existing gallery {like!r}")
             gallery = Gallery(
                 name=name,
+                name_key=key,
                 legal_basis=legal_basis,
                 description=description,
                 source_category=source_category,
@@ -145,10 +154,20 @@ class Store(
 
     def get_gallery(self, name: str) -> GalleryRecord:
         with self._tx("get_gallery") as s:
+            name = _validate.lookup(name)
             row = s.execute(_rows.gallery_select().where(Gallery.name == name)).first()
             if row is None:
                 raise NotFound(f"gallery {name!r} not found")
             return _rows.gallery_record(row)
+
+    def name_collisions(self) -> list[NameCollisionRecord]:
+        """Names migration 0007 could not make unambiguous (left as they were), oldest first."""
+        with self._tx("name_collisions") as s:
+            rows = s.scalars(select(NameCollision).order_by(NameCollision.id))
+            return [
+                NameCollisionRecord(r.kind, r.row_id, r.name, r.other, r.reason, r.created_at)
+                for r in rows
+            ]
 
     def list_galleries(self) -> list[GalleryRecord]:
         """All galleries, by name."""
@@ -229,6 +248,7 @@ class Store(
     ) -> list[int]:
         """Delete the subject and its faces (their images stay). Returns the face ids;
         ``audit`` gets the subject's id and the face ids."""
+        label = _validate.lookup(label)
         with self._tx("delete_subject", write=True) as s:
             gallery_id = self._gallery_id(s, gallery)
             subject_id = s.scalar(
@@ -437,11 +457,14 @@ class Store(
                 query = query.where(Image.gallery_id == self._gallery_id(s, gallery))
             within = None
             if galleries is not None:
-                within = select(Gallery.id).where(Gallery.name.in_(list(galleries)))
+                names = [_validate.lookup(g) for g in galleries]
+                within = select(Gallery.id).where(Gallery.name.in_(names))
                 query = query.where(Image.gallery_id.in_(within))
             if subject is not None:
+                subject = _validate.lookup(subject)
                 subjects = select(Subject.id).where(Subject.label == subject)
                 if gallery is not None:
+                    gallery = _validate.lookup(gallery)
                     subjects = subjects.join(Gallery).where(Gallery.name == gallery)
                 if within is not None:
                     subjects = subjects.where(Subject.gallery_id.in_(within))

@@ -5,7 +5,8 @@ ORM objects never leave :mod:`facesearch.store`; callers get the frozen records 
 ``0002_accounts_audit.py`` (users, API keys, audit events), ``0003_erasure.py``
 (erasure requests, suppressions), ``0004_retention_grants.py`` (retention periods,
 collection dates, gallery grants), ``0005_review.py`` (review judgements) and
-``0006_groups.py`` (user groups, their members and grants) mirror these tables by hand;
+``0006_groups.py`` (user groups, their members and grants) and ``0007_name_keys.py``
+(NFC names, look-alike keys, the collisions found) mirror these tables by hand;
 ``tests/store/test_migrations.py`` checks that the two agree.
 
 Timestamps are timezone-aware UTC (:class:`UTCDateTime`). Embeddings are float32
@@ -99,6 +100,10 @@ class Gallery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    name_key: Mapped[str | None] = mapped_column(String(1000), nullable=True, index=True)
+    """:func:`facesearch.names.name_key` of ``name``: a new name with a taken key is refused
+    (checked under the write lock). Not unique: rows that collided before migration 0007
+    keep their names, and the migration reports them (``name_collisions``)."""
     description: Mapped[str] = mapped_column(
         Text, nullable=False, default="", server_default=text("''")
     )
@@ -241,6 +246,10 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    name_key: Mapped[str | None] = mapped_column(String(1000), nullable=True, index=True)
+    """:func:`facesearch.names.name_key` of ``name``: a new name with a taken key is refused
+    (checked under the write lock). Not unique: rows that collided before migration 0007
+    keep their names, and the migration reports them (``name_collisions``)."""
     roles: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     disabled: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=text("false")
@@ -403,6 +412,10 @@ class UserGroup(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    name_key: Mapped[str | None] = mapped_column(String(1000), nullable=True, index=True)
+    """:func:`facesearch.names.name_key` of ``name``: a new name with a taken key is refused
+    (checked under the write lock). Not unique: rows that collided before migration 0007
+    keep their names, and the migration reports them (``name_collisions``)."""
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = _created_at()
 
@@ -442,4 +455,25 @@ class GroupGrant(Base):
         ForeignKey("galleries.id", ondelete="CASCADE"), nullable=False, index=True
     )
     granted_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class NameCollision(Base):
+    """A name migration 0007 could not make unambiguous: left as it was, reported.
+
+    ``kind``: ``gallery``, ``user``, ``group`` or ``subject``; ``row_id`` the row's id;
+    ``name`` its name as stored; ``other`` the name it collides with; ``reason``
+    ``nfc`` (its NFC form is the other's name) or ``look-alike`` (same
+    :func:`facesearch.names.name_key`). ``facesearch report names`` lists them.
+    """
+
+    __tablename__ = "name_collisions"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    row_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    other: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = _created_at()
