@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from facesearch.auth import Role
 from facesearch.cli.main import main
 
 WHY = [
@@ -209,3 +210,11 @@ def test_audit_verify_names_the_first_broken_event_and_exits_1(
     assert code == 1
     assert "broken at event 2" in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("command", ["create", "update"])
+def test_users_role_help_names_every_role(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    code, out, _ = run(capsys, "users", command, "--help")
+    assert code == 0
+    words = set(out.replace(",", " ").split())
+    assert {role.value for role in Role} <= words

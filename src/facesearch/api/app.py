@@ -44,7 +44,8 @@ DESCRIPTION = """\
 Face search with accountability. Every route needs an API key (`Authorization: Bearer
 <key>` or `X-API-Key`) whose user holds a role allowed the route's action (`x-permission`
 and `x-roles` on each operation): `admin` (users, keys, settings), `curator` (galleries,
-enrollment, deletion), `investigator` (search, verify), `auditor` (audit log).
+enrollment, deletion), `investigator` (search, verify), `auditor` (audit log),
+`reviewer` (two-person review of candidates).
 
 A search or verify must carry a purpose, a case reference and an authorization reference;
 it is recorded in a hash-chained audit log before its result is returned. Results are

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from facesearch.api.schemas import SHA_EXAMPLE, examples
+from facesearch.auth.roles import Role
 from facesearch.store import ApiKeyRecord, AuditRecord, UserRecord
 
 
@@ -114,15 +115,21 @@ class ChainReportOut(BaseModel):
 
 
 # --- accounts ----------------------------------------------------------------------------
+ROLES_DESCRIPTION = "Any of: " + ", ".join(f"`{role.value}`" for role in Role) + "."
+"""The roles a user may hold, from the :class:`Role` enum (so none is left out)."""
+
+
 class UserIn(BaseModel):
     model_config = examples({"name": "ivy", "roles": ["investigator"]})
     name: str = Field(min_length=1, max_length=200)
-    roles: list[str] = Field(default_factory=list, max_length=4)
+    roles: list[str] = Field(
+        default_factory=list, max_length=len(Role), description=ROLES_DESCRIPTION
+    )
 
 
 class UserPatch(BaseModel):
     model_config = examples({"roles": ["investigator", "auditor"]}, {"disabled": True})
-    roles: list[str] | None = Field(None, max_length=4)
+    roles: list[str] | None = Field(None, max_length=len(Role), description=ROLES_DESCRIPTION)
     disabled: bool | None = None
 
 

@@ -119,7 +119,12 @@ class Accounts:
         disabled: bool | None = None,
         context: AuditContext,
     ) -> UserRecord:
-        """Change roles and/or disable; the last enabled admin cannot be demoted or disabled."""
+        """Change roles and/or disable; the last enabled admin cannot be demoted or disabled.
+
+        No one raises their own account: a change that adds a role to the user acting
+        (``context.actor``) is refused with ``PermissionDenied`` and audited (another
+        admin must make it; the local operator of the command line acts as ``cli:<os
+        user>``, never as an account). Dropping one's own roles is allowed."""
         role_list = None if roles is None else _roles(roles)
         current = self._store.get_user(name)
         loses_admin = (
@@ -135,6 +140,20 @@ class Accounts:
             ]
             if len(admins) <= 1:
                 raise Conflict("this is the last enabled admin; make another admin first")
+        added = sorted(set(role_list or ()) - set(current.roles))
+        if added and context.actor == current.name:
+            refusal = PermissionDenied(
+                "no one may add roles to their own account: another admin must make this change"
+            )
+            self._audit.record(
+                context.event(
+                    "user.update",
+                    outcome=refusal.code,
+                    target=f"user:{current.name}",
+                    details={"roles_added": added, "error": refusal.message},
+                )
+            )
+            raise refusal
         changes: dict[str, object] = {}
         if role_list is not None:
             changes["roles"] = role_list

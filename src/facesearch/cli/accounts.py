@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from facesearch.auth.roles import Role
 from facesearch.cli import common, output
 from facesearch.cli.common import Json, operator
 from facesearch.store import AuditFilter
@@ -16,10 +17,10 @@ from facesearch.store import AuditFilter
 users_app = typer.Typer(help="Users, roles and API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read the audit log and verify its hash chain.", no_args_is_help=True)
 
-Roles = Annotated[
-    list[str] | None,
-    typer.Option("--role", "-r", help="admin, curator, investigator or auditor (repeatable)."),
-]
+ROLE_HELP = ", ".join(role.value for role in Role) + " (repeatable)."
+"""The ``--role`` help, from the :class:`Role` enum so that it cannot leave a role out."""
+
+Roles = Annotated[list[str] | None, typer.Option("--role", "-r", help=ROLE_HELP)]
 Days = Annotated[
     int | None, typer.Option("--days", min=1, max=3650, help="Key lifetime (default: setting).")
 ]
