@@ -104,6 +104,7 @@ class ChainReportOut(BaseModel):
             "head_hash": "c4" * 32,
             "first_broken_seq": 42,
             "problem": "event 42 was altered: its hash differs from its content",
+            "acknowledged_cuts": [],
         }
     )
     ok: bool
@@ -112,6 +113,11 @@ class ChainReportOut(BaseModel):
     head_hash: str | None
     first_broken_seq: int | None
     problem: str | None
+    acknowledged_cuts: list[int] = Field(
+        default_factory=list,
+        description="Seqs of the events by which an operator acknowledged a cut log "
+        "(`audit.cut_acknowledged`; the seqs lost are in their details).",
+    )
 
 
 # --- accounts ----------------------------------------------------------------------------
@@ -233,9 +239,24 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    model_config = examples({"ready": True, "index": "loaded"}, {"ready": False, "index": None})
+    model_config = examples(
+        {"ready": True, "index": "loaded", "problem": None},
+        {"ready": False, "index": None, "problem": None},
+        {
+            "ready": False,
+            "index": "loaded",
+            "problem": "the log ends at event 41 but event 42 was recorded "
+            "(events were removed from its end)",
+        },
+    )
     ready: bool
     index: str | None = Field(None, description="What opening the index took, once ready.")
+    problem: str | None = Field(
+        None,
+        description="Why the service refuses work although it started: the audit log "
+        "disagrees with its anchor, so no event can be appended until an operator runs "
+        "`facesearch audit acknowledge-cut`.",
+    )
 
 
 class IndexOut(BaseModel):

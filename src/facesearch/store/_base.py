@@ -14,7 +14,7 @@ commits late.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from alembic.util import CommandError
@@ -39,6 +39,16 @@ def _is_unique_violation(err: IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(orig)  # SQLite
 
 
+AUDIT_ANCHOR_READER = "facesearch.audit_anchor"
+"""``Session.info`` key of a write transaction: the function that reads the audit log's
+anchor, ``(seq, hash)`` or ``None`` (see :meth:`StoreBase.watch_audit`)."""
+
+AUDIT_APPENDED = "facesearch.audit_appended"
+"""``Session.info`` key: ``(seq, hash)`` of the newest event appended in the transaction."""
+
+AnchorReader = Callable[[], "tuple[int, str] | None"]
+
+
 class StoreBase:
     """Engine, migrations, sessions and the transaction helper."""
 
@@ -46,6 +56,19 @@ class StoreBase:
     _owns_engine: bool
     _postgres: bool
     _sessions: sessionmaker[Session]
+    _audit_anchor: AnchorReader | None = None
+    _audit_committed: Callable[[int, str], None] | None = None
+
+    def watch_audit(
+        self, *, anchor: AnchorReader | None, committed: Callable[[int, str], None] | None
+    ) -> None:
+        """Have every audit append checked against ``anchor`` (a function returning the
+        anchored ``(seq, hash)``, ``None`` when there is no anchor, or raising
+        ``StoreError`` when it is unreadable) inside its write transaction, and call
+        ``committed(seq, hash)`` after each transaction that appended events commits.
+        Used by :class:`facesearch.audit.AuditLog`."""
+        self._audit_anchor = anchor
+        self._audit_committed = committed
 
     def _setup(self, engine: Engine, *, owns_engine: bool) -> None:
         self._engine = engine
@@ -77,7 +100,11 @@ class StoreBase:
                     session.connection(execution_options={WRITE_OPTION: True})
                     if self._postgres:
                         session.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+                    session.info[AUDIT_ANCHOR_READER] = self._audit_anchor
                 yield session
+            appended = session.info.get(AUDIT_APPENDED)
+            if appended is not None and self._audit_committed is not None:
+                self._audit_committed(*appended)
         except IntegrityError as err:
             if _is_unique_violation(err):
                 raise AlreadyExists(conflict or f"{op}: already exists") from err

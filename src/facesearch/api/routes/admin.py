@@ -169,6 +169,7 @@ def verify_audit_chain(caller: ChainVerifier) -> ChainReportOut:
         head_hash=r.head_hash,
         first_broken_seq=r.first_broken_seq,
         problem=r.problem,
+        acknowledged_cuts=list(r.acknowledged_cuts),
     )
 
 
