@@ -35,6 +35,7 @@ from facesearch.api.routes import (
     search,
 )
 from facesearch.api.schemas_admin import HealthOut, ReadyOut
+from facesearch.api.trail import AuditTrail
 from facesearch.api.uploads import BodyLimit
 from facesearch.errors import FaceSearchError
 from facesearch.service import FacePipeline
@@ -123,6 +124,7 @@ def create_app(
     app.state.runtime = state
     install_error_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(AuditTrail)
     _system_routes(app)
     for router in (
         catalog.router,

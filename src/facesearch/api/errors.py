@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from facesearch.api.trail import audit_refusal
 from facesearch.errors import FaceSearchError
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,14 @@ def response_for(err: FaceSearchError) -> JSONResponse:
 HtmlErrorPage = Callable[[Request, int, str], Response]
 
 
-def _respond(request: Request, status: int, code: str, message: str) -> Response:
+async def _respond(request: Request, status: int, code: str, message: str) -> Response:
     """The error response: the JSON shape, or for a web page that asked for HTML, the same
-    message on a page (``app.state.html_error_page``, installed by the web UI)."""
+    message on a page (``app.state.html_error_page``, installed by the web UI).
+
+    Every error passes here, so this is where a refused write that reached its write path
+    and left no audit event is audited (:func:`facesearch.api.trail.audit_refusal`); if
+    that fails, the answer is the audit failure (503)."""
+    status, code, message = await audit_refusal(request, status, code, message)
     page = getattr(request.app.state, "html_error_page", None)
     wants_html = "text/html" in request.headers.get("accept", "")
     if page is not None and wants_html and request.url.path.startswith("/ui"):
@@ -99,12 +105,12 @@ async def _facesearch_error(request: Request, exc: Exception) -> Response:
     if exc.http_status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.code)
     message = exc.message.splitlines()[0] if exc.message else exc.code
-    return _respond(request, exc.http_status, exc.code, message)
+    return await _respond(request, exc.http_status, exc.code, message)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return _respond(request, 422, "invalid_input", _validation_message(errors))
+    return await _respond(request, 422, "invalid_input", _validation_message(errors))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -113,12 +119,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     message = detail if isinstance(detail, str) and detail else "request refused"
     if status == 404 and message == "Not Found":
         message = f"no such route: {request.url.path}"
-    return _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
+    return await _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected failure in %s %s", request.method, request.url.path)
-    return _respond(request, 500, "internal_error", "internal error; the failure was logged")
+    return await _respond(request, 500, "internal_error", "internal error; the failure was logged")
 
 
 def install_error_handlers(app: FastAPI) -> None:

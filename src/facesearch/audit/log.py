@@ -26,9 +26,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from facesearch.audit import trail
 from facesearch.audit.chain import Anchor, ChainReport, verify_chain
 from facesearch.audit.context import AuditContext
-from facesearch.errors import InvalidInput, StoreError
+from facesearch.errors import AuditUnavailable, FaceSearchError, InvalidInput, StoreError
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.store import CUT_ACKNOWLEDGED, AuditFilter, AuditRecord, NewAuditEvent, Store
 from facesearch.store.tables import utcnow
@@ -72,21 +73,20 @@ class AuditLog:
         )
 
     def record(self, event: NewAuditEvent) -> AuditRecord:
-        """Append ``event``; committed when this returns. ``AuditLogCut`` when the log
-        disagrees with its anchor, ``StoreError`` or ``InvalidInput`` if it cannot be."""
-        appended = self._store.append_audit(event)
+        """Append ``event``; committed when this returns. If it cannot be, the call it
+        belongs to must fail: ``AuditLogCut`` when the log disagrees with its anchor,
+        else ``AuditUnavailable`` (503) saying why (never a silent loss)."""
+        try:
+            appended = self._store.append_audit(event)
+        except AuditUnavailable:
+            raise
+        except FaceSearchError as err:
+            logger.error("could not write the audit event of %s: %s", event.action, err.code)
+            raise AuditUnavailable(
+                f"the audit log could not record this {event.action}: {err.message}"
+            ) from err
         self._advance(appended.seq, appended.hash)
         return appended
-
-    def record_quietly(self, event: NewAuditEvent) -> AuditRecord | None:
-        """Append ``event`` for a call that already failed: a failure to audit is logged, not
-        raised, so that the caller reports the original error."""
-        try:
-            return self.record(event)
-        except Exception:
-            logger.error("could not write the audit event of a failed %s", event.action)
-            logger.debug("audit append failed", exc_info=True)
-            return None
 
     def committed(self) -> None:
         """Move the anchor to the newest event after a write that appended its event itself."""
@@ -174,9 +174,12 @@ class AuditLog:
         """Verify the chain against an exported head (say, one kept off this machine)."""
         return verify_chain(self._store.iter_audit(), exported)
 
-    def _committed(self, seq: int, digest: str) -> None:
+    def _committed(self, seq: int, digest: str, outcomes: tuple[str, ...]) -> None:
         """Called by the store after each transaction that appended events commits."""
         self._advance(seq, digest)
+        request = trail.current()
+        if request is not None:
+            request.outcomes.extend(outcomes)
 
     def _anchor_pair(self) -> tuple[int, str] | None:
         anchor = self.anchor()

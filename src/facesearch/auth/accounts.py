@@ -231,7 +231,7 @@ class Accounts:
         refusal = self._throttle.check(address)
         if refusal is not None:
             if refusal.first:
-                self._audit.record_quietly(
+                self._audit.record(
                     NewAuditEvent(
                         actor="anonymous",
                         action="auth.throttled",
@@ -262,7 +262,7 @@ class Accounts:
             reason = "disabled user"
         if reason is not None or lookup is None:
             self._throttle.failed(address)
-            self._audit.record_quietly(
+            self._audit.record(
                 NewAuditEvent(
                     actor=lookup.user.name if lookup is not None else "anonymous",
                     action="auth.failure",
@@ -291,7 +291,7 @@ class Accounts:
         if principal.can(action):
             return
         needed = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
-        self._audit.record_quietly(
+        self._audit.record(
             principal.context(client_address).event(
                 action.value, outcome="permission_denied", details={"roles_needed": needed}
             )

@@ -326,8 +326,10 @@ def append_event(
     )
     session.flush()
     newest = session.info.get(AUDIT_APPENDED)
+    outcomes = () if newest is None else newest[2]
     if newest is None or newest[0] < seq:
-        session.info[AUDIT_APPENDED] = (seq, digest)
+        newest = (seq, digest)
+    session.info[AUDIT_APPENDED] = (newest[0], newest[1], (*outcomes, record.outcome))
     return dataclasses.replace(record, hash=digest)
 
 

@@ -44,9 +44,11 @@ AUDIT_ANCHOR_READER = "facesearch.audit_anchor"
 anchor, ``(seq, hash)`` or ``None`` (see :meth:`StoreBase.watch_audit`)."""
 
 AUDIT_APPENDED = "facesearch.audit_appended"
-"""``Session.info`` key: ``(seq, hash)`` of the newest event appended in the transaction."""
+"""``Session.info`` key: ``(seq, hash)`` of the newest event appended in the transaction
+and the outcomes of all it appended."""
 
 AnchorReader = Callable[[], "tuple[int, str] | None"]
+AuditCommitted = Callable[[int, str, "tuple[str, ...]"], None]
 
 
 class StoreBase:
@@ -57,15 +59,14 @@ class StoreBase:
     _postgres: bool
     _sessions: sessionmaker[Session]
     _audit_anchor: AnchorReader | None = None
-    _audit_committed: Callable[[int, str], None] | None = None
+    _audit_committed: AuditCommitted | None = None
 
-    def watch_audit(
-        self, *, anchor: AnchorReader | None, committed: Callable[[int, str], None] | None
-    ) -> None:
+    def watch_audit(self, *, anchor: AnchorReader | None, committed: AuditCommitted | None) -> None:
         """Have every audit append checked against ``anchor`` (a function returning the
         anchored ``(seq, hash)``, ``None`` when there is no anchor, or raising
         ``StoreError`` when it is unreadable) inside its write transaction, and call
-        ``committed(seq, hash)`` after each transaction that appended events commits.
+        ``committed(seq, hash, outcomes)`` after each transaction that appended events commits
+        (the newest event's seq and hash, the outcome of each event appended).
         Used by :class:`facesearch.audit.AuditLog`."""
         self._audit_anchor = anchor
         self._audit_committed = committed
