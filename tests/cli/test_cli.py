@@ -293,3 +293,29 @@ def test_an_exported_head_catches_a_cut_of_log_and_anchor(
     assert run(capsys, *d, "audit", "verify")[0] == 0
     code, _, err = run(capsys, *d, "audit", "verify", "--head", str(kept))
     assert code == 1 and "event 2" in err
+
+
+def test_a_refused_write_command_is_audited(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    d = ["--data-dir", data_dir]
+    assert run(capsys, *d, "gallery", "create", "a", "--legal-basis", "test")[0] == 0
+    for argv, action, outcome in [
+        (["gallery", "delete", "nosuch", "--yes"], "cli.gallery.delete", "not_found"),
+        (
+            ["gallery", "create", "a", "--legal-basis", "test"],
+            "cli.gallery.create",
+            "already_exists",
+        ),
+        (["users", "create", "ivy", "--role", "investigator"], "user.create", "ok"),
+        (["users", "create", "ivy"], "cli.users.create", "already_exists"),
+        (["users", "update", "nosuch", "--disable"], "cli.users.update", "not_found"),
+        (["users", "revoke-key", "fsk_00000000"], "cli.users.revoke-key", "not_found"),
+    ]:
+        code, _, err = run(capsys, *d, *argv)
+        assert (code == 0) == (outcome == "ok"), err
+        _, out, _ = run(capsys, *d, "audit", "list", "--limit", "1", "--json")
+        newest = json.loads(out)[0]
+        assert (newest["action"], newest["outcome"]) == (action, outcome), argv
+        assert newest["actor"].startswith("cli:")
+    assert run(capsys, *d, "audit", "verify")[0] == 0
