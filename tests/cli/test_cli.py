@@ -243,7 +243,8 @@ def test_a_cut_audit_log_does_not_heal(capsys: pytest.CaptureFixture[str], data_
     code, _, err = run(capsys, *d, "audit", "verify")
     assert code == 1 and "broken at event 3" in err
     code, _, err = run(capsys, *d, "audit", "acknowledge-cut", "--reason", "x")
-    assert code == 2 and "reason" in err
+    assert code == 3 and "reason" in err  # refused, and (the log being cut) not audited:
+    assert "could not be audited" in err  # said, never silent
     code, out, _ = run(
         capsys, *d, "audit", "acknowledge-cut", "--reason", "event deleted by hand, see OPS-7"
     )

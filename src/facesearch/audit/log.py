@@ -75,11 +75,12 @@ class AuditLog:
     def record(self, event: NewAuditEvent) -> AuditRecord:
         """Append ``event``; committed when this returns. If it cannot be, the call it
         belongs to must fail: ``AuditLogCut`` when the log disagrees with its anchor,
-        else ``AuditUnavailable`` (503) saying why (never a silent loss)."""
+        ``StoreError`` when the database fails, else ``AuditUnavailable`` (503) saying why
+        (never a silent loss)."""
         try:
             appended = self._store.append_audit(event)
-        except AuditUnavailable:
-            raise
+        except (AuditUnavailable, StoreError):
+            raise  # already a 503 that says what failed
         except FaceSearchError as err:
             logger.error("could not write the audit event of %s: %s", event.action, err.code)
             raise AuditUnavailable(
