@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from facesearch.api.trail import STATE_KEY, audit_action
+from facesearch.api.trail import note_caller
 from facesearch.audit import AuditContext
-from facesearch.audit.trail import RequestTrail
 from facesearch.auth import PERMISSIONS, Action, Principal
 from facesearch.auth.roles import grant_scoped
 from facesearch.errors import IndexUnavailable, NotFound
@@ -133,10 +132,7 @@ def require(action: Action) -> Callable[..., Caller]:
         )
         fs.accounts.authorize(principal, action, client_address=address)
         context = principal.context(address)
-        request_trail = request.scope.get("state", {}).get(STATE_KEY)
-        if isinstance(request_trail, RequestTrail):  # a write: its refusal will be audited
-            request_trail.context = context
-            request_trail.action = audit_action(request.scope)
+        note_caller(request, context)  # a write's refusal is audited from here on
         return Caller(principal, context, fs)
 
     dependency.__name__ = f"require_{action.name.lower()}"

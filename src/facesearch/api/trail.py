@@ -24,7 +24,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from facesearch.audit import trail
+from facesearch.audit import AuditContext, trail
 from facesearch.errors import AuditUnavailable, FaceSearchError
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,15 @@ def audit_action(scope: Scope) -> str:
     return AUDIT_ACTIONS.get(name, f"request.{name}"[:64])
 
 
+def note_caller(request: Request, context: AuditContext) -> None:
+    """Record that a write request passed the permission check, acting as ``context``: from
+    here on its refusal is audited (a no-op for requests that cannot write)."""
+    request_trail = request.scope.get("state", {}).get(STATE_KEY)
+    if isinstance(request_trail, trail.RequestTrail):
+        request_trail.context = context
+        request_trail.action = audit_action(request.scope)
+
+
 class AuditTrail:
     """ASGI middleware: a :class:`~facesearch.audit.trail.RequestTrail` for every request
     that may write, current while it is served and kept in ``request.state``."""
@@ -93,31 +102,38 @@ class AuditTrail:
             trail.end(token)
 
 
+def record_refusal(request: Request, status: int, code: str, message: str) -> None:
+    """Audit the refusal of a write request that reached its write path and left no event
+    with ``code`` as outcome (nothing for other requests). For a web page that renders its
+    own error instead of raising. ``AuditUnavailable`` (503) when it cannot be recorded."""
+    request_trail: Any = request.scope.get("state", {}).get(STATE_KEY)
+    if not isinstance(request_trail, trail.RequestTrail) or status < 400:
+        return
+    context = request_trail.context
+    if context is None or code in request_trail.outcomes:
+        return  # not past the permission check, or on record
+    engine = getattr(request.app.state.runtime, "engine", None)
+    if engine is None:
+        return
+    engine.audit.record(
+        context.event(
+            request_trail.action or audit_action(request.scope),
+            outcome=code,
+            target=request.url.path,
+            details={"method": request.method, "status": status, "error": message},
+        )
+    )
+
+
 async def audit_refusal(
     request: Request, status: int, code: str, message: str
 ) -> tuple[int, str, str]:
-    """Audit the refusal of a write request that reached its write path and left no event;
-    returns the ``(status, code, message)`` to answer: the same, or the audit failure."""
-    request_trail: Any = request.scope.get("state", {}).get(STATE_KEY)
-    if not isinstance(request_trail, trail.RequestTrail) or status < 400:
-        return status, code, message
-    context = request_trail.context
-    if context is None or code in request_trail.outcomes:
-        return status, code, message  # not past the permission check, or on record
-    engine = getattr(request.app.state.runtime, "engine", None)
-    if engine is None:
-        return status, code, message
-    event = context.event(
-        request_trail.action or audit_action(request.scope),
-        outcome=code,
-        target=request.url.path,
-        details={"method": request.method, "status": status, "error": message},
-    )
+    """:func:`record_refusal` for the error mapping; returns the ``(status, code,
+    message)`` to answer: the same, or the audit failure's."""
     try:
-        await run_in_threadpool(engine.audit.record, event)
-    except AuditUnavailable as err:
-        return err.http_status, err.code, err.message.splitlines()[0]
-    except FaceSearchError as err:  # pragma: no cover - record() raises AuditUnavailable
+        await run_in_threadpool(record_refusal, request, status, code, message)
+    except FaceSearchError as err:
+        audit_failure = err if isinstance(err, AuditUnavailable) else AuditUnavailable(err.message)
         logger.error("could not audit a refused %s: %s", request.method, err.code)
-        return 503, AuditUnavailable.code, "the audit log could not record this refusal"
+        return 503, audit_failure.code, audit_failure.message.splitlines()[0]
     return status, code, message
