@@ -2,15 +2,16 @@
 
 A request that may write (POST, PUT, PATCH, DELETE) gets a
 :class:`~facesearch.audit.trail.RequestTrail` (:class:`AuditTrail`, an ASGI middleware).
-Once the caller is authenticated and authorized, :func:`facesearch.api.deps.require`
-records who acts and the operation's audit action (:data:`AUDIT_ACTIONS`). When such a
-request ends in an error and no audit event with that error's code as outcome was
-committed for it (say, a deletion recorded as deleting nothing, then answered 404), the
-error mapping
-(:func:`audit_refusal`, called from :mod:`facesearch.api.errors` for every error) appends
-one: the operation's action, the error's code as outcome, the path as target, method and
-message in its details. Refusals before that point are audited by the permission check
-(``auth.failure``, ``auth.throttled``, a denied action), except a request without any key.
+Once the caller is authenticated and authorized, :func:`facesearch.api.deps.require` (and
+the web UI's sign-in check) records who acts and the operation's audit action
+(:data:`AUDIT_ACTIONS`), with :func:`note_caller`. When such a request ends in an error
+and no audit event with that error's code as outcome was committed for it (say, a deletion
+recorded as deleting nothing, then answered 404), the error mapping (:func:`audit_refusal`,
+called from :mod:`facesearch.api.errors` for every error) appends one: the operation's
+action, the error's code as outcome, the path as target, method and message in its
+details. A web page that renders its own error calls :func:`record_refusal` itself.
+Refusals before that point are audited by the permission check (``auth.failure``,
+``auth.throttled``, a denied action), except a request without any key.
 If that append fails, the answer is ``503 audit_unavailable`` (or ``audit_log_cut``): a
 refusal is never left unaudited in silence.
 """
