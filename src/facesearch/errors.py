@@ -175,6 +175,21 @@ class StoreError(FaceSearchError):
     http_status = 503
 
 
+class AuditUnavailable(FaceSearchError):
+    """The audit log cannot record an event, so the call it belongs to fails."""
+
+    code = "audit_unavailable"
+    http_status = 503
+
+
+class AuditLogCut(AuditUnavailable):
+    """The audit log no longer agrees with its anchor (``audit-head.json``): events were
+    removed from its end or rewritten, or the anchor is missing or unreadable. Appends are
+    refused until an operator acknowledges it (``facesearch audit acknowledge-cut``)."""
+
+    code = "audit_log_cut"
+
+
 ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     FaceSearchError,
     InvalidInput,
@@ -198,4 +213,6 @@ ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     ModelLoadError,
     IndexUnavailable,
     StoreError,
+    AuditUnavailable,
+    AuditLogCut,
 )

@@ -66,3 +66,38 @@ def test_a_failed_start_stays_unready_and_says_so(
         assert failed.status_code == 503
         assert failed.json()["error"]["code"] == "index_unavailable"
         assert "/secret/path" not in failed.text  # the cause is logged, not sent
+
+
+def test_a_cut_audit_log_makes_the_service_unready_until_acknowledged(
+    settings: Settings, real_pipeline: FacePipeline
+) -> None:
+    from sqlalchemy import text
+
+    from facesearch.audit import AuditContext
+
+    from .conftest import start
+
+    for api in start(settings, real_pipeline):
+        assert api.client.get("/readyz").status_code == 200
+        with api.engine.store.engine.begin() as conn:  # behind the application's back
+            conn.execute(
+                text("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)")
+            )
+        head = api.engine.audit.list(limit=1)[0].seq
+        ready = api.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["ready"] is False
+        assert f"ends at event {head}" in ready.json()["problem"]
+        h = api.headers("curator")
+        body = {"name": "g", "legal_basis": "test"}
+        for _ in range(2):
+            r = api.client.post("/api/v1/galleries", json=body, headers=h)
+            assert r.status_code == 503 and r.json()["error"]["code"] == "audit_log_cut"
+        assert api.engine.audit.list(limit=1)[0].seq == head  # nothing appended
+        api.engine.audit.acknowledge_cut(
+            "newest event deleted in a test", context=AuditContext(actor="cli:operator")
+        )
+        assert api.client.get("/readyz").status_code == 200
+        assert api.client.post("/api/v1/galleries", json=body, headers=h).status_code == 201
+        assert api.client.get("/api/v1/audit/verify", headers=api.headers("auditor")).json()[
+            "acknowledged_cuts"
+        ] == [head + 2]

@@ -97,8 +97,14 @@ def test_search_needs_justification_and_bounds_k(
     short = {**WHY, "purpose": "because"}
     r = api.client.post("/api/v1/search", files=probe, data=short, headers=h)
     assert r.status_code == 422 and "purpose of at least" in r.json()["error"]["message"]
-    assert api.engine.audit.list(limit=1)[0].outcome == "invalid_input"  # refused and recorded
-    assert api.engine.audit.list(limit=1)[0].seq == before + 1
+    # every refusal is recorded: the three without a field (by the error mapping) and the
+    # short purpose (by the service, without the refused text)
+    refused = api.engine.audit.list(limit=4)
+    assert refused[0].seq == before + 4
+    assert [(e.action, e.outcome, e.actor) for e in refused] == [
+        ("search", "invalid_input", "investigator")
+    ] * 4
+    assert refused[0].purpose is None and "because" not in str(refused[0].details)
     r = api.client.post("/api/v1/search", files=probe, data={**WHY, "k": "51"}, headers=h)
     assert r.status_code == 422 and "k: Input should be less than or equal to 50" in r.text
     r = api.client.post("/api/v1/search", files=probe, data={**WHY, "k": "50"}, headers=h)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facesearch.audit import AuditLog
+import pytest
+
+from facesearch.audit import AuditContext, AuditLog
+from facesearch.errors import AuditLogCut
 
 from .conftest import Db, fill
+
+OPERATOR = AuditContext(actor="cli:operator", client_address="local")
 
 
 def test_a_late_writer_never_moves_the_anchor_back(db: Db, tmp_path: Path) -> None:
@@ -27,11 +32,21 @@ def test_a_late_writer_never_moves_the_anchor_back(db: Db, tmp_path: Path) -> No
     assert not report.ok and report.first_broken_seq == 4
 
 
-def test_an_unreadable_anchor_is_replaced_by_the_next_append(db: Db, tmp_path: Path) -> None:
+def test_an_unreadable_anchor_stops_appends_until_acknowledged(db: Db, tmp_path: Path) -> None:
+    """Overwriting the anchor must not let the next append re-anchor a cut log."""
     head = tmp_path / "audit-head.json"
     log = AuditLog(db.store, anchor_path=head)
-    fill(log, 1)
+    fill(log, 2)
+    db.execute("DELETE FROM audit_events WHERE seq = 2")
     head.write_text("{not json")
+    with pytest.raises(AuditLogCut, match="unreadable"):
+        fill(log, 1)
+    assert "unreadable" in (log.health() or "")
+    report = log.verify()
+    assert not report.ok and "unreadable" in (report.problem or "")
+    ack = log.acknowledge_cut("anchor file found overwritten", context=OPERATOR)
+    # this process had anchored event 2: the acknowledgement does not take its seq
+    assert ack.seq == 3 and (ack.details["missing_from"], ack.details["missing_to"]) == (2, 2)
+    assert json.loads(head.read_text())["seq"] == 3
     fill(log, 1)
-    assert json.loads(head.read_text())["seq"] == 2
-    assert log.verify().ok
+    assert log.verify().ok and log.health() is None

@@ -141,7 +141,29 @@ def test_first_admin_only_once_and_last_admin_kept(accounts: Accounts) -> None:
     with pytest.raises(Conflict, match="last enabled admin"):
         accounts.update_user("root", disabled=True, context=ROOT)
     accounts.create_user("second", ["admin"], context=ROOT)
-    assert accounts.update_user("root", roles=["auditor"], context=ROOT).roles == ("auditor",)
+    second = AuditContext(actor="second", client_address="127.0.0.1")
+    assert accounts.update_user("root", roles=["auditor"], context=second).roles == ("auditor",)
+
+
+def test_no_one_adds_roles_to_their_own_account(accounts: Accounts, log: AuditLog) -> None:
+    accounts.create_first_admin("root", context=ROOT)
+    with pytest.raises(PermissionDenied, match="another admin"):
+        accounts.update_user("root", roles=["admin", "investigator"], context=ROOT)
+    assert accounts.get_user("root").roles == ("admin",)
+    event = log.list(limit=1)[0]
+    assert (event.actor, event.action, event.target, event.outcome) == (
+        "root",
+        "user.update",
+        "user:root",
+        "permission_denied",
+    )
+    assert event.details["roles_added"] == ["investigator"]
+    # another admin may make the change, and one may drop one's own roles
+    accounts.create_user("second", ["admin"], context=ROOT)
+    second = AuditContext(actor="second", client_address="127.0.0.1")
+    roles = ["admin", "investigator"]
+    assert accounts.update_user("root", roles=roles, context=second).roles == tuple(roles)
+    assert accounts.update_user("root", roles=["admin"], context=ROOT).roles == ("admin",)
 
 
 def test_authorize_follows_the_permission_table_and_audits_denials(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from facesearch.auth import Role
 from facesearch.cli.main import main
 
 WHY = [
@@ -209,3 +210,113 @@ def test_audit_verify_names_the_first_broken_event_and_exits_1(
     assert code == 1
     assert "broken at event 2" in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("command", ["create", "update"])
+def test_users_role_help_names_every_role(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    code, out, _ = run(capsys, "users", command, "--help")
+    assert code == 0
+    words = set(out.replace(",", " ").split())
+    assert {role.value for role in Role} <= words
+
+
+def _delete_newest_event(data_dir: str) -> None:
+    db = sqlite3.connect(Path(data_dir) / "facesearch.db")
+    with db:  # behind the application's back
+        db.execute("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)")
+    db.close()
+
+
+def test_a_cut_audit_log_does_not_heal(capsys: pytest.CaptureFixture[str], data_dir: str) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b", "c"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    _delete_newest_event(data_dir)  # the event of gallery c
+    code, _, err = run(capsys, *d, "audit", "verify")
+    assert code == 1 and "broken at event 3" in err
+    # two ordinary operations are refused: no seq is reused, the anchor does not move
+    for name in ("d", "e"):
+        code, out, err = run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")
+        assert code == 3 and "audit log is cut" in err and "acknowledge-cut" in err
+        assert "Traceback" not in out + err
+    assert json.loads((Path(data_dir) / "audit-head.json").read_text())["seq"] == 3
+    code, _, err = run(capsys, *d, "audit", "verify")
+    assert code == 1 and "broken at event 3" in err
+    code, _, err = run(capsys, *d, "audit", "acknowledge-cut", "--reason", "x")
+    assert code == 3 and "reason" in err  # refused, and (the log being cut) not audited:
+    assert "could not be audited" in err  # said, never silent
+    code, out, _ = run(
+        capsys, *d, "audit", "acknowledge-cut", "--reason", "event deleted by hand, see OPS-7"
+    )
+    assert code == 0 and "event 4" in out and "events 3 to 3 are lost" in out
+    code, out, _ = run(capsys, *d, "audit", "verify")
+    assert code == 0 and "acknowledged" in out and "4" in out
+    assert run(capsys, *d, "gallery", "create", "d", "--legal-basis", "test")[0] == 0
+    code, out, _ = run(capsys, *d, "audit", "list", "--json")
+    events = json.loads(out)
+    assert [e["seq"] for e in events][:3] == [5, 4, 2]
+    assert events[1]["action"] == "audit.cut_acknowledged"
+    assert events[1]["actor"].startswith("cli:")
+
+
+def test_a_log_cut_together_with_its_anchor_is_reported(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    _delete_newest_event(data_dir)
+    (Path(data_dir) / "audit-head.json").unlink()
+    code, _, err = run(capsys, *d, "audit", "verify")
+    assert code == 1 and "anchor (audit-head.json) is missing" in err
+    code, _, err = run(capsys, *d, "gallery", "create", "c", "--legal-basis", "test")
+    assert code == 3 and "audit log is cut" in err
+
+
+def test_an_exported_head_catches_a_cut_of_log_and_anchor(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    code, out, _ = run(capsys, *d, "audit", "head")
+    exported = json.loads(out)
+    assert code == 0 and exported["seq"] == 2 and exported["anchor_agrees"] is True
+    kept = tmp_path / "head-2.json"
+    kept.write_text(out)
+    assert run(capsys, *d, "audit", "verify", "--head", str(kept))[0] == 0
+    # the newest event and the anchor are cut consistently: only the export sees it
+    _delete_newest_event(data_dir)
+    db = sqlite3.connect(Path(data_dir) / "facesearch.db")
+    (seq, digest) = db.execute("SELECT seq, hash FROM audit_events WHERE seq = 1").fetchone()
+    db.close()
+    (Path(data_dir) / "audit-head.json").write_text(json.dumps({"seq": seq, "hash": digest}))
+    assert run(capsys, *d, "audit", "verify")[0] == 0
+    code, _, err = run(capsys, *d, "audit", "verify", "--head", str(kept))
+    assert code == 1 and "event 2" in err
+
+
+def test_a_refused_write_command_is_audited(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    d = ["--data-dir", data_dir]
+    assert run(capsys, *d, "gallery", "create", "a", "--legal-basis", "test")[0] == 0
+    for argv, action, outcome in [
+        (["gallery", "delete", "nosuch", "--yes"], "cli.gallery.delete", "not_found"),
+        (
+            ["gallery", "create", "a", "--legal-basis", "test"],
+            "cli.gallery.create",
+            "already_exists",
+        ),
+        (["users", "create", "ivy", "--role", "investigator"], "user.create", "ok"),
+        (["users", "create", "ivy"], "cli.users.create", "already_exists"),
+        (["users", "update", "nosuch", "--disable"], "cli.users.update", "not_found"),
+        (["users", "revoke-key", "fsk_00000000"], "cli.users.revoke-key", "not_found"),
+    ]:
+        code, _, err = run(capsys, *d, *argv)
+        assert (code == 0) == (outcome == "ok"), err
+        _, out, _ = run(capsys, *d, "audit", "list", "--limit", "1", "--json")
+        newest = json.loads(out)[0]
+        assert (newest["action"], newest["outcome"]) == (action, outcome), argv
+        assert newest["actor"].startswith("cli:")
+    assert run(capsys, *d, "audit", "verify")[0] == 0

@@ -13,7 +13,7 @@ from facesearch.service import FacePipeline
 from facesearch.settings import Settings
 from facesearch.web.pages import router
 
-from ..api.conftest import Api, start
+from ..api.conftest import SETUP, Api, start
 
 
 @pytest.fixture
@@ -175,3 +175,24 @@ def test_the_results_summary_can_take_focus(ui: Api) -> None:
     assert re.search(r'<p id="results-summary"[^>]*\btabindex="-1"', html)
     script = ui.client.get("/ui/static/search.js").text
     assert "summary.focus()" in script
+
+
+def test_refused_forms_are_audited(settings: Settings, real_pipeline: FacePipeline) -> None:
+    """The web UI follows the API's rule: a refused write past the permission check is
+    audited with its outcome, also when the page renders the error itself."""
+    for ui in start(settings, real_pipeline):
+        ui.engine.create_gallery("g", legal_basis="test", context=SETUP)
+        ui.client.post("/ui/signin", data={"key": ui.keys["curator"]})
+        for path, data, action, outcome in [
+            (
+                "/ui/galleries",
+                {"name": "g", "legal_basis": "t"},
+                "gallery.create",
+                "already_exists",
+            ),
+            ("/ui/galleries/nosuch/delete", {"confirm": "nosuch"}, "gallery.delete", "not_found"),
+        ]:
+            r = ui.client.post(path, data=data)
+            assert r.status_code >= 400, r.text
+            newest = ui.engine.audit.list(limit=1)[0]
+            assert (newest.actor, newest.action, newest.outcome) == ("curator", action, outcome)

@@ -2,7 +2,9 @@
 
 The engine (store, models, vector index) is built in a thread when the app starts, so that
 ``/healthz`` answers at once and ``/readyz`` turns ready once the index is reconciled with
-the store; until then every other route answers ``503 index_unavailable``.
+the store; until then every other route answers ``503 index_unavailable``. ``/readyz``
+also answers 503, with the reason, while the audit log disagrees with its anchor (then
+every audited call fails with ``503 audit_log_cut``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from facesearch.api.routes import (
 )
 from facesearch.api.schemas_admin import HealthOut, ReadyOut
 from facesearch.api.statuses import DESCRIPTIONS, operation_statuses
+from facesearch.api.trail import AuditTrail
 from facesearch.api.uploads import BodyLimit
 from facesearch.errors import FaceSearchError
 from facesearch.service import FacePipeline
@@ -45,7 +48,8 @@ DESCRIPTION = """\
 Face search with accountability. Every route needs an API key (`Authorization: Bearer
 <key>` or `X-API-Key`) whose user holds a role allowed the route's action (`x-permission`
 and `x-roles` on each operation): `admin` (users, keys, settings), `curator` (galleries,
-enrollment, deletion), `investigator` (search, verify), `auditor` (audit log).
+enrollment, deletion), `investigator` (search, verify), `auditor` (audit log),
+`reviewer` (two-person review of candidates).
 
 A search or verify must carry a purpose, a case reference and an authorization reference;
 it is recorded in a hash-chained audit log before its result is returned. Results are
@@ -121,6 +125,7 @@ def create_app(
     app.state.runtime = state
     install_error_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(AuditTrail)
     _system_routes(app)
     for router in (
         catalog.router,
@@ -146,15 +151,29 @@ def _system_routes(app: FastAPI) -> None:
     @app.get(
         "/readyz",
         tags=["system"],
-        summary="Readiness: the index is reconciled with the store",
+        summary="Readiness: the index is reconciled with the store, the audit log appendable",
         response_model=ReadyOut,
-        responses={503: {"model": ReadyOut, "description": "Starting, or failed to start."}},
+        responses={
+            503: {
+                "model": ReadyOut,
+                "description": "Starting, failed to start, or the audit log is cut "
+                "(`problem` says why).",
+            }
+        },
     )
     def readyz(request: Request) -> Any:
         state = deps.runtime(request)
         if state.engine is None:
             return JSONResponse(ReadyOut(ready=False).model_dump(), status_code=503)
-        return ReadyOut(ready=True, index=state.engine.reconcile_report.action)
+        index = state.engine.reconcile_report.action
+        try:
+            problem = state.engine.audit.health()
+        except FaceSearchError as err:  # the store cannot even be read
+            problem = err.message
+        if problem is not None:
+            body = ReadyOut(ready=False, index=index, problem=problem)
+            return JSONResponse(body.model_dump(), status_code=503)
+        return ReadyOut(ready=True, index=index)
 
 
 def _web_routes(app: FastAPI) -> None:

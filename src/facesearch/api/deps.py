@@ -18,6 +18,7 @@ from fastapi import Depends, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from facesearch.api.trail import note_caller
 from facesearch.audit import AuditContext
 from facesearch.auth import PERMISSIONS, Action, Principal
 from facesearch.auth.roles import grant_scoped
@@ -132,7 +133,9 @@ def require(action: Action) -> Callable[..., Caller]:
             presented_key(request, bearer, header), client_address=address
         )
         fs.accounts.authorize(principal, action, client_address=address)
-        return Caller(principal, principal.context(address), fs)
+        context = principal.context(address)
+        note_caller(request, context)  # a write's refusal is audited from here on
+        return Caller(principal, context, fs)
 
     dependency.__name__ = f"require_{action.name.lower()}"
     dependency.facesearch_action = action  # type: ignore[attr-defined]

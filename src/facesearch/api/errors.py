@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from facesearch.api.trail import audit_refusal
 from facesearch.errors import FaceSearchError
 
 logger = logging.getLogger(__name__)
@@ -74,9 +75,14 @@ def response_for(err: FaceSearchError) -> JSONResponse:
 HtmlErrorPage = Callable[[Request, int, str], Response]
 
 
-def _respond(request: Request, status: int, code: str, message: str) -> Response:
+async def _respond(request: Request, status: int, code: str, message: str) -> Response:
     """The error response: the JSON shape, or for a web page that asked for HTML, the same
-    message on a page (``app.state.html_error_page``, installed by the web UI)."""
+    message on a page (``app.state.html_error_page``, installed by the web UI).
+
+    Every error passes here, so this is where a refused write that reached its write path
+    and left no audit event is audited (:func:`facesearch.api.trail.audit_refusal`); if
+    that fails, the answer is the audit failure (503)."""
+    status, code, message = await audit_refusal(request, status, code, message)
     page = getattr(request.app.state, "html_error_page", None)
     wants_html = "text/html" in request.headers.get("accept", "")
     if page is not None and wants_html and request.url.path.startswith("/ui"):
@@ -101,7 +107,7 @@ async def _facesearch_error(request: Request, exc: Exception) -> Response:
     if exc.http_status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.code)
     message = exc.message.splitlines()[0] if exc.message else exc.code
-    return _respond(request, exc.http_status, exc.code, message)
+    return await _respond(request, exc.http_status, exc.code, message)
 
 
 async def _unread_body(request: Request) -> Response | None:
@@ -123,7 +129,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         refused = await _unread_body(request)
         if refused is not None:
             return refused
-    return _respond(request, 422, "invalid_input", _validation_message(errors))
+    return await _respond(request, 422, "invalid_input", _validation_message(errors))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -139,7 +145,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         status, message = 422, "the request body cannot be read (not UTF-8 JSON or a form)"
     if status == 404 and message == "Not Found":
         message = f"no such route: {request.url.path}"
-    response = _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
+    response = await _respond(request, status, _HTTP_CODES.get(status, "http_error"), message)
     for name, value in (getattr(exc, "headers", None) or {}).items():
         response.headers.setdefault(name, value)
     if status == 405:
@@ -166,7 +172,7 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected failure in %s %s", request.method, request.url.path)
-    return _respond(request, 500, "internal_error", "internal error; the failure was logged")
+    return await _respond(request, 500, "internal_error", "internal error; the failure was logged")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from facesearch.api.schemas import SHA_EXAMPLE, examples
+from facesearch.auth.roles import Role
 from facesearch.store import ApiKeyRecord, AuditRecord, UserRecord
 
 
@@ -103,6 +104,7 @@ class ChainReportOut(BaseModel):
             "head_hash": "c4" * 32,
             "first_broken_seq": 42,
             "problem": "event 42 was altered: its hash differs from its content",
+            "acknowledged_cuts": [],
         }
     )
     ok: bool
@@ -111,18 +113,29 @@ class ChainReportOut(BaseModel):
     head_hash: str | None
     first_broken_seq: int | None
     problem: str | None
+    acknowledged_cuts: list[int] = Field(
+        default_factory=list,
+        description="Seqs of the events by which an operator acknowledged a cut log "
+        "(`audit.cut_acknowledged`; the seqs lost are in their details).",
+    )
 
 
 # --- accounts ----------------------------------------------------------------------------
+ROLES_DESCRIPTION = "Any of: " + ", ".join(f"`{role.value}`" for role in Role) + "."
+"""The roles a user may hold, from the :class:`Role` enum (so none is left out)."""
+
+
 class UserIn(BaseModel):
     model_config = examples({"name": "ivy", "roles": ["investigator"]})
     name: str = Field(min_length=1, max_length=200)
-    roles: list[str] = Field(default_factory=list, max_length=4)
+    roles: list[str] = Field(
+        default_factory=list, max_length=len(Role), description=ROLES_DESCRIPTION
+    )
 
 
 class UserPatch(BaseModel):
     model_config = examples({"roles": ["investigator", "auditor"]}, {"disabled": True})
-    roles: list[str] | None = Field(None, max_length=4)
+    roles: list[str] | None = Field(None, max_length=len(Role), description=ROLES_DESCRIPTION)
     disabled: bool | None = None
 
 
@@ -226,9 +239,24 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    model_config = examples({"ready": True, "index": "loaded"}, {"ready": False, "index": None})
+    model_config = examples(
+        {"ready": True, "index": "loaded", "problem": None},
+        {"ready": False, "index": None, "problem": None},
+        {
+            "ready": False,
+            "index": "loaded",
+            "problem": "the log ends at event 41 but event 42 was recorded "
+            "(events were removed from its end)",
+        },
+    )
     ready: bool
     index: str | None = Field(None, description="What opening the index took, once ready.")
+    problem: str | None = Field(
+        None,
+        description="Why the service refuses work although it started: the audit log "
+        "disagrees with its anchor, so no event can be appended until an operator runs "
+        "`facesearch audit acknowledge-cut`.",
+    )
 
 
 class IndexOut(BaseModel):

@@ -6,6 +6,14 @@ reads events and verifies the chain (:func:`verify_chain`).
 
 from facesearch.audit.chain import Anchor, ChainReport, verify_chain
 from facesearch.audit.context import AuditContext, Justification
-from facesearch.audit.log import AuditLog
+from facesearch.audit.log import AuditHead, AuditLog
 
-__all__ = ["Anchor", "AuditContext", "AuditLog", "ChainReport", "Justification", "verify_chain"]
+__all__ = [
+    "Anchor",
+    "AuditContext",
+    "AuditHead",
+    "AuditLog",
+    "ChainReport",
+    "Justification",
+    "verify_chain",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from facesearch.store import GENESIS_HASH, AuditRecord, event_hash
+from facesearch.store import CUT_ACKNOWLEDGED, GENESIS_HASH, AuditRecord, event_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +28,41 @@ class ChainReport:
     head_hash: str | None
     first_broken_seq: int | None = None
     problem: str | None = None
+    acknowledged_cuts: tuple[int, ...] = ()
+    """Seqs of the events by which an operator acknowledged a cut log
+    (``audit.cut_acknowledged``): what was lost is in their details."""
 
 
-def verify_chain(records: Iterable[AuditRecord], anchor: Anchor | None = None) -> ChainReport:
+def _declares_gap(record: AuditRecord, first: int, last: int) -> bool:
+    """Whether ``record`` is an operator's acknowledgement of exactly the gap ``first`` to
+    ``last`` (a cut log, see :meth:`facesearch.audit.AuditLog.acknowledge_cut`)."""
+    return (
+        record.action == CUT_ACKNOWLEDGED
+        and record.details.get("missing_from") == first
+        and record.details.get("missing_to") == last
+    )
+
+
+def verify_chain(
+    records: Iterable[AuditRecord],
+    anchor: Anchor | None = None,
+    *,
+    require_anchor: bool = False,
+) -> ChainReport:
     """Walk ``records`` (ascending seq) and report the first broken link.
 
     Checks, event by event: seq is the previous seq + 1 (starting at 1: a gap is a deleted
-    event), the stored hash is the hash of the event's content (else it was edited, or
+    event, unless the event after it is an operator's acknowledgement declaring exactly
+    that gap), the stored hash is the hash of the event's content (else it was edited, or
     moved: seq is hashed), and ``prev_hash`` is the previous event's hash. With ``anchor``
     (the head recorded when it was written) the chain must still hold that event: a log
-    cut short, or rewritten from some event on, is caught too.
+    cut short, or rewritten from some event on, is caught too. With ``require_anchor``, a
+    non-empty log without an anchor is reported (its end cannot be checked).
     """
     expected_seq = 1
     prev_hash = GENESIS_HASH
     checked = 0
+    acknowledged: list[int] = []
     head: AuditRecord | None = None
     anchored: AuditRecord | None = None
     iterator = iter(records)
@@ -54,6 +75,7 @@ def verify_chain(records: Iterable[AuditRecord], anchor: Anchor | None = None) -
             head_hash=head.hash if head else None,
             first_broken_seq=seq,
             problem=problem,
+            acknowledged_cuts=tuple(acknowledged),
         )
 
     while True:
@@ -65,6 +87,8 @@ def verify_chain(records: Iterable[AuditRecord], anchor: Anchor | None = None) -
             )
         if record is None:
             break
+        if record.seq > expected_seq and _declares_gap(record, expected_seq, record.seq - 1):
+            expected_seq = record.seq  # a cut on record; hash and link are checked below
         if record.seq != expected_seq:
             if record.seq > expected_seq:
                 gap = (
@@ -85,10 +109,18 @@ def verify_chain(records: Iterable[AuditRecord], anchor: Anchor | None = None) -
             )
         if anchor is not None and record.seq == anchor.seq:
             anchored = record
+        if record.action == CUT_ACKNOWLEDGED:
+            acknowledged.append(record.seq)
         checked += 1
         head = record
         prev_hash = record.hash
         expected_seq += 1
+    if anchor is None and require_anchor and head is not None:
+        return broken(
+            head.seq,
+            f"the log holds events up to {head.seq} but its anchor (audit-head.json) is "
+            "missing, so events removed from its end would go unnoticed",
+        )
     if anchor is not None:
         if anchored is None:
             return broken(
@@ -107,4 +139,5 @@ def verify_chain(records: Iterable[AuditRecord], anchor: Anchor | None = None) -
         events_checked=checked,
         head_seq=head.seq if head else None,
         head_hash=head.hash if head else None,
+        acknowledged_cuts=tuple(acknowledged),
     )

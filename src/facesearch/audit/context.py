@@ -110,21 +110,47 @@ class AuditContext:
         """The audit event of ``action`` by this context (justification fields as given)."""
 
         def clean(value: str | None, limit: int) -> str | None:
-            value = (value or "").strip()
+            value = recordable(value or "").strip()
             return value[:limit] or None
 
         return NewAuditEvent(
-            actor=self.actor,
+            actor=recordable(self.actor),
             action=action,
             outcome=outcome,
             key_prefix=self.key_prefix,
             purpose=clean(self.purpose, MAX_PURPOSE),
             case_reference=clean(self.case_reference, MAX_REFERENCE),
             authorization_reference=clean(self.authorization_reference, MAX_REFERENCE),
-            galleries=tuple(galleries),
+            galleries=tuple(recordable(g)[:200] for g in galleries),
             probe_sha256=probe_sha256,
             results=tuple(results),
-            target=target,
-            details={**self.details, **(details or {})},
+            target=clean(target, MAX_REFERENCE),
+            details=recordable_json({**self.details, **(details or {})}),
             client_address=(self.client_address or None) and self.client_address[:64],
         )
+
+
+def recordable(text: str) -> str:
+    """``text`` as the audit log can keep it on every database: NUL characters and lone
+    surrogates (text that is not valid Unicode) become U+FFFD, so what a caller typed can
+    never make the audit write fail (its refusal is recorded instead)."""
+    if not isinstance(text, str):
+        return text
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
+
+
+def recordable_json(value: Any) -> Any:
+    """``value`` (JSON-native) with every string, key or value, made :func:`recordable`."""
+    if isinstance(value, str):
+        return recordable(value)
+    if isinstance(value, Mapping):
+        return {recordable(str(k)): recordable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [recordable_json(v) for v in value]
+    return value

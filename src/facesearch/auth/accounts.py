@@ -120,7 +120,12 @@ class Accounts:
         disabled: bool | None = None,
         context: AuditContext,
     ) -> UserRecord:
-        """Change roles and/or disable; the last enabled admin cannot be demoted or disabled."""
+        """Change roles and/or disable; the last enabled admin cannot be demoted or disabled.
+
+        No one raises their own account: a change that adds a role to the user acting
+        (``context.actor``) is refused with ``PermissionDenied`` and audited (another
+        admin must make it; the local operator of the command line acts as ``cli:<os
+        user>``, never as an account). Dropping one's own roles is allowed."""
         role_list = None if roles is None else _roles(roles)
         current = self._store.get_user(name)
         loses_admin = (
@@ -136,6 +141,20 @@ class Accounts:
             ]
             if len(admins) <= 1:
                 raise Conflict("this is the last enabled admin; make another admin first")
+        added = sorted(set(role_list or ()) - set(current.roles))
+        if added and context.actor == current.name:
+            refusal = PermissionDenied(
+                "no one may add roles to their own account: another admin must make this change"
+            )
+            self._audit.record(
+                context.event(
+                    "user.update",
+                    outcome=refusal.code,
+                    target=f"user:{current.name}",
+                    details={"roles_added": added, "error": refusal.message},
+                )
+            )
+            raise refusal
         changes: dict[str, object] = {}
         if role_list is not None:
             changes["roles"] = role_list
@@ -214,7 +233,7 @@ class Accounts:
         refusal = self._throttle.check(address)
         if refusal is not None:
             if refusal.first:
-                self._audit.record_quietly(
+                self._audit.record(
                     NewAuditEvent(
                         actor="anonymous",
                         action="auth.throttled",
@@ -245,7 +264,7 @@ class Accounts:
             reason = "disabled user"
         if reason is not None or lookup is None:
             self._throttle.failed(address)
-            self._audit.record_quietly(
+            self._audit.record(
                 NewAuditEvent(
                     actor=lookup.user.name if lookup is not None else "anonymous",
                     action="auth.failure",
@@ -274,7 +293,7 @@ class Accounts:
         if principal.can(action):
             return
         needed = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
-        self._audit.record_quietly(
+        self._audit.record(
             principal.context(client_address).event(
                 action.value, outcome="permission_denied", details={"roles_needed": needed}
             )

@@ -5,21 +5,26 @@ A key is printed exactly once, when it is made; only its hash is stored.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from facesearch.audit import Anchor
+from facesearch.auth.roles import Role
 from facesearch.cli import common, output
 from facesearch.cli.common import Json, operator
+from facesearch.errors import InvalidInput
 from facesearch.store import AuditFilter
 
 users_app = typer.Typer(help="Users, roles and API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read the audit log and verify its hash chain.", no_args_is_help=True)
 
-Roles = Annotated[
-    list[str] | None,
-    typer.Option("--role", "-r", help="admin, curator, investigator or auditor (repeatable)."),
-]
+ROLE_HELP = ", ".join(role.value for role in Role) + " (repeatable)."
+"""The ``--role`` help, from the :class:`Role` enum so that it cannot leave a role out."""
+
+Roles = Annotated[list[str] | None, typer.Option("--role", "-r", help=ROLE_HELP)]
 Days = Annotated[
     int | None, typer.Option("--days", min=1, max=3650, help="Key lifetime (default: setting).")
 ]
@@ -138,18 +143,84 @@ def revoke_key(prefix: str) -> None:
 
 # --- audit ------------------------------------------------------------------------------
 @audit_app.command("verify")
-def audit_verify(json_out: Json = False) -> None:
+def audit_verify(
+    head: Annotated[
+        Path | None,
+        typer.Option(
+            "--head",
+            exists=True,
+            dir_okay=False,
+            help="Also check the log against a head exported earlier by `audit head`.",
+        ),
+    ] = None,
+    json_out: Json = False,
+) -> None:
     """Verify the audit log's hash chain; exit 1 and name the first broken link if broken."""
+    exported = None if head is None else _exported_anchor(head)
     with common.engine() as engine:
         report = engine.audit.verify()
+        if exported is not None and report.ok:
+            report = engine.audit.verify_against(exported)
     if json_out:
         output.print_json(report)
     elif report.ok:
         output.info(f"audit log intact: {report.events_checked} events, head {report.head_seq}")
+        if report.acknowledged_cuts:
+            seqs = ", ".join(map(str, report.acknowledged_cuts))
+            output.info(f"cuts acknowledged by an operator: events {seqs} (see their details)")
     if not report.ok:
         if not json_out:
             output.error(f"audit log broken at event {report.first_broken_seq}: {report.problem}")
         raise typer.Exit(code=1)
+
+
+def _exported_anchor(path: Path) -> Anchor:
+    """The ``(seq, hash)`` of a head exported by ``audit head`` (JSON)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Anchor(seq=int(data["seq"]), hash=str(data["hash"]))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InvalidInput(f"{path.name} is not a head exported by `audit head`") from err
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the newest event's seq, hash and time as JSON, to keep elsewhere.
+
+    The anchor file beside the database catches a log cut short, but not someone who
+    edits both; sign this output and keep it off this machine (for example
+    `facesearch audit head | gpg --clearsign >> heads.asc` from cron), then check the log
+    with `audit verify --head FILE`."""
+    with common.engine() as engine:
+        exported = engine.audit.head()
+    output.print_json(exported)
+
+
+@audit_app.command("acknowledge-cut")
+def audit_acknowledge_cut(
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why, and what was done about it (recorded in the audit log)."
+        ),
+    ],
+    json_out: Json = False,
+) -> None:
+    """Record that the audit log was cut, and let appends resume.
+
+    While the log disagrees with its anchor (newest events deleted or rewritten, the
+    anchor missing or unreadable) every audited action is refused. This appends an
+    `audit.cut_acknowledged` event by the local operator, holding the reason, the problem,
+    the log's end and the anchor as found and the seqs lost; the anchor then names it.
+    `audit verify` accepts the recorded gap and lists the acknowledgement."""
+    with common.engine() as engine:
+        event = engine.audit.acknowledge_cut(reason, context=operator())
+    if json_out:
+        output.print_json(event)
+        return
+    lost = event.details.get("missing_from")
+    gone = f"; events {lost} to {event.details.get('missing_to')} are lost" if lost else ""
+    output.info(f"cut acknowledged as event {event.seq}{gone}: {event.details['problem']}")
 
 
 @audit_app.command("list")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from facesearch.audit import AuditContext
+from facesearch.audit import AuditContext, trail
 from facesearch.errors import ConfigurationError, FaceSearchError
 from facesearch.settings import Settings
 
@@ -68,10 +68,18 @@ def engine(custom: Settings | None = None) -> FaceSearch:
 def operator(
     *, purpose: str | None = None, case: str | None = None, authorization: str | None = None
 ) -> AuditContext:
-    """The audit context of this command line's user."""
-    return AuditContext.local_operator(
+    """The audit context of this command line's user.
+
+    A command that asks for it is about to write (reads need no context): from here on, a
+    failure of the command that left no audit event with its code is audited by
+    :func:`facesearch.cli.main.main` (the one place the command line maps errors)."""
+    context = AuditContext.local_operator(
         purpose=purpose, case_reference=case, authorization_reference=authorization
     )
+    command = trail.current()
+    if command is not None and command.context is None:
+        command.context = context
+    return context
 
 
 def read(path: Path) -> bytes:

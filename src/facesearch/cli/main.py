@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from facesearch.audit import trail
 from facesearch.cli import common, output
 from facesearch.cli.accounts import audit_app, users_app
 from facesearch.cli.common import Authorization, Case, Json, Purpose, operator, read, state
@@ -18,7 +19,7 @@ from facesearch.cli.privacy import erasure_app
 from facesearch.cli.report import report_app
 from facesearch.cli.review import review_app
 from facesearch.cli.serve import serve_command
-from facesearch.errors import FaceSearchError
+from facesearch.errors import AuditUnavailable, FaceSearchError
 from facesearch.service.results import EnrollSummary
 from facesearch.service.reviews import LEAD_DISCLAIMER
 from facesearch.settings import Settings
@@ -496,7 +497,52 @@ def main(argv: list[str] | None = None) -> None:
     check that found a fault (``audit verify``, ``calibrate``) or a declined confirmation;
     2 bad input or unknown names and ids (usage errors included); 3 a failure of
     facesearch itself (store, index, models, settings, anything unexpected); 130 when
-    interrupted."""
+    interrupted.
+
+    A failed write that left no audit event with its code is audited here
+    (:func:`_audit_refusal`)."""
+
+    command = trail.RequestTrail(action=_command_action(argv if argv is not None else sys.argv[1:]))
+    token = trail.begin(command)
+    try:
+        _run(argv, command)
+    finally:
+        trail.end(token)
+
+
+def _command_action(argv: list[str]) -> str:
+    """``cli.<group>.<command>`` of the command ``argv`` names (its audit action)."""
+    words: list[str] = []
+    current: Any = typer.main.get_command(app)
+    for token in argv:
+        commands = getattr(current, "commands", None)
+        if not commands or token not in commands:
+            continue  # an option, an option's value or an argument
+        words.append(token)
+        current = commands[token]
+    return ".".join(["cli", *words])[:64]
+
+
+def _audit_refusal(command: trail.RequestTrail, err: FaceSearchError) -> None:
+    """Append the refusal of a write command (one that asked for the operator's context)
+    unless an event with its code is on record; if that fails, say so (exit 3)."""
+    if command.context is None or err.code in command.outcomes:
+        return
+    if isinstance(err, AuditUnavailable):
+        return  # the log is what failed: nothing can be recorded
+    event = command.context.event(
+        command.action or "cli", outcome=err.code, details={"error": err.message}
+    )
+    try:
+        with common.engine() as engine:
+            engine.audit.record(event)
+    except FaceSearchError as audit_err:
+        output.error(err.message)
+        output.error(f"and the refusal could not be audited: {audit_err.message}")
+        sys.exit(3)
+
+
+def _run(argv: list[str] | None, command: trail.RequestTrail) -> None:
     try:
         # Outside standalone mode click *returns* the code of a ``typer.Exit`` instead of
         # exiting with it; a command's non-zero verdict must still reach the shell.
@@ -504,6 +550,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except FaceSearchError as err:
+        _audit_refusal(command, err)
         output.error(err.message)
         sys.exit(2 if err.http_status < 500 else 3)
     except typer.Abort:

@@ -64,7 +64,7 @@ class Accountability:
             bare = dataclasses.replace(
                 context, purpose=None, case_reference=None, authorization_reference=None
             )
-            self.audit.record_quietly(
+            self.audit.record(
                 bare.event(
                     action,
                     outcome=err.code,
@@ -91,7 +91,7 @@ class Accountability:
         ``details`` must not hold free text the sensitive-identifier guard refused or may
         refuse: a refusal is recorded by field name and kind (:func:`refusal_details`)."""
         message = err.message if isinstance(err, FaceSearchError) else type(err).__name__
-        self.audit.record_quietly(
+        self.audit.record(
             context.event(
                 action,
                 outcome=outcome_of(err),

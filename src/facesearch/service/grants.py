@@ -15,6 +15,11 @@ blanks dropped) and pass the sensitive-identifier guard; a name it refuses is au
 without the name. Every change is audited: ``group.create``, ``group.delete``,
 ``group.member.add``, ``group.member.remove``, and ``grant.add``/``grant.remove`` with
 target ``group:<name>``.
+
+No one widens their own search rights: granting a gallery to oneself, adding oneself to a
+group, or granting a gallery to a group one belongs to is refused (``PermissionDenied``,
+audited); another administrator must do it. (Roles follow the same rule in
+:meth:`facesearch.auth.Accounts.update_user`.)
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ class Grants:
     _accountability: Accountability
 
     def grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
-        """Let ``user`` search ``gallery``. Audited (``grant.add``)."""
+        """Let ``user`` search ``gallery``. Audited (``grant.add``); refused for oneself."""
         try:
+            _not_oneself(context, user, "grant a gallery to")
             record = self.store.add_grant(
                 user,
                 gallery,
@@ -128,6 +134,7 @@ class Grants:
             context,
             target=f"group:{group}",
             details={"user": user},
+            check=lambda: _not_oneself(context, user, "add to a group"),
             write=lambda: self.store.add_group_member(
                 group,
                 user,
@@ -171,6 +178,7 @@ class Grants:
             context,
             target=f"group:{group}",
             galleries=(gallery,),
+            check=lambda: self._not_a_member(context, group),
             write=lambda: self.store.add_group_grant(
                 group,
                 gallery,
@@ -206,6 +214,14 @@ class Grants:
     ) -> list[GroupGrantRecord]:
         return self.store.list_group_grants(group=group, gallery=gallery)
 
+    def _not_a_member(self, context: AuditContext, group: str) -> None:
+        """``PermissionDenied`` when the actor is a member of ``group``."""
+        if context.actor in self.store.get_group(group).members:
+            raise PermissionDenied(
+                "no one may grant a gallery to a group they belong to: "
+                "another administrator must do it"
+            )
+
     def _group_name(self, name: str, action: str, context: AuditContext) -> str:
         """``name`` without surrounding blanks, once the sensitive-identifier guard passed
         it; a refusal is audited without the refused name."""
@@ -223,11 +239,15 @@ class Grants:
         *,
         target: str,
         write: Callable[[], T],
+        check: Callable[[], None] | None = None,
         galleries: Sequence[str] = (),
         details: dict[str, str] | None = None,
     ) -> T:
-        """Run ``write`` (which appends its own event); audit a failure under ``action``."""
+        """Run ``check`` then ``write`` (which appends its own event); audit a failure of
+        either under ``action``."""
         try:
+            if check is not None:
+                check()
             result = write()
         except Exception as err:
             self._accountability.failed(
@@ -241,6 +261,12 @@ class Grants:
             raise
         self.audit.committed()
         return result
+
+
+def _not_oneself(context: AuditContext, user: str, what: str) -> None:
+    """``PermissionDenied`` when ``user`` is the actor of ``context``."""
+    if context.actor == (user.strip() if isinstance(user, str) else user):
+        raise PermissionDenied(f"no one may {what} themselves: another administrator must do it")
 
 
 def galleries_to_search(

@@ -4,7 +4,7 @@ The store is the source of truth; the vector index is rebuilt from it
 (:meth:`Store.index_state`, :meth:`Store.iter_embeddings`, :meth:`Store.deletions_since`).
 """
 
-from facesearch.store._audit import GENESIS_HASH, event_hash
+from facesearch.store._audit import CUT_ACKNOWLEDGED, GENESIS_HASH, event_hash, head_problem
 from facesearch.store.engine import migrate
 from facesearch.store.records import (
     ApiKeyRecord,
@@ -39,6 +39,7 @@ from facesearch.store.records import (
 from facesearch.store.store import Store
 
 __all__ = [
+    "CUT_ACKNOWLEDGED",
     "GENESIS_HASH",
     "ApiKeyRecord",
     "AuditFilter",
@@ -70,5 +71,6 @@ __all__ = [
     "SuppressionRecord",
     "UserRecord",
     "event_hash",
+    "head_problem",
     "migrate",
 ]

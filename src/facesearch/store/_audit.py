@@ -19,16 +19,16 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facesearch.errors import InvalidInput, NotFound
+from facesearch.errors import AuditLogCut, Conflict, InvalidInput, NotFound, StoreError
 from facesearch.store import _validate
-from facesearch.store._base import StoreBase
+from facesearch.store._base import AUDIT_ANCHOR_READER, AUDIT_APPENDED, StoreBase
 from facesearch.store.records import AuditFilter, AuditRecord, AuditResult, NewAuditEvent
 from facesearch.store.tables import AuditEvent, utcnow
 
@@ -182,13 +182,106 @@ def _parse(row: AuditEvent) -> AuditRecord:
     )
 
 
-def append_event(session: Session, event: NewAuditEvent) -> AuditRecord:
-    """Append ``event`` to the chain in ``session``, whose transaction holds the write lock."""
+CUT_ACKNOWLEDGED = "audit.cut_acknowledged"
+"""The action of the event an operator appends to acknowledge a cut log
+(:meth:`AuditQueries.acknowledge_audit_cut`); :func:`facesearch.audit.verify_chain` accepts
+the gap it declares (``details.missing_from`` to ``details.missing_to``)."""
+
+
+def head_problem(
+    last: tuple[int, str] | None,
+    anchor: tuple[int, str] | None,
+    hash_at: Callable[[int], str | None],
+) -> str | None:
+    """What is wrong with the log's end against its anchor, in one line, or ``None``.
+
+    ``last``: ``(seq, hash)`` of the newest event (``None``: empty log); ``anchor``: the
+    anchored ``(seq, hash)`` (``None``: no anchor); ``hash_at(seq)``: the stored hash of
+    event ``seq`` or ``None``. The anchor may lag the log (it is written after the commit),
+    never lead it; a non-empty log needs one."""
+    if anchor is None:
+        if last is None:
+            return None
+        return (
+            f"the log holds events up to {last[0]} but its anchor (audit-head.json) is "
+            "missing, so its end cannot be checked"
+        )
+    anchor_seq, anchor_hash = anchor
+    end = 0 if last is None else last[0]
+    if end < anchor_seq:
+        return (
+            f"the log ends at event {end} but event {anchor_seq} was recorded "
+            "(events were removed from its end)"
+        )
+    stored = last[1] if last is not None and last[0] == anchor_seq else hash_at(anchor_seq)
+    if stored is None:
+        return f"event {anchor_seq}, the anchored head, is missing from the log"
+    if stored != anchor_hash:
+        return (
+            f"event {anchor_seq} differs from the head recorded when it was written "
+            "(the log was rewritten)"
+        )
+    return None
+
+
+def _stored_hash(session: Session, seq: int) -> str | None:
+    value = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+    return None if value is None else str(value)
+
+
+def _read_anchor(session: Session) -> tuple[bool, tuple[int, str] | None, str | None]:
+    """``(watched, anchor, problem)`` of this write transaction: whether an anchor is
+    watched (:meth:`StoreBase.watch_audit`), the anchor, and why it cannot be read."""
+    reader = session.info.get(AUDIT_ANCHOR_READER)
+    if reader is None:
+        return False, None, None
+    try:
+        return True, reader(), None
+    except StoreError as err:
+        return True, None, err.message
+
+
+_REFUSED = (
+    "audit appends are refused until an operator acknowledges it (facesearch audit acknowledge-cut)"
+)
+
+
+def append_event(
+    session: Session, event: NewAuditEvent, *, acknowledging: bool = False, known_seq: int = 0
+) -> AuditRecord:
+    """Append ``event`` to the chain in ``session``, whose transaction holds the write lock.
+
+    When the store watches an anchor, the log's end is checked against it first
+    (:func:`head_problem`): a log cut short, rewritten, or without its anchor is never
+    extended (``AuditLogCut``), so a deleted event's seq is never given again. Only the
+    acknowledgement of such a cut (``acknowledging``) is appended then, at the seq after
+    the log's end, the anchor and ``known_seq`` (the highest seq the caller anchored)."""
     results, details = _check(event)
-    last = session.execute(
+    last_row = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
-    seq, prev_hash = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, last.hash)
+    last = None if last_row is None else (int(last_row.seq), str(last_row.hash))
+    watched, anchor, problem = _read_anchor(session)
+    if watched and problem is None:
+        problem = head_problem(last, anchor, lambda seq: _stored_hash(session, seq))
+    if acknowledging:
+        if problem is None:
+            raise Conflict("the audit log agrees with its anchor: there is no cut to acknowledge")
+        end = 0 if last is None else last[0]
+        seq = max(end, 0 if anchor is None else anchor[0], known_seq) + 1
+        prev_hash = GENESIS_HASH if last is None else last[1]
+        details = {
+            **details,
+            "problem": problem,
+            "log_end": None if last is None else {"seq": last[0], "hash": last[1]},
+            "anchor": None if anchor is None else {"seq": anchor[0], "hash": anchor[1]},
+            "missing_from": end + 1 if seq > end + 1 else None,
+            "missing_to": seq - 1 if seq > end + 1 else None,
+        }
+    elif problem is not None:
+        raise AuditLogCut(f"the audit log is cut: {problem}; {_REFUSED}")
+    else:
+        seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
     # Microseconds are what both databases keep; the hash is over the stored value.
     record = AuditRecord(
         seq=seq,
@@ -232,6 +325,11 @@ def append_event(session: Session, event: NewAuditEvent) -> AuditRecord:
         )
     )
     session.flush()
+    newest = session.info.get(AUDIT_APPENDED)
+    outcomes = () if newest is None else newest[2]
+    if newest is None or newest[0] < seq:
+        newest = (seq, digest)
+    session.info[AUDIT_APPENDED] = (newest[0], newest[1], (*outcomes, record.outcome))
     return dataclasses.replace(record, hash=digest)
 
 
@@ -242,6 +340,26 @@ class AuditQueries(StoreBase):
         """Append one event in its own transaction (committed when this returns)."""
         with self._tx("append_audit", write=True) as s:
             return append_event(s, event)
+
+    def acknowledge_audit_cut(self, event: NewAuditEvent, *, known_seq: int = 0) -> AuditRecord:
+        """Append ``event`` (action :data:`CUT_ACKNOWLEDGED`) to a log that disagrees with
+        its anchor, recording in its details what was wrong (``problem``), the log's end and
+        the anchor as found, and the seqs that are gone (``missing_from``..``missing_to``,
+        when the anchor, or ``known_seq``, was ahead). ``Conflict`` when the log agrees
+        with its anchor."""
+        if event.action != CUT_ACKNOWLEDGED:
+            raise InvalidInput(f"an acknowledgement's action is {CUT_ACKNOWLEDGED}")
+        with self._tx("acknowledge_audit_cut", write=True) as s:
+            return append_event(s, event, acknowledging=True, known_seq=known_seq)
+
+    def audit_head_problem(self, anchor: tuple[int, str] | None) -> str | None:
+        """What is wrong with the log's end against ``anchor`` (:func:`head_problem`)."""
+        with self._tx("audit_head_problem") as s:
+            row = s.execute(
+                select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+            ).first()
+            last = None if row is None else (int(row.seq), str(row.hash))
+            return head_problem(last, anchor, lambda seq: _stored_hash(s, seq))
 
     def get_audit(self, seq: int) -> AuditRecord:
         with self._tx("get_audit") as s:

@@ -14,7 +14,7 @@ commits late.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from alembic.util import CommandError
@@ -40,6 +40,18 @@ def _is_unique_violation(err: IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(orig)  # SQLite
 
 
+AUDIT_ANCHOR_READER = "facesearch.audit_anchor"
+"""``Session.info`` key of a write transaction: the function that reads the audit log's
+anchor, ``(seq, hash)`` or ``None`` (see :meth:`StoreBase.watch_audit`)."""
+
+AUDIT_APPENDED = "facesearch.audit_appended"
+"""``Session.info`` key: ``(seq, hash)`` of the newest event appended in the transaction
+and the outcomes of all it appended."""
+
+AnchorReader = Callable[[], "tuple[int, str] | None"]
+AuditCommitted = Callable[[int, str, "tuple[str, ...]"], None]
+
+
 class StoreBase:
     """Engine, migrations, sessions and the transaction helper."""
 
@@ -47,6 +59,18 @@ class StoreBase:
     _owns_engine: bool
     _postgres: bool
     _sessions: sessionmaker[Session]
+    _audit_anchor: AnchorReader | None = None
+    _audit_committed: AuditCommitted | None = None
+
+    def watch_audit(self, *, anchor: AnchorReader | None, committed: AuditCommitted | None) -> None:
+        """Have every audit append checked against ``anchor`` (a function returning the
+        anchored ``(seq, hash)``, ``None`` when there is no anchor, or raising
+        ``StoreError`` when it is unreadable) inside its write transaction, and call
+        ``committed(seq, hash, outcomes)`` after each transaction that appended events commits
+        (the newest event's seq and hash, the outcome of each event appended).
+        Used by :class:`facesearch.audit.AuditLog`."""
+        self._audit_anchor = anchor
+        self._audit_committed = committed
 
     def _setup(self, engine: Engine, *, owns_engine: bool) -> None:
         self._engine = engine
@@ -78,7 +102,11 @@ class StoreBase:
                     session.connection(execution_options={WRITE_OPTION: True})
                     if self._postgres:
                         session.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+                    session.info[AUDIT_ANCHOR_READER] = self._audit_anchor
                 yield session
+            appended = session.info.get(AUDIT_APPENDED)
+            if appended is not None and self._audit_committed is not None:
+                self._audit_committed(*appended)
         except IntegrityError as err:
             if _is_unique_violation(err):
                 raise AlreadyExists(conflict or f"{op}: already exists") from err

@@ -25,6 +25,7 @@ from facesearch.api.deps import (
     client_address,
     engine,
 )
+from facesearch.api.trail import note_caller, record_refusal
 from facesearch.api.uploads import read_image
 from facesearch.auth import Action, Role
 from facesearch.errors import (
@@ -67,7 +68,9 @@ def _caller(request: Request, action: Action | None) -> Caller:
         raise SignInNeeded from err
     if action is not None:
         fs.accounts.authorize(principal, action, client_address=address)
-    return Caller(principal, principal.context(address), fs)
+    context = principal.context(address)
+    note_caller(request, context)  # a form's refusal is audited from here on
+    return Caller(principal, context, fs)
 
 
 def _render(
@@ -233,6 +236,7 @@ def create_gallery(
             context=caller.context,
         )
     except FaceSearchError as err:
+        record_refusal(request, err.http_status, err.code, err.message)
         galleries = caller.engine.list_galleries()
         return _render(
             request, "galleries.html", caller, err.http_status, page="galleries",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from facesearch.api.deps import Caller
+from facesearch.api.trail import record_refusal
 from facesearch.api.uploads import read_image
 from facesearch.auth import Action
 from facesearch.errors import FaceSearchError
@@ -51,6 +52,7 @@ def file_erasure(
             read_image(photo, fs.settings), reference=reference, note=note, context=caller.context
         )
     except FaceSearchError as err:
+        record_refusal(request, err.http_status, err.code, err.message)
         return _list_page(request, caller, err.http_status, error=err.message)
     return _see_other(f"/ui/erasures/{view.request.id}")
 
@@ -93,6 +95,7 @@ def confirm_erasure(
             request_id, face_ids=face_ids or [], context=caller.context
         )
     except FaceSearchError as err:
+        record_refusal(request, err.http_status, err.code, err.message)
         return _request_page(request, caller, request_id, err.http_status, error=err.message)
     hidden = len(done.hidden_face_ids)
     return _request_page(
@@ -112,5 +115,6 @@ def cancel_erasure(request: Request, request_id: int) -> HTMLResponse:
     try:
         caller.engine.cancel_erasure(request_id, context=caller.context)
     except FaceSearchError as err:
+        record_refusal(request, err.http_status, err.code, err.message)
         return _request_page(request, caller, request_id, err.http_status, error=err.message)
     return _request_page(request, caller, request_id, notice="request cancelled")

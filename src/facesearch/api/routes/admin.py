@@ -59,7 +59,7 @@ def list_users(caller: UserManager) -> list[UserOut]:
     "/users", tags=["accounts"], summary="Create a user", status_code=status.HTTP_201_CREATED
 )
 def create_user(body: UserIn, caller: UserManager) -> UserOut:
-    """Roles: `admin`, `curator`, `investigator`, `auditor` (any number)."""
+    """Any number of roles (the `roles` field lists them)."""
     user = caller.engine.accounts.create_user(body.name, body.roles, context=caller.context)
     return UserOut.of(user)
 
@@ -169,6 +169,7 @@ def verify_audit_chain(caller: ChainVerifier) -> ChainReportOut:
         head_hash=r.head_hash,
         first_broken_seq=r.first_broken_seq,
         problem=r.problem,
+        acknowledged_cuts=list(r.acknowledged_cuts),
     )
 
 
