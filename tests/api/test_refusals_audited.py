@@ -214,6 +214,22 @@ def test_a_name_with_nul_is_refused_and_its_refusal_audited(api: Api) -> None:
     assert api.engine.audit.verify().ok
 
 
+@pytest.mark.parametrize("name", ["%1C", "%1F%1E", "%E2%80%A8"])
+def test_a_gallery_name_of_blanks_is_refused_and_its_refusal_audited(api: Api, name: str) -> None:
+    # found by schemathesis: PUT /galleries/%1C/retention was a 503, since the refusal's
+    # event named the gallery "\x1c", which the log (no blank gallery entry) refused
+    r = api.client.put(
+        f"/api/v1/galleries/{name}/retention",
+        json={"retention_days": 3},
+        headers=api.headers("all"),
+    )
+    assert r.status_code in (404, 422), r.text
+    newest = api.engine.audit.list(limit=1)[0]
+    assert (newest.action, newest.outcome) == ("gallery.retention", r.json()["error"]["code"])
+    assert all(g.strip() for g in newest.galleries)
+    assert api.engine.audit.verify().ok
+
+
 @pytest.mark.parametrize("who", ["all", "bad key"])
 def test_a_refusal_that_cannot_be_audited_fails_the_request(api: Api, who: str) -> None:
     with api.engine.store.engine.begin() as conn:  # the log is cut: no event can be appended

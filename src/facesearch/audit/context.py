@@ -121,13 +121,21 @@ class AuditContext:
             purpose=clean(self.purpose, MAX_PURPOSE),
             case_reference=clean(self.case_reference, MAX_REFERENCE),
             authorization_reference=clean(self.authorization_reference, MAX_REFERENCE),
-            galleries=tuple(recordable(g)[:200] for g in galleries),
+            galleries=tuple(_gallery(g) for g in galleries),
             probe_sha256=probe_sha256,
             results=tuple(results),
             target=clean(target, MAX_REFERENCE),
             details=recordable_json({**self.details, **(details or {})}),
             client_address=(self.client_address or None) and self.client_address[:64],
         )
+
+
+def _gallery(name: str) -> str:
+    """A gallery name as the log can keep it: :func:`recordable`, at most 200 characters,
+    and a name of blanks alone (say a refused ``"\\x1c"`` from a URL) as its ``ascii()``
+    form, since the log keeps no blank gallery entry."""
+    name = recordable(name)[:200]
+    return name if name.strip() else ascii(name)
 
 
 def recordable(text: str) -> str:
