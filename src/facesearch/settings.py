@@ -82,7 +82,11 @@ class EmbeddingSettings(BaseModel):
 
 class QualitySettings(BaseModel):
     min_interocular_px: float = Field(
-        16.0, ge=0, description="Enrollment rejects faces whose eye distance is below this."
+        12.0,
+        ge=0,
+        description="Enrollment rejects faces whose eye distance is below this. Keep it "
+        "under 0.3 x detection.min_face_px: a face of that size has an eye distance of "
+        "about 14 to 16 px at 40.",
     )
     min_sharpness: float = Field(
         5.0, ge=0, description="Enrollment rejects faces whose chip Laplacian variance is below."
