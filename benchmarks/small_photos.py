@@ -178,8 +178,11 @@ def diagnostics(base: Settings) -> dict[str, Settings]:
     """facesearch with one step changed each, to find where accuracy goes."""
     no_gate = {"min_interocular_px": 0.0, "min_sharpness": 0.0, "min_frontalness": 0.0}
     return {
+        "facesearch, gate at 16 px (before issue 9)": _with(
+            base, quality={"min_interocular_px": 16.0}
+        ),
         "facesearch, no quality gate": _with(base, quality=no_gate),
-        "facesearch, min_face_px 20": _with(base, detection={"min_face_px": 20}),
+        "facesearch, min_face_px 20 (detect at 4x)": _with(base, detection={"min_face_px": 20}),
         "facesearch, no fallback": _with(base, detection={"fallback_detector": None}),
     }
 
