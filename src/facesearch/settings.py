@@ -50,8 +50,10 @@ class DetectionSettings(BaseModel):
     min_face_px: int = Field(
         40,
         ge=10,
-        description="Smallest face (box side, pixels) to find; small images are upsampled "
-        "so that faces this size reach the detector's window.",
+        description="Smallest face (box side, pixels) to find, at every image size: the image "
+        "is presented to the detector at window/min_face_px (80/40: 2x), large images in "
+        "overlapping tiles. Halving it costs about 4x the detection CPU (at 40: one pass for a "
+        "250 px photo, about 13 s of one core for a 24 MP photo; see docs/performance.md).",
     )
     fallback_min_face_px: int = Field(
         80,
@@ -62,14 +64,10 @@ class DetectionSettings(BaseModel):
     )
     max_detect_side: int = Field(
         1600,
-        ge=200,
-        description="Images whose longer side exceeds this are downscaled for detection; "
-        "boxes and landmarks are mapped back to full resolution.",
-    )
-    max_upsample_pixels: int = Field(
-        4_000_000,
-        gt=0,
-        description="Upsampling for small faces stops before the image exceeds this many pixels.",
+        ge=400,
+        description="Longest side (pixels, at detector resolution) of one detector pass; "
+        "an image larger than this at its detection scale is cut into overlapping tiles "
+        "(memory stays bounded, CPU grows with the image's area).",
     )
     score_threshold: float = Field(
         0.0, description="Minimum detector score (HOG adjust threshold / CNN confidence)."
@@ -85,7 +83,11 @@ class EmbeddingSettings(BaseModel):
 
 class QualitySettings(BaseModel):
     min_interocular_px: float = Field(
-        16.0, ge=0, description="Enrollment rejects faces whose eye distance is below this."
+        12.0,
+        ge=0,
+        description="Enrollment rejects faces whose eye distance is below this. Keep it "
+        "under 0.3 x detection.min_face_px: a face of that size has an eye distance of "
+        "about 14 to 16 px at 40.",
     )
     min_sharpness: float = Field(
         5.0, ge=0, description="Enrollment rejects faces whose chip Laplacian variance is below."

@@ -1,18 +1,23 @@
-"""The face detector contract and the pure geometry of detection scaling."""
+"""The face detector contracts.
+
+Two levels: :class:`FaceDetector` is what the pipeline calls (any image size, boxes in
+that image's pixels). :class:`WindowDetector` is what a concrete detector (dlib HOG, MMOD
+CNN, an ONNX model) implements: one pass over the pixels it is given, at their scale, with
+the side of the smallest face it finds there (its window). The detector-agnostic
+:class:`~facesearch.detection.planned.PlannedDetector` turns the second into the first by
+planning scales and tiles (:func:`~facesearch.detection.planning.plan_detection`), so that
+``min_face_px`` holds at every image size with every detector.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from facesearch.types import Detection
-
-#: Side in pixels of the smallest face dlib's HOG (and MMOD) detector finds without upsampling.
-DETECTOR_WINDOW_PX = 80
+from facesearch.types import BoundingBox, Detection, Landmarks5
 
 
 @runtime_checkable
@@ -29,41 +34,34 @@ class FaceDetector(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class ScalePlan:
-    """How to present an image to the detector.
+class Candidate:
+    """A face found by one :class:`WindowDetector` pass, in the passed pixels' coordinates.
 
-    ``scale``: resize factor applied first (``<= 1``; downscaling of large images).
-    ``upsample``: number of 2x pyramid-ups the detector then applies (small faces).
-    Boxes found at the detector's resolution are divided by ``scale`` to map back.
+    ``landmarks`` is ``None`` when the detector has no landmark output of its own (dlib's
+    detectors); the planner then asks :meth:`WindowDetector.landmarks` for them at full
+    resolution once boxes are merged.
     """
 
-    scale: float
-    upsample: int
+    box: BoundingBox
+    score: float
+    landmarks: Landmarks5 | None = None
 
 
-def plan_scale(
-    height: int,
-    width: int,
-    *,
-    min_face_px: int,
-    max_detect_side: int,
-    max_upsample_pixels: int,
-    window_px: int = DETECTOR_WINDOW_PX,
-) -> ScalePlan:
-    """Choose downscale and upsampling so faces of ``min_face_px`` reach the detector window.
+@runtime_checkable
+class WindowDetector(Protocol):
+    """One detector pass at scale 1: what each concrete detector implements.
 
-    Large images (longer side over ``max_detect_side``) are downscaled to that side; then the
-    image is upsampled by powers of two until a ``min_face_px`` face (in original pixels)
-    would be at least ``window_px`` wide, as long as the upsampled image stays within
-    ``max_upsample_pixels``.
+    ``window_px``: side in pixels of the smallest face the detector finds in the pixels it
+    is given (its sliding window or smallest anchor). ``find(pixels)`` runs on ``(h, w, 3)``
+    uint8 RGB exactly as given (no resizing of its own) and returns candidates in those
+    pixels' coordinates, any order. ``landmarks(pixels, box)`` returns 5 landmarks (dlib's
+    order) for a box of a full-resolution image; it is only called for candidates whose
+    ``landmarks`` is ``None``.
     """
-    longest = max(height, width)
-    scale = min(1.0, max_detect_side / longest) if longest > 0 else 1.0
-    face_at_scale = min_face_px * scale
-    needed = 0 if face_at_scale >= window_px else math.ceil(math.log2(window_px / face_at_scale))
-    upsample = 0
-    pixels = height * width * scale * scale
-    while upsample < needed and pixels * 4 <= max_upsample_pixels:
-        upsample += 1
-        pixels *= 4
-    return ScalePlan(scale=scale, upsample=upsample)
+
+    name: str
+    window_px: int
+
+    def find(self, pixels: NDArray[np.uint8]) -> list[Candidate]: ...
+
+    def landmarks(self, pixels: NDArray[np.uint8], box: BoundingBox) -> Landmarks5: ...

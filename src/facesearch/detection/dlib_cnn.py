@@ -34,9 +34,9 @@ class DlibCnnDetector(DlibDetectorBase):
         super().__init__(settings)
         self._model = _MmodModel()
 
-    def _run(self, pixels: NDArray[np.uint8], upsample: int) -> list[tuple[Any, float]]:
+    def _run(self, pixels: NDArray[np.uint8]) -> list[tuple[Any, float]]:
         model = self._model.load()
         with self._model.lock:
-            raw = model(pixels, upsample)
+            raw = model(pixels, 0)
         threshold = self._settings.score_threshold
         return [(d.rect, float(d.confidence)) for d in raw if d.confidence >= threshold]

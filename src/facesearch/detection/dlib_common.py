@@ -1,4 +1,4 @@
-"""Shared dlib plumbing: 5-point landmarks, rectangle conversion, resizing for detection."""
+"""Shared dlib plumbing: 5-point landmarks, rectangle conversion, the window-detector base."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
-from facesearch.detection.base import plan_scale
+from facesearch.detection.base import Candidate
 from facesearch.lazy import LazyModel
 from facesearch.modelfiles import DLIB_SHAPE_5, packaged_model
 from facesearch.settings import DetectionSettings
-from facesearch.types import BoundingBox, Detection, Landmarks5
+from facesearch.types import BoundingBox, Landmarks5
 
 logger = logging.getLogger(__name__)
+
+#: Side in pixels of the smallest face dlib's HOG and MMOD detectors find without upsampling.
+DLIB_WINDOW_PX = 80
 
 
 class DlibLandmarks5(LazyModel[Any]):
@@ -39,80 +41,38 @@ class DlibLandmarks5(LazyModel[Any]):
         return Landmarks5(tuple((float(p.x), float(p.y)) for p in shape.parts()))
 
 
-def rect_to_box(rect: Any, factor: float) -> BoundingBox:
-    """dlib rectangle (inclusive corners) at detection resolution -> box in original pixels."""
+def rect_to_box(rect: Any) -> BoundingBox:
+    """dlib rectangle (inclusive corners) -> box (exclusive bottom-right), same pixels."""
     return BoundingBox(
-        rect.left() / factor,
-        rect.top() / factor,
-        (rect.right() + 1) / factor,
-        (rect.bottom() + 1) / factor,
+        float(rect.left()), float(rect.top()), float(rect.right() + 1), float(rect.bottom() + 1)
     )
 
 
-def resize_for_detection(pixels: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]:
-    """Downscale ``(h, w, 3)`` RGB by ``scale`` (< 1) with an antialiasing filter."""
-    if scale >= 1.0:
-        return pixels
-    height, width = pixels.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.ascontiguousarray(np.asarray(resized, dtype=np.uint8))
-
-
-def finish(
-    pixels: NDArray[np.uint8],
-    found: list[tuple[BoundingBox, float]],
-    landmarker: DlibLandmarks5,
-    detector_name: str,
-) -> list[Detection]:
-    """Clip boxes, add full-resolution landmarks, sort by score (highest first)."""
-    height, width = pixels.shape[:2]
-    detections = []
-    for box, score in found:
-        clipped = box.clipped(width, height)
-        if clipped.width < 2 or clipped.height < 2:
-            continue
-        detections.append(
-            Detection(
-                box=clipped,
-                score=float(score),
-                landmarks=landmarker.landmarks(pixels, box),
-                detector=detector_name,
-            )
-        )
-    detections.sort(key=lambda d: d.score, reverse=True)
-    return detections
-
-
 class DlibDetectorBase:
-    """Shared steps of dlib's detectors: plan the scale, run, map boxes back, add landmarks.
+    """Shared steps of dlib's detectors as a :class:`~facesearch.detection.base.WindowDetector`:
+    one pass at scale 1 (no dlib upsampling; the planner resizes), full-resolution 5-point
+    landmarks from dlib's shape predictor.
 
-    Subclasses set ``name`` and implement :meth:`_run` on the (possibly downscaled) image.
+    Subclasses set ``name`` and implement :meth:`_run`. ``window_px`` is 80: both dlib
+    detectors are trained on 80x80 windows (dlib's ``frontal_face_detector`` and
+    ``mmod_human_face_detector`` documentation: "finds faces larger than about 80x80").
     """
 
     name: str
+    window_px: int = DLIB_WINDOW_PX
 
     def __init__(self, settings: DetectionSettings) -> None:
         self._settings = settings
         self._landmarks = DlibLandmarks5()
 
-    def _run(self, pixels: NDArray[np.uint8], upsample: int) -> list[tuple[Any, float]]:
-        """``(dlib rectangle, score)`` pairs at the resolution of ``pixels``."""
+    def _run(self, pixels: NDArray[np.uint8]) -> list[tuple[Any, float]]:
+        """``(dlib rectangle, score)`` pairs in ``pixels``' coordinates, no upsampling."""
         raise NotImplementedError
 
-    def detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
-        """Faces in ``(h, w, 3)`` uint8 RGB, highest score first, in ``pixels``' coordinates."""
-        height, width = pixels.shape[:2]
-        plan = plan_scale(
-            height,
-            width,
-            min_face_px=self._settings.min_face_px,
-            max_detect_side=self._settings.max_detect_side,
-            max_upsample_pixels=self._settings.max_upsample_pixels,
-        )
-        small = resize_for_detection(pixels, plan.scale)
-        found = [
-            (rect_to_box(rect, plan.scale), score)
-            for rect, score in self._run(small, plan.upsample)
-        ]
-        return finish(pixels, found, self._landmarks, self.name)
+    def find(self, pixels: NDArray[np.uint8]) -> list[Candidate]:
+        """Faces of ``window_px`` and up in ``(h, w, 3)`` uint8 RGB, without landmarks."""
+        return [Candidate(rect_to_box(rect), score) for rect, score in self._run(pixels)]
+
+    def landmarks(self, pixels: NDArray[np.uint8], box: BoundingBox) -> Landmarks5:
+        """dlib's 5 landmarks for ``box`` of full-resolution ``(h, w, 3)`` RGB pixels."""
+        return self._landmarks.landmarks(pixels, box)

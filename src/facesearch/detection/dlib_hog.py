@@ -35,8 +35,8 @@ class DlibHogDetector(DlibDetectorBase):
         super().__init__(settings)
         self._model = _HogModel()
 
-    def _run(self, pixels: NDArray[np.uint8], upsample: int) -> list[tuple[Any, float]]:
+    def _run(self, pixels: NDArray[np.uint8]) -> list[tuple[Any, float]]:
         model = self._model.load()
         with self._model.lock:
-            rects, scores, _ = model.run(pixels, upsample, self._settings.score_threshold)
+            rects, scores, _ = model.run(pixels, 0, self._settings.score_threshold)
         return [(rect, float(score)) for rect, score in zip(rects, scores, strict=True)]

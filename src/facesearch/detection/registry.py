@@ -1,34 +1,43 @@
-"""The explicit registry of face detectors, keyed by :class:`DetectorKind`."""
+"""The explicit registry of face detectors, keyed by :class:`DetectorKind`.
+
+Each factory builds a :class:`WindowDetector` (one pass at scale 1); :func:`create_detector`
+wraps it in the detector-agnostic :class:`PlannedDetector`, so every detector gets the same
+scale and tile planning.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from facesearch.detection.base import FaceDetector
+from facesearch.detection.base import FaceDetector, WindowDetector
+from facesearch.detection.planned import PlannedDetector
 from facesearch.errors import ConfigurationError
 from facesearch.settings import DetectionSettings, DetectorKind
 
 
-def _hog(settings: DetectionSettings) -> FaceDetector:
+def _hog(settings: DetectionSettings) -> WindowDetector:
     from facesearch.detection.dlib_hog import DlibHogDetector
 
     return DlibHogDetector(settings)
 
 
-def _cnn(settings: DetectionSettings) -> FaceDetector:
+def _cnn(settings: DetectionSettings) -> WindowDetector:
     from facesearch.detection.dlib_cnn import DlibCnnDetector
 
     return DlibCnnDetector(settings)
 
 
-DETECTORS: dict[DetectorKind, Callable[[DetectionSettings], FaceDetector]] = {
+DETECTORS: dict[DetectorKind, Callable[[DetectionSettings], WindowDetector]] = {
     DetectorKind.DLIB_HOG: _hog,
     DetectorKind.DLIB_CNN: _cnn,
 }
 
 
 def create_detector(settings: DetectionSettings) -> FaceDetector:
-    """Build (not load) the detector that ``settings.detector`` names."""
+    """Build (not load) the detector that ``settings.detector`` names, planned for
+    ``settings.min_face_px`` with passes of at most ``settings.max_detect_side`` a side.
+
+    Raises :class:`ConfigurationError` for an unknown detector name."""
     try:
         factory = DETECTORS[DetectorKind(settings.detector)]
     except (KeyError, ValueError) as err:
@@ -36,4 +45,8 @@ def create_detector(settings: DetectionSettings) -> FaceDetector:
         raise ConfigurationError(
             f"unknown detector {settings.detector!r} (known: {known})"
         ) from err
-    return factory(settings)
+    return PlannedDetector(
+        factory(settings),
+        min_face_px=settings.min_face_px,
+        tile_side=settings.max_detect_side,
+    )
