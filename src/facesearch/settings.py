@@ -62,6 +62,14 @@ class DetectionSettings(BaseModel):
         "px: each halving of this upsamples the image 2x for the fallback and costs it about "
         "4x the CPU (80: no upsampling, ~0.5 s for a 250 px image on one core).",
     )
+    fallback_max_pixels: int | None = Field(
+        2_000_000,
+        gt=0,
+        description="CPU budget of the fallback detector: it sees an image at a scale where "
+        "the whole image holds at most this many pixels, so in larger images it looks only "
+        "for faces larger than fallback_min_face_px (logged; a 24 MP photo: faces from 280 "
+        "px, about 20 s of one core, against 3 to 5 minutes unbounded). `none`: no budget.",
+    )
     max_detect_side: int = Field(
         1600,
         ge=400,

@@ -14,7 +14,7 @@ import random
 import pytest
 
 from facesearch.detection import DetectionPlan, plan_detection
-from facesearch.detection.planning import OVERLAP_WINDOWS
+from facesearch.detection.planning import OVERLAP_WINDOWS, smallest_face
 
 WINDOW = 80
 
@@ -91,3 +91,37 @@ def test_neighbouring_tiles_overlap_by_the_planned_margin() -> None:
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         plan_detection(0, 100, min_face_px=40, window_px=WINDOW, tile_side=1600)
+
+
+def test_a_pixel_budget_bounds_the_fallback_on_large_images_only() -> None:
+    # the CNN fallback at 80 px on a 24 MP photo: 24 M detector pixels (3 to 5 minutes of
+    # CPU) without a budget; with 2 M it sees the photo at sqrt(2/24) and looks for faces
+    # from about 277 px, which costs at most the budget plus the coarser levels
+    unbounded = plan_detection(4000, 6000, min_face_px=80, window_px=WINDOW, tile_side=1600)
+    budget = 2_000_000
+    bounded = plan_detection(
+        4000, 6000, min_face_px=80, window_px=WINDOW, tile_side=1600, max_pixels=budget
+    )
+    assert unbounded.detector_pixels > 24_000_000
+    assert bounded.scales[0] == pytest.approx(math.sqrt(budget / 24_000_000))
+    assert bounded.detector_pixels <= budget * 2
+    assert smallest_face(bounded, WINDOW) == pytest.approx(WINDOW / bounded.scales[0])
+    # an image within the budget is planned as without one: min_face_px holds there
+    small = plan_detection(250, 250, min_face_px=80, window_px=WINDOW, tile_side=1600)
+    assert (
+        plan_detection(
+            250, 250, min_face_px=80, window_px=WINDOW, tile_side=1600, max_pixels=budget
+        )
+        == small
+    )
+    assert smallest_face(small, WINDOW) == 80
+
+
+def test_the_pipeline_gives_its_fallback_the_budget_and_its_first_detector_none() -> None:
+    from facesearch.service import FacePipeline
+    from facesearch.settings import Settings
+
+    pipeline = FacePipeline(Settings(workers=1))
+    assert pipeline.fallback_detector is not None
+    assert getattr(pipeline.fallback_detector, "max_pixels", "?") == 2_000_000
+    assert getattr(pipeline.detector, "max_pixels", "?") is None

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from facesearch.detection.base import Candidate, WindowDetector
-from facesearch.detection.planning import DetectionPlan, Tile, plan_detection
+from facesearch.detection.planning import DetectionPlan, Tile, plan_detection, smallest_face
 from facesearch.types import BoundingBox, Detection, Landmarks5
 
 logger = logging.getLogger(__name__)
@@ -91,11 +91,19 @@ class PlannedDetector:
     landmarks where it gave none, and returns detections highest score first.
     """
 
-    def __init__(self, core: WindowDetector, *, min_face_px: int, tile_side: int) -> None:
+    def __init__(
+        self,
+        core: WindowDetector,
+        *,
+        min_face_px: int,
+        tile_side: int,
+        max_pixels: int | None = None,
+    ) -> None:
         self.core = core
         self.name = core.name
         self.min_face_px = min_face_px
         self.tile_side = tile_side
+        self.max_pixels = max_pixels
 
     def plan(self, height: int, width: int) -> DetectionPlan:
         """The passes this detector makes over an image of ``height`` x ``width`` pixels."""
@@ -105,11 +113,24 @@ class PlannedDetector:
             min_face_px=self.min_face_px,
             window_px=self.core.window_px,
             tile_side=self.tile_side,
+            max_pixels=self.max_pixels,
         )
 
     def detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
         height, width = pixels.shape[:2]
         plan = self.plan(height, width)
+        smallest = smallest_face(plan, self.core.window_px)
+        if smallest > self.min_face_px * 1.01:
+            logger.info(
+                "%s: a %dx%d image exceeds its pixel budget (%s): faces from %.0f px, "
+                "not %d px, are looked for",
+                self.name,
+                width,
+                height,
+                self.max_pixels,
+                smallest,
+                self.min_face_px,
+            )
         if len(plan.tiles) > 1:
             logger.debug(
                 "%s: %d passes at scales %s, %d detector pixels",

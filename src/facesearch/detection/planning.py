@@ -109,20 +109,29 @@ def plan_detection(
     min_face_px: int,
     window_px: int,
     tile_side: int,
+    max_pixels: int | None = None,
 ) -> DetectionPlan:
     """Plan the passes that find every face of ``min_face_px`` and up in an image.
 
     ``height``, ``width``: the image, pixels. ``min_face_px``: smallest face side to find,
     original pixels. ``window_px``: the detector's smallest face at scale 1.
     ``tile_side``: longest side of one pass at detector resolution (raised to at least
-    ``2 * OVERLAP_WINDOWS * window_px`` so tiles advance). Raises ``ValueError`` for
+    ``2 * OVERLAP_WINDOWS * window_px`` so tiles advance). ``max_pixels``: a CPU budget
+    (``None``: none) for detectors too slow to honour ``min_face_px`` on large images (the
+    CNN fallback, about 7 us a pixel): the finest level is scaled so the whole image holds
+    at most this many pixels there, so faces smaller than ``window_px / scale`` are not
+    looked for in such an image (:func:`smallest_face`). Raises ``ValueError`` for
     non-positive arguments. See the module docstring for the method.
     """
     if min(height, width, min_face_px, window_px, tile_side) <= 0:
         raise ValueError("image sides, min_face_px, window_px and tile_side must be positive")
+    if max_pixels is not None and max_pixels <= 0:
+        raise ValueError("max_pixels must be positive")
     overlap = OVERLAP_WINDOWS * window_px
     tile_side = max(tile_side, math.ceil(2 * overlap))
     scale = window_px / min_face_px
+    if max_pixels is not None:
+        scale = min(scale, math.sqrt(max_pixels / (height * width)))
     tiles: list[Tile] = []
     while True:
         rows = _spans(height, scale, tile_side, overlap)
@@ -146,3 +155,9 @@ def plan_detection(
         if window_px / scale > min(height, width):
             break  # the next level's faces would not fit in the image
     return DetectionPlan(tuple(tiles))
+
+
+def smallest_face(plan: DetectionPlan, window_px: int) -> float:
+    """The smallest face side (original pixels) ``plan`` finds with a ``window_px`` detector:
+    ``min_face_px`` unless a pixel budget lowered the finest scale."""
+    return window_px / plan.scales[0]

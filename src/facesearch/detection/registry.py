@@ -33,9 +33,11 @@ DETECTORS: dict[DetectorKind, Callable[[DetectionSettings], WindowDetector]] = {
 }
 
 
-def create_detector(settings: DetectionSettings) -> FaceDetector:
+def create_detector(settings: DetectionSettings, *, max_pixels: int | None = None) -> FaceDetector:
     """Build (not load) the detector that ``settings.detector`` names, planned for
-    ``settings.min_face_px`` with passes of at most ``settings.max_detect_side`` a side.
+    ``settings.min_face_px`` with passes of at most ``settings.max_detect_side`` a side,
+    and at most ``max_pixels`` at its finest scale (``None``: ``min_face_px`` holds at
+    every image size; see :func:`~facesearch.detection.planning.plan_detection`).
 
     Raises :class:`ConfigurationError` for an unknown detector name."""
     try:
@@ -49,4 +51,5 @@ def create_detector(settings: DetectionSettings) -> FaceDetector:
         factory(settings),
         min_face_px=settings.min_face_px,
         tile_side=settings.max_detect_side,
+        max_pixels=max_pixels,
     )

@@ -94,7 +94,8 @@ class FacePipeline:
                         "detector": fallback,
                         "min_face_px": settings.detection.fallback_min_face_px,
                     }
-                )
+                ),
+                max_pixels=settings.detection.fallback_max_pixels,
             )
 
     @property
