@@ -48,9 +48,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def real_pipeline() -> FacePipeline:
+def real_pipeline(tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
     """One real pipeline (dlib models loaded once) shared by the whole session."""
-    return FacePipeline(Settings(workers=1))
+    return FacePipeline(Settings(workers=1, data_dir=tmp_path_factory.mktemp("pipeline")))
 
 
 @pytest.fixture

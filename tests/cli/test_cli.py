@@ -209,3 +209,16 @@ def test_audit_verify_names_the_first_broken_event_and_exits_1(
     assert code == 1
     assert "broken at event 2" in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
+
+
+def test_models_prepare_converts_once_then_verifies(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    code, out, err = run(capsys, "--data-dir", data_dir, "models", "prepare", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["rebuilt"] is True
+    assert Path(first["path"]).parent == Path(data_dir) / "models"
+    code, out, _ = run(capsys, "--data-dir", data_dir, "models", "prepare", "--json")
+    again = json.loads(out)
+    assert code == 0 and again["rebuilt"] is False and again["sha256"] == first["sha256"]

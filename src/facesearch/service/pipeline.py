@@ -84,7 +84,9 @@ class FacePipeline:
     ) -> None:
         self._settings = settings
         self.detector: FaceDetector = detector or create_detector(settings.detection)
-        self.embedder: FaceEmbedder = embedder or create_embedder(settings.embedding)
+        self.embedder: FaceEmbedder = embedder or create_embedder(
+            settings.embedding, cache_dir=settings.models_cache_dir
+        )
         fallback = settings.detection.fallback_detector
         self.fallback_detector: FaceDetector | None = None
         if detector is None and fallback is not None and fallback != settings.detection.detector:
