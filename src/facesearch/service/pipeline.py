@@ -7,6 +7,7 @@ enroll-folder worker processes alike. Its results are picklable and carry no pix
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from numpy.typing import NDArray
 from facesearch.alignment import align_faces
 from facesearch.detection import FaceDetector, create_detector
 from facesearch.embedding import FaceEmbedder, create_embedder
+from facesearch.errors import FaceSearchError
 from facesearch.imaging import DecodedImage, crop_with_margin, decode_image, make_thumbnail
 from facesearch.quality import assess
 from facesearch.settings import Settings
@@ -143,22 +145,65 @@ class FacePipeline:
 
     def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
         """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
-        detections = self._detect(pixels)
-        if not detections:
-            return []
-        chips = align_faces(pixels, detections, self.embedder.chip)
-        embeddings = self.embedder.embed(chips)
-        faces = []
-        for detection, chip, embedding in zip(detections, chips, embeddings, strict=True):
-            faces.append(
-                AnalyzedFace(
-                    detection=detection,
-                    quality=assess(detection.landmarks, chip),
-                    embedding=np.ascontiguousarray(embedding, dtype=np.float32),
-                    thumbnail=make_thumbnail(
-                        crop_with_margin(pixels, detection.box, margin=0.3),
-                        max_side=THUMBNAIL_SIDE,
-                    ),
-                )
+        return self._analyze_located([(pixels, self._detect(pixels))])[0]
+
+    def analyze_many(self, items: Sequence[bytes]) -> list[AnalyzedImage | FaceSearchError]:
+        """:meth:`analyze` for several images, embedding all their chips in one call to the
+        embedder (the enroll-folder workers' batches). Each image's result is in the same
+        place as its bytes; an image that fails (undecodable, too large, ...) gets its
+        :class:`FaceSearchError` there instead, and the others are unaffected."""
+        results: list[AnalyzedImage | FaceSearchError | None] = [None] * len(items)
+        decoded: list[tuple[int, DecodedImage, list[Detection]]] = []
+        for position, data in enumerate(items):
+            try:
+                image = decode_image(data, self._settings.imaging)
+                decoded.append((position, image, self._detect(image.pixels)))
+            except FaceSearchError as err:
+                results[position] = err
+        faces = self._analyze_located([(image.pixels, found) for _, image, found in decoded])
+        for (position, image, _), image_faces in zip(decoded, faces, strict=True):
+            results[position] = AnalyzedImage(
+                sha256=image.sha256,
+                width=image.width,
+                height=image.height,
+                n_bytes=image.n_bytes,
+                format=image.format,
+                model_id=self.model_id,
+                faces=tuple(image_faces),
             )
-        return faces
+        return [r for r in results if r is not None]
+
+    def _analyze_located(
+        self, images: list[tuple[NDArray[np.uint8], list[Detection]]]
+    ) -> list[list[AnalyzedFace]]:
+        """Align every detected face of every image, embed all chips in one call, assess."""
+        chip_sets = [
+            align_faces(pixels, detections, self.embedder.chip)
+            for pixels, detections in images
+            if detections
+        ]
+        if not chip_sets:
+            return [[] for _ in images]
+        embeddings = iter(self.embedder.embed(np.concatenate(chip_sets)))
+        chip_iter = iter(chip_sets)
+        out: list[list[AnalyzedFace]] = []
+        for pixels, detections in images:
+            if not detections:
+                out.append([])
+                continue
+            chips = next(chip_iter)
+            faces = []
+            for detection, chip in zip(detections, chips, strict=True):
+                faces.append(
+                    AnalyzedFace(
+                        detection=detection,
+                        quality=assess(detection.landmarks, chip),
+                        embedding=np.ascontiguousarray(next(embeddings), dtype=np.float32),
+                        thumbnail=make_thumbnail(
+                            crop_with_margin(pixels, detection.box, margin=0.3),
+                            max_side=THUMBNAIL_SIDE,
+                        ),
+                    )
+                )
+            out.append(faces)
+        return out
