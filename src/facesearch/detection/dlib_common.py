@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from facesearch.detection.base import plan_scale
+from facesearch.detection.base import DETECTOR_WINDOW_PX, plan_scale
 from facesearch.lazy import LazyModel
 from facesearch.modelfiles import DLIB_SHAPE_5, packaged_model
 from facesearch.settings import DetectionSettings
@@ -91,6 +91,8 @@ class DlibDetectorBase:
     """
 
     name: str
+    #: Smallest face side (pixels at the detector's resolution) the scale planner serves.
+    window_px: int = DETECTOR_WINDOW_PX
 
     def __init__(self, settings: DetectionSettings) -> None:
         self._settings = settings
@@ -109,6 +111,7 @@ class DlibDetectorBase:
             min_face_px=self._settings.min_face_px,
             max_detect_side=self._settings.max_detect_side,
             max_upsample_pixels=self._settings.max_upsample_pixels,
+            window_px=self.window_px,
         )
         small = resize_for_detection(pixels, plan.scale)
         found = [

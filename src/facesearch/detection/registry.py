@@ -21,9 +21,16 @@ def _cnn(settings: DetectionSettings) -> FaceDetector:
     return DlibCnnDetector(settings)
 
 
+def _yunet(settings: DetectionSettings) -> FaceDetector:
+    from facesearch.detection.yunet import YunetDetector
+
+    return YunetDetector(settings)
+
+
 DETECTORS: dict[DetectorKind, Callable[[DetectionSettings], FaceDetector]] = {
     DetectorKind.DLIB_HOG: _hog,
     DetectorKind.DLIB_CNN: _cnn,
+    DetectorKind.YUNET: _yunet,
 }
 
 
