@@ -258,6 +258,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch", type=int, default=16, help="embedding.batch_size")
     parser.add_argument(
+        "--breakdown-images",
+        type=int,
+        default=1000,
+        help="images (the first of the sample) for the per-stage breakdown and equivalence",
+    )
+    parser.add_argument(
         "--skip-dlib-engine", action="store_true", help="no engine row on the dlib runtime"
     )
     parser.add_argument(
@@ -310,11 +316,16 @@ def main() -> None:
     breakdown: dict[str, dict[str, float]] = {}
     chips = np.zeros((0, 150, 150, 3), np.uint8)
     for runtime, detector in configs:
-        per_image, made = stage_breakdown(paths, runtime, detector, args.batch)
+        per_image, made = stage_breakdown(
+            paths[: args.breakdown_images], runtime, detector, args.batch
+        )
         breakdown[f"{detector}, {runtime}"] = per_image
         if detector == "dlib-hog" and runtime == "onnxruntime":
             chips = made
-    stages = Table(title="Per-stage CPU ms per image (one process, batch of --batch images)")
+    stages = Table(
+        title=f"Per-stage ms per image, one process, {min(len(paths), args.breakdown_images)} "
+        "images"
+    )
     stages.add_column("pipeline")
     for stage in [*STAGES, "total"]:
         stages.add_column(stage)

@@ -59,3 +59,47 @@ def test_batch_without_faces_makes_no_embedder_call(
     monkeypatch.setattr(real_pipeline.embedder, "embed", no_call)
     (result,) = real_pipeline.analyze_many([out.getvalue()])
     assert isinstance(result, AnalyzedImage) and result.faces == ()
+
+
+class _BlockingDetector:
+    """A fake detector that finds nothing, and blocks inside until released."""
+
+    name = "blocking"
+
+    def __init__(self) -> None:
+        import threading
+
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def detect(self, pixels: np.ndarray) -> list[object]:
+        self.inside.set()
+        assert self.release.wait(30)
+        return []
+
+
+def test_analyses_beyond_the_core_count_wait_for_a_slot(
+    tmp_path: Path, test_images: dict[str, list[Path]]
+) -> None:
+    """With ``workers=1`` one analysis holds the only slot: while it is inside the models no
+    other can start (the API's worker threads queue instead of oversubscribing the cores)."""
+    import threading
+
+    from facesearch.embedding.dlib_onnx_runtime import DlibResnetOnnxEmbedder
+    from facesearch.settings import Settings
+
+    detector = _BlockingDetector()
+    pipeline = FacePipeline(
+        Settings(data_dir=tmp_path, workers=1),
+        detector=detector,  # type: ignore[arg-type]
+        embedder=DlibResnetOnnxEmbedder(),
+    )
+    data = test_images["Colin_Powell"][0].read_bytes()
+    first = threading.Thread(target=pipeline.analyze, args=(data,))
+    first.start()
+    assert detector.inside.wait(30)
+    assert not pipeline._slots.acquire(blocking=False)  # the one slot is taken
+    detector.release.set()
+    first.join(30)
+    assert pipeline._slots.acquire(blocking=False)  # and given back
+    pipeline._slots.release()

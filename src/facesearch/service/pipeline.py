@@ -7,6 +7,7 @@ enroll-folder worker processes alike. Its results are picklable and carry no pix
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,14 @@ class LocatedImage:
 
 
 class FacePipeline:
-    """Decode, detect, align, embed and assess; models load lazily on first use."""
+    """Decode, detect, align, embed and assess; models load lazily on first use.
+
+    At most ``settings.workers`` (default: the number of cores) images are analysed at
+    once through one pipeline: callers beyond that wait for a slot in their own thread
+    (the API runs these calls in worker threads, never on its event loop), so a burst of
+    searches queues instead of oversubscribing the cores that health checks, sign-in and
+    catalog reads also need.
+    """
 
     def __init__(
         self,
@@ -85,6 +93,7 @@ class FacePipeline:
         embedder: FaceEmbedder | None = None,
     ) -> None:
         self._settings = settings
+        self._slots = threading.BoundedSemaphore(settings.workers)
         self.detector: FaceDetector = detector or create_detector(settings.detection)
         self.embedder: FaceEmbedder = embedder or create_embedder(
             settings.embedding, cache_dir=settings.models_cache_dir
@@ -115,14 +124,15 @@ class FacePipeline:
         for showing a probe's faces so that a person picks one before any search. Face
         ``i`` here is face ``i`` of :meth:`analyze` on the same bytes."""
         image = decode_image(data, self._settings.imaging)
-        detections = self._detect(image.pixels)
-        faces: tuple[LocatedFace, ...] = ()
-        if detections:
-            chips = align_faces(image.pixels, detections, self.embedder.chip)
-            faces = tuple(
-                LocatedFace(detection=d, quality=assess(d.landmarks, chip))
-                for d, chip in zip(detections, chips, strict=True)
-            )
+        with self._slots:
+            detections = self._detect(image.pixels)
+            faces: tuple[LocatedFace, ...] = ()
+            if detections:
+                chips = align_faces(image.pixels, detections, self.embedder.chip)
+                faces = tuple(
+                    LocatedFace(detection=d, quality=assess(d.landmarks, chip))
+                    for d, chip in zip(detections, chips, strict=True)
+                )
         return LocatedImage(image.sha256, image.width, image.height, faces)
 
     def _detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
@@ -145,7 +155,8 @@ class FacePipeline:
 
     def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
         """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
-        return self._analyze_located([(pixels, self._detect(pixels))])[0]
+        with self._slots:
+            return self._analyze_located([(pixels, self._detect(pixels))])[0]
 
     def analyze_many(self, items: Sequence[bytes]) -> list[AnalyzedImage | FaceSearchError]:
         """:meth:`analyze` for several images, embedding all their chips in one call to the
@@ -154,13 +165,14 @@ class FacePipeline:
         :class:`FaceSearchError` there instead, and the others are unaffected."""
         results: list[AnalyzedImage | FaceSearchError | None] = [None] * len(items)
         decoded: list[tuple[int, DecodedImage, list[Detection]]] = []
-        for position, data in enumerate(items):
-            try:
-                image = decode_image(data, self._settings.imaging)
-                decoded.append((position, image, self._detect(image.pixels)))
-            except FaceSearchError as err:
-                results[position] = err
-        faces = self._analyze_located([(image.pixels, found) for _, image, found in decoded])
+        with self._slots:
+            for position, data in enumerate(items):
+                try:
+                    image = decode_image(data, self._settings.imaging)
+                    decoded.append((position, image, self._detect(image.pixels)))
+                except FaceSearchError as err:
+                    results[position] = err
+            faces = self._analyze_located([(image.pixels, found) for _, image, found in decoded])
         for (position, image, _), image_faces in zip(decoded, faces, strict=True):
             results[position] = AnalyzedImage(
                 sha256=image.sha256,
