@@ -66,7 +66,11 @@ def _cpu_seconds() -> float:
 def _settings(tmp: Path, workers: int, runtime: str, detector: str, batch: int) -> Any:
     from facesearch.settings import Settings
 
+    # "dlib-hog@80": that detector with detection.min_face_px = 80 (no upsampling on LFW)
+    detector, _, min_face = detector.partition("@")
     detection: dict[str, Any] = {"detector": detector}
+    if min_face:
+        detection["min_face_px"] = int(min_face)
     if detector == "yunet":
         models = Path(os.environ["FACESEARCH_MODELS_DIR"])
         detection["yunet_model_path"] = models / YUNET_FILE
@@ -264,6 +268,12 @@ def main() -> None:
         help="images (the first of the sample) for the per-stage breakdown and equivalence",
     )
     parser.add_argument(
+        "--hog-min-face-px",
+        type=int,
+        default=80,
+        help="also a HOG row with this detection.min_face_px (0: none)",
+    )
+    parser.add_argument(
         "--skip-dlib-engine", action="store_true", help="no engine row on the dlib runtime"
     )
     parser.add_argument(
@@ -280,6 +290,8 @@ def main() -> None:
     else:
         print("FACESEARCH_MODELS_DIR is not set: no YuNet rows")
     configs = [("onnxruntime", d) for d in detectors]
+    if args.hog_min_face_px:
+        configs.append(("onnxruntime", f"dlib-hog@{args.hog_min_face_px}"))
     if not args.skip_dlib_engine:
         configs.insert(0, ("dlib", "dlib-hog"))
 
