@@ -142,3 +142,19 @@ def test_unavailable_execution_provider_names_the_setting() -> None:
     embedder = create_embedder(EmbeddingSettings(execution_providers=["NoSuchProvider"]))
     with pytest.raises(ModelLoadError, match=r"embedding\.execution_providers"):
         embedder.embed(np.zeros((1, 150, 150, 3), dtype=np.uint8))
+
+
+def test_other_converter_version_or_missing_checksum_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facesearch.embedding.dlib_onnx import cache
+
+    first = load_or_convert(tmp_path)
+    # without its recorded sha256 the file is not trusted
+    first.path.with_name(first.path.name + ".sha256").unlink()
+    assert load_or_convert(tmp_path).rebuilt
+    # a new converter version never loads the older file: it converts under its own name
+    monkeypatch.setattr(cache, "CONVERTER_VERSION", CONVERTER_VERSION + 1)
+    newer = load_or_convert(tmp_path)
+    assert newer.rebuilt and newer.path != first.path
+    assert f"-c{CONVERTER_VERSION + 1}.onnx" in newer.path.name
