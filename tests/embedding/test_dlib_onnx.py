@@ -158,3 +158,61 @@ def test_other_converter_version_or_missing_checksum_is_rebuilt(
     newer = load_or_convert(tmp_path)
     assert newer.rebuilt and newer.path != first.path
     assert f"-c{CONVERTER_VERSION + 1}.onnx" in newer.path.name
+
+
+# --- dlib's serialization, written back for a synthetic bn_con2 layer --------------------
+def _int(value: int) -> bytes:
+    magnitude = abs(value)
+    body = magnitude.to_bytes(max(1, (magnitude.bit_length() + 7) // 8), "little")
+    return bytes([len(body) | (0x80 if value < 0 else 0)]) + body
+
+
+def _float(value: float) -> bytes:
+    mantissa, exponent = float(value).as_integer_ratio()
+    shift = exponent.bit_length() - 1  # denominator is a power of two
+    return _int(mantissa) + _int(-shift)
+
+
+def _string(text: str) -> bytes:
+    return _int(len(text)) + text.encode()
+
+
+def _tensor(values: np.ndarray, shape: tuple[int, int, int, int]) -> bytes:
+    head = _int(2) + b"".join(_int(d) for d in shape)
+    return head + np.asarray(values, dtype="<f4").tobytes()
+
+
+def _alias(shape: tuple[int, int, int, int]) -> bytes:
+    return _int(1) + b"".join(_int(d) for d in shape)
+
+
+def test_bn_con2_is_applied_as_dlibs_affine() -> None:
+    """A batch-norm layer as dlib's trainer stores it becomes affine_ exactly as dlib's
+    ``affine_(const bn_&)``: gamma / sqrt(var + eps) and beta - gamma' * mean."""
+    from facesearch.embedding.dlib_onnx.reader import _read_affine, _Stream
+
+    k = 3
+    gamma, beta = np.array([1.0, 2.0, 0.5]), np.array([0.0, -1.0, 0.25])
+    means, variances, eps = np.array([0.5, -2.0, 4.0]), np.array([4.0, 1.0, 0.25]), 1e-5
+    empty = _tensor(np.zeros(0), (0, 0, 0, 0))
+    data = (
+        _string("bn_con2")
+        + _tensor(np.concatenate([gamma, beta]), (2 * k, 1, 1, 1))
+        + _alias((1, k, 1, 1))
+        + _alias((1, k, 1, 1))
+        + empty
+        + empty
+        + _tensor(means, (1, k, 1, 1))
+        + _tensor(variances, (1, k, 1, 1))
+        + _int(1000)
+        + _int(100)
+        + b"".join(_float(v) for v in (1.0, 1.0, 1.0, 0.0))
+        + _float(eps)
+    )
+    stream = _Stream(data)
+    layer = _read_affine(stream)
+    assert stream.pos == len(data)
+    expected_gamma = gamma / np.sqrt(variances + eps)
+    np.testing.assert_allclose(layer.gamma, expected_gamma, rtol=1e-6)
+    np.testing.assert_allclose(layer.beta, beta - expected_gamma * means, rtol=1e-6, atol=1e-7)
+    assert _Stream(_float(-0.375)).read_float() == -0.375
