@@ -29,6 +29,7 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/enroll_throughput.py
 	$(BIN)/python benchmarks/search_latency.py
+	$(BIN)/python benchmarks/service_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

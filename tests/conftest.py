@@ -24,6 +24,22 @@ def lfw_dir() -> Path | None:
     return path if (path / "lfw-deepfunneled").is_dir() else None
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip a test whose component is missing; in CI (``CI=true``) fail it instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI must provide it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def models_dir() -> Path:
+    """The third-party models folder (FACESEARCH_MODELS_DIR; .ci/run sets it)."""
+    value = os.environ.get("FACESEARCH_MODELS_DIR")
+    if not value or not Path(value).is_dir():
+        skip_or_fail("FACESEARCH_MODELS_DIR is not set to the third-party models folder")
+    return Path(str(value))
+
+
 @pytest.fixture
 def lfw_root() -> Path:
     root = lfw_dir()
@@ -48,9 +64,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def real_pipeline() -> FacePipeline:
+def real_pipeline(tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
     """One real pipeline (dlib models loaded once) shared by the whole session."""
-    return FacePipeline(Settings(workers=1))
+    return FacePipeline(Settings(workers=1, data_dir=tmp_path_factory.mktemp("pipeline")))
 
 
 @pytest.fixture

@@ -20,12 +20,20 @@ class DetectorKind(StrEnum):
 
     DLIB_HOG = "dlib-hog"
     DLIB_CNN = "dlib-cnn"
+    YUNET = "yunet"
 
 
 class EmbedderKind(StrEnum):
     """Registry keys of the face embedders (also their ``model_id``)."""
 
     DLIB_RESNET_V1 = "dlib-resnet-v1"
+
+
+class EmbeddingRuntime(StrEnum):
+    """What runs the embedder's network: ONNX Runtime on the converted file, or dlib itself."""
+
+    ONNXRUNTIME = "onnxruntime"
+    DLIB = "dlib"
 
 
 class IndexBackend(StrEnum):
@@ -80,12 +88,52 @@ class DetectionSettings(BaseModel):
     score_threshold: float = Field(
         0.0, description="Minimum detector score (HOG adjust threshold / CNN confidence)."
     )
+    yunet_model_path: Path | None = Field(
+        None,
+        description="YuNet ONNX file for detector `yunet` (no default; e.g. yunet_s_dynamic.onnx).",
+    )
+    yunet_model_sha256: str | None = Field(
+        None, description="sha256 the YuNet file must have (checked when it is loaded)."
+    )
+    yunet_score_threshold: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Minimum YuNet face score (keep below 0.9: true LFW faces score from 0.867).",
+    )
 
 
 class EmbeddingSettings(BaseModel):
     model: EmbedderKind = Field(EmbedderKind.DLIB_RESNET_V1, description="Face embedding model.")
     jitters: int = Field(
-        0, ge=0, le=100, description="Random jitters averaged per face (slower, slightly better)."
+        0,
+        ge=0,
+        le=100,
+        description="Random jitters averaged per face (slower, slightly better; runs on dlib).",
+    )
+    runtime: EmbeddingRuntime = Field(
+        EmbeddingRuntime.ONNXRUNTIME,
+        description=(
+            "What runs dlib's ResNet: onnxruntime (converted file, same descriptors) or dlib."
+        ),
+    )
+    batch_size: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        description="Images per enroll-folder worker task; their chips go in one embedder call.",
+    )
+    execution_providers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "ONNX Runtime execution providers in order (empty: CUDA when present, else CPU)."
+        ),
+    )
+    cache_dir: Path | None = Field(
+        None, description="Folder for converted models (default: data_dir/models)."
+    )
+    intra_op_threads: int = Field(
+        1, ge=1, description="ONNX Runtime threads per process (enroll workers are one per core)."
     )
 
 
@@ -279,6 +327,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'facesearch.db').resolve()}"
+
+    @property
+    def models_cache_dir(self) -> Path:
+        """Where converted models are kept (``embedding.cache_dir`` or ``data_dir/models``)."""
+        return self.embedding.cache_dir or self.data_dir / "models"
 
     @property
     def index_dir(self) -> Path:

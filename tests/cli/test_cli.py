@@ -320,3 +320,16 @@ def test_a_refused_write_command_is_audited(
         assert (newest["action"], newest["outcome"]) == (action, outcome), argv
         assert newest["actor"].startswith("cli:")
     assert run(capsys, *d, "audit", "verify")[0] == 0
+
+
+def test_models_prepare_converts_once_then_verifies(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    code, out, err = run(capsys, "--data-dir", data_dir, "models", "prepare", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["rebuilt"] is True
+    assert Path(first["path"]).parent == Path(data_dir) / "models"
+    code, out, _ = run(capsys, "--data-dir", data_dir, "models", "prepare", "--json")
+    again = json.loads(out)
+    assert code == 0 and again["rebuilt"] is False and again["sha256"] == first["sha256"]

@@ -69,6 +69,8 @@ def test_first_start_prints_an_admin_key_once(tmp_path: Path) -> None:
         out = _stop(proc)
     keys = re.findall(r"fsk_[0-9a-f]{8}\.[A-Za-z0-9_-]{43}", out)
     assert len(keys) == 1, out
+    # the start-up says what runs the descriptor (CUDA when present, CPU otherwise)
+    assert "descriptor: onnxruntime, providers" in out and "CPUExecutionProvider" in out
 
     proc = _serve(tmp_path / "data", port)
     try:

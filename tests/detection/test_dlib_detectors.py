@@ -37,7 +37,7 @@ def hog() -> FaceDetector:
 
 
 def test_registry_has_both_detectors_and_rejects_unknown() -> None:
-    assert set(DETECTORS) == {DetectorKind.DLIB_HOG, DetectorKind.DLIB_CNN}
+    assert set(DETECTORS) == {DetectorKind.DLIB_HOG, DetectorKind.DLIB_CNN, DetectorKind.YUNET}
     with pytest.raises(ConfigurationError, match="unknown detector"):
         create_detector(DetectionSettings.model_construct(detector="nope"))  # type: ignore[arg-type]
 

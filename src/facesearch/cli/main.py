@@ -35,10 +35,14 @@ gallery_app = typer.Typer(help="Create, list and delete galleries.", no_args_is_
 subjects_app = typer.Typer(help="List subjects.", no_args_is_help=True)
 faces_app = typer.Typer(help="List and delete enrolled faces.", no_args_is_help=True)
 index_app = typer.Typer(help="Inspect and rebuild the vector index.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Prepare model files (the converted ONNX descriptor).", no_args_is_help=True
+)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(faces_app, name="faces")
 app.add_typer(index_app, name="index")
+app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 app.command("calibrate")(calibrate_command)
 app.add_typer(users_app, name="users")
@@ -76,6 +80,23 @@ def _settings() -> Settings:
 
 def _engine() -> Any:
     return common.engine()
+
+
+# --- models -------------------------------------------------------------------------
+@models_app.command("prepare")
+def models_prepare(json_out: Json = False) -> None:
+    """Convert dlib's ResNet to ONNX into the models cache (done on first use otherwise)."""
+    from facesearch.embedding.dlib_onnx.cache import load_or_convert
+
+    settings = _settings()
+    converted = load_or_convert(settings.models_cache_dir)
+    if json_out:
+        output.print_json(
+            {"path": str(converted.path), "sha256": converted.sha256, "rebuilt": converted.rebuilt}
+        )
+    else:
+        verb = "converted" if converted.rebuilt else "verified"
+        output.info(f"{verb} {converted.path} (sha256 {converted.sha256})")
 
 
 # --- galleries ------------------------------------------------------------------------

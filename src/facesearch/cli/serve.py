@@ -8,6 +8,21 @@ import typer
 
 from facesearch.cli import common, output
 from facesearch.cli.common import operator
+from facesearch.settings import Settings
+
+
+def describe_descriptor_runtime(settings: Settings) -> str:
+    """One line for start-up: what runs the descriptor, on which execution providers."""
+    embedding = settings.embedding
+    if embedding.runtime.value == "dlib" or embedding.jitters > 0:
+        return "descriptor: dlib (CPU)"
+    from facesearch.embedding.dlib_onnx_runtime import choose_providers
+
+    providers = choose_providers(embedding.execution_providers)
+    return (
+        f"descriptor: onnxruntime, providers {', '.join(providers)}; converted model in "
+        f"{settings.models_cache_dir}"
+    )
 
 
 def serve_command(
@@ -49,6 +64,7 @@ def serve_command(
     finally:
         store.close()
     output.info(f"facesearch on http://{api.host}:{api.port}/ (OpenAPI at /openapi.json)")
+    output.info(describe_descriptor_runtime(settings))
     try:
         uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")
     except SystemExit as exit_:  # uvicorn exits 1 when it cannot start (port taken, ...)

@@ -27,9 +27,16 @@ def _cnn(settings: DetectionSettings) -> WindowDetector:
     return DlibCnnDetector(settings)
 
 
+def _yunet(settings: DetectionSettings) -> WindowDetector:
+    from facesearch.detection.yunet import YunetDetector
+
+    return YunetDetector(settings)
+
+
 DETECTORS: dict[DetectorKind, Callable[[DetectionSettings], WindowDetector]] = {
     DetectorKind.DLIB_HOG: _hog,
     DetectorKind.DLIB_CNN: _cnn,
+    DetectorKind.YUNET: _yunet,
 }
 
 

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from facesearch.embedding.base import FaceEmbedder
 from facesearch.errors import ConfigurationError
-from facesearch.settings import EmbedderKind, EmbeddingSettings
+from facesearch.settings import EmbedderKind, EmbeddingRuntime, EmbeddingSettings
+
+logger = logging.getLogger(__name__)
 
 
-def _dlib_resnet(settings: EmbeddingSettings) -> FaceEmbedder:
-    from facesearch.embedding.dlib_resnet import DlibResnetEmbedder
+def _dlib_resnet(settings: EmbeddingSettings, cache_dir: Path | None) -> FaceEmbedder:
+    runtime = settings.runtime
+    if runtime == EmbeddingRuntime.ONNXRUNTIME and settings.jitters > 0:
+        logger.warning("embedding.jitters > 0 runs on dlib (jittering is dlib's own)")
+        runtime = EmbeddingRuntime.DLIB
+    if runtime == EmbeddingRuntime.DLIB:
+        from facesearch.embedding.dlib_resnet import DlibResnetEmbedder
 
-    return DlibResnetEmbedder(jitters=settings.jitters)
+        return DlibResnetEmbedder(jitters=settings.jitters)
+    from facesearch.embedding.dlib_onnx_runtime import DlibResnetOnnxEmbedder
+
+    return DlibResnetOnnxEmbedder(
+        cache_dir=cache_dir,
+        providers=settings.execution_providers,
+        threads=settings.intra_op_threads,
+    )
 
 
-EMBEDDERS: dict[EmbedderKind, Callable[[EmbeddingSettings], FaceEmbedder]] = {
+EMBEDDERS: dict[EmbedderKind, Callable[[EmbeddingSettings, Path | None], FaceEmbedder]] = {
     EmbedderKind.DLIB_RESNET_V1: _dlib_resnet,
 }
 
 
-def create_embedder(settings: EmbeddingSettings) -> FaceEmbedder:
-    """Build (not load) the embedder that ``settings.model`` names."""
+def create_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None) -> FaceEmbedder:
+    """Build (not load) the embedder that ``settings.model`` names, run by
+    ``settings.runtime``; ``cache_dir`` keeps converted model files (``None``: convert in
+    memory when loaded)."""
     try:
         factory = EMBEDDERS[EmbedderKind(settings.model)]
     except (KeyError, ValueError) as err:
@@ -29,4 +47,4 @@ def create_embedder(settings: EmbeddingSettings) -> FaceEmbedder:
         raise ConfigurationError(
             f"unknown embedding model {settings.model!r} (known: {known})"
         ) from err
-    return factory(settings)
+    return factory(settings, cache_dir)

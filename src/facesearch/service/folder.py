@@ -160,10 +160,11 @@ def _init_worker(settings: Settings) -> None:
     _worker_pipeline = FacePipeline(settings)
 
 
-def _analyze_file(path: str) -> AnalyzedImage:
+def _analyze_files(paths: list[str]) -> list[AnalyzedImage | FaceSearchError]:
+    """One worker task: a batch of files whose chips are embedded in one call."""
     if _worker_pipeline is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker not initialised")
-    return _worker_pipeline.analyze(Path(path).read_bytes())
+    return _worker_pipeline.analyze_many([Path(path).read_bytes() for path in paths])
 
 
 # --- parent side ----------------------------------------------------------------------
@@ -283,29 +284,45 @@ def _run_pool(
     on_error: Callable[[FileTask, BaseException], None],
     advance: Callable[[], None],
 ) -> None:
-    """Analyse ``todo`` in a spawn-started pool, committing results in the parent."""
-    window = workers * 4
+    """Analyse ``todo`` in a spawn-started pool, committing results in the parent.
+
+    Each worker task is a batch of ``embedding.batch_size`` files (fewer when there are not
+    enough to keep every worker busy), whose chips the worker embeds in one call."""
+    batch = max(1, min(settings.embedding.batch_size, len(todo) // (workers * 2) or 1))
+    batches = [todo[i : i + batch] for i in range(0, len(todo), batch)]
+    window = workers * 2
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(settings,)
     ) as pool:
-        pending: dict[Future[AnalyzedImage], FileTask] = {}
-        queue = iter(todo)
+        pending: dict[Future[list[AnalyzedImage | FaceSearchError]], list[FileTask]] = {}
+        queue = iter(batches)
         exhausted = False
         while pending or not exhausted:
             while not exhausted and len(pending) < window:
-                task = next(queue, None)
-                if task is None:
+                tasks = next(queue, None)
+                if tasks is None:
                     exhausted = True
                     break
-                pending[pool.submit(_analyze_file, str(task.path))] = task
+                future = pool.submit(_analyze_files, [str(task.path) for task in tasks])
+                pending[future] = tasks
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                task = pending.pop(future)
+                tasks = pending.pop(future)
                 try:
-                    on_result(task, future.result())
+                    outcomes = future.result()
                 except Exception as err:
-                    on_error(task, err)
-                advance()
+                    for task in tasks:
+                        on_error(task, err)
+                        advance()
+                    continue
+                for task, outcome in zip(tasks, outcomes, strict=True):
+                    try:
+                        if isinstance(outcome, BaseException):
+                            raise outcome
+                        on_result(task, outcome)
+                    except Exception as err:
+                        on_error(task, err)
+                    advance()

@@ -7,6 +7,8 @@ enroll-folder worker processes alike. Its results are picklable and carry no pix
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,7 @@ from numpy.typing import NDArray
 from facesearch.alignment import align_faces
 from facesearch.detection import FaceDetector, create_detector
 from facesearch.embedding import FaceEmbedder, create_embedder
+from facesearch.errors import FaceSearchError
 from facesearch.imaging import DecodedImage, crop_with_margin, decode_image, make_thumbnail
 from facesearch.quality import assess
 from facesearch.settings import Settings
@@ -73,7 +76,14 @@ class LocatedImage:
 
 
 class FacePipeline:
-    """Decode, detect, align, embed and assess; models load lazily on first use."""
+    """Decode, detect, align, embed and assess; models load lazily on first use.
+
+    At most ``settings.workers`` (default: the number of cores) images are analysed at
+    once through one pipeline: callers beyond that wait for a slot in their own thread
+    (the API runs these calls in worker threads, never on its event loop), so a burst of
+    searches queues instead of oversubscribing the cores that health checks, sign-in and
+    catalog reads also need.
+    """
 
     def __init__(
         self,
@@ -83,8 +93,11 @@ class FacePipeline:
         embedder: FaceEmbedder | None = None,
     ) -> None:
         self._settings = settings
+        self._slots = threading.BoundedSemaphore(settings.workers)
         self.detector: FaceDetector = detector or create_detector(settings.detection)
-        self.embedder: FaceEmbedder = embedder or create_embedder(settings.embedding)
+        self.embedder: FaceEmbedder = embedder or create_embedder(
+            settings.embedding, cache_dir=settings.models_cache_dir
+        )
         fallback = settings.detection.fallback_detector
         self.fallback_detector: FaceDetector | None = None
         if detector is None and fallback is not None and fallback != settings.detection.detector:
@@ -112,14 +125,15 @@ class FacePipeline:
         for showing a probe's faces so that a person picks one before any search. Face
         ``i`` here is face ``i`` of :meth:`analyze` on the same bytes."""
         image = decode_image(data, self._settings.imaging)
-        detections = self._detect(image.pixels)
-        faces: tuple[LocatedFace, ...] = ()
-        if detections:
-            chips = align_faces(image.pixels, detections, self.embedder.chip)
-            faces = tuple(
-                LocatedFace(detection=d, quality=assess(d.landmarks, chip))
-                for d, chip in zip(detections, chips, strict=True)
-            )
+        with self._slots:
+            detections = self._detect(image.pixels)
+            faces: tuple[LocatedFace, ...] = ()
+            if detections:
+                chips = align_faces(image.pixels, detections, self.embedder.chip)
+                faces = tuple(
+                    LocatedFace(detection=d, quality=assess(d.landmarks, chip))
+                    for d, chip in zip(detections, chips, strict=True)
+                )
         return LocatedImage(image.sha256, image.width, image.height, faces)
 
     def _detect(self, pixels: NDArray[np.uint8]) -> list[Detection]:
@@ -142,22 +156,67 @@ class FacePipeline:
 
     def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
         """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
-        detections = self._detect(pixels)
-        if not detections:
-            return []
-        chips = align_faces(pixels, detections, self.embedder.chip)
-        embeddings = self.embedder.embed(chips)
-        faces = []
-        for detection, chip, embedding in zip(detections, chips, embeddings, strict=True):
-            faces.append(
-                AnalyzedFace(
-                    detection=detection,
-                    quality=assess(detection.landmarks, chip),
-                    embedding=np.ascontiguousarray(embedding, dtype=np.float32),
-                    thumbnail=make_thumbnail(
-                        crop_with_margin(pixels, detection.box, margin=0.3),
-                        max_side=THUMBNAIL_SIDE,
-                    ),
-                )
+        with self._slots:
+            return self._analyze_located([(pixels, self._detect(pixels))])[0]
+
+    def analyze_many(self, items: Sequence[bytes]) -> list[AnalyzedImage | FaceSearchError]:
+        """:meth:`analyze` for several images, embedding all their chips in one call to the
+        embedder (the enroll-folder workers' batches). Each image's result is in the same
+        place as its bytes; an image that fails (undecodable, too large, ...) gets its
+        :class:`FaceSearchError` there instead, and the others are unaffected."""
+        results: list[AnalyzedImage | FaceSearchError | None] = [None] * len(items)
+        decoded: list[tuple[int, DecodedImage, list[Detection]]] = []
+        with self._slots:
+            for position, data in enumerate(items):
+                try:
+                    image = decode_image(data, self._settings.imaging)
+                    decoded.append((position, image, self._detect(image.pixels)))
+                except FaceSearchError as err:
+                    results[position] = err
+            faces = self._analyze_located([(image.pixels, found) for _, image, found in decoded])
+        for (position, image, _), image_faces in zip(decoded, faces, strict=True):
+            results[position] = AnalyzedImage(
+                sha256=image.sha256,
+                width=image.width,
+                height=image.height,
+                n_bytes=image.n_bytes,
+                format=image.format,
+                model_id=self.model_id,
+                faces=tuple(image_faces),
             )
-        return faces
+        return [r for r in results if r is not None]
+
+    def _analyze_located(
+        self, images: list[tuple[NDArray[np.uint8], list[Detection]]]
+    ) -> list[list[AnalyzedFace]]:
+        """Align every detected face of every image, embed all chips in one call, assess."""
+        chip_sets = [
+            align_faces(pixels, detections, self.embedder.chip)
+            for pixels, detections in images
+            if detections
+        ]
+        if not chip_sets:
+            return [[] for _ in images]
+        embeddings = iter(self.embedder.embed(np.concatenate(chip_sets)))
+        chip_iter = iter(chip_sets)
+        out: list[list[AnalyzedFace]] = []
+        for pixels, detections in images:
+            if not detections:
+                out.append([])
+                continue
+            chips = next(chip_iter)
+            faces = []
+            for detection, chip in zip(detections, chips, strict=True):
+                faces.append(
+                    AnalyzedFace(
+                        detection=detection,
+                        quality=assess(detection.landmarks, chip),
+                        embedding=np.ascontiguousarray(next(embeddings), dtype=np.float32),
+                        thumbnail=make_thumbnail(
+                            crop_with_margin(pixels, detection.box, margin=0.3),
+                            max_side=THUMBNAIL_SIDE,
+                        ),
+                    )
+                )
+            out.append(faces)
+        return out
