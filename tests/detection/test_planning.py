@@ -115,13 +115,3 @@ def test_a_pixel_budget_bounds_the_fallback_on_large_images_only() -> None:
         == small
     )
     assert smallest_face(small, WINDOW) == 80
-
-
-def test_the_pipeline_gives_its_fallback_the_budget_and_its_first_detector_none() -> None:
-    from facesearch.service import FacePipeline
-    from facesearch.settings import Settings
-
-    pipeline = FacePipeline(Settings(workers=1))
-    assert pipeline.fallback_detector is not None
-    assert getattr(pipeline.fallback_detector, "max_pixels", "?") == 2_000_000
-    assert getattr(pipeline.detector, "max_pixels", "?") is None

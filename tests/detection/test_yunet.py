@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from facesearch.alignment import align_faces
-from facesearch.detection import FaceDetector, create_detector
+from facesearch.detection import create_detector
+from facesearch.detection.planned import PlannedDetector
 from facesearch.detection.yunet import YUNET_WINDOW_PX, YunetDetector
 from facesearch.embedding.dlib_onnx_runtime import DlibResnetOnnxEmbedder
 from facesearch.errors import ConfigurationError, ModelLoadError
@@ -51,8 +52,8 @@ def test_yunet_path_gives_the_hog_paths_descriptors(
     models_dir: Path, test_images: dict[str, list[Path]]
 ) -> None:
     yunet = create_detector(yunet_settings(models_dir))
-    assert isinstance(yunet, FaceDetector) and isinstance(yunet, YunetDetector)
-    assert yunet.window_px == YUNET_WINDOW_PX
+    assert isinstance(yunet, PlannedDetector) and isinstance(yunet.core, YunetDetector)
+    assert yunet.core.window_px == YUNET_WINDOW_PX
     hog = create_detector(DetectionSettings())
     embedder = DlibResnetOnnxEmbedder()
     for paths in test_images.values():

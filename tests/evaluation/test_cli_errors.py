@@ -28,7 +28,7 @@ def test_missing_lfw_is_one_line(
     monkeypatch.delenv("FACESEARCH_LFW_DIR", raising=False)
     with pytest.raises(SystemExit) as exit_:
         main([*argv, "--lfw-dir", str(tmp_path / "nowhere")])
-    assert exit_.value.code == 3  # ConfigurationError
+    assert exit_.value.code == 2  # a wrong --lfw-dir is bad input (README's exit codes)
     err = capsys.readouterr().err
     assert "does not hold lfw-deepfunneled" in err and "Traceback" not in err
     with pytest.raises(SystemExit):

@@ -11,16 +11,22 @@ from facesearch.service.pipeline import FacePipeline
 from facesearch.settings import DetectionSettings, DetectorKind, Settings
 
 
-def _built(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> list[DetectionSettings]:
-    built: list[DetectionSettings] = []
+def _built_with_budgets(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> list[tuple[DetectionSettings, int | None]]:
+    built: list[tuple[DetectionSettings, int | None]] = []
 
-    def record(detection: DetectionSettings) -> Any:
-        built.append(detection)
+    def record(detection: DetectionSettings, *, max_pixels: int | None = None) -> Any:
+        built.append((detection, max_pixels))
         return object()
 
     monkeypatch.setattr(pipeline_module, "create_detector", record)
     FacePipeline(settings)
     return built
+
+
+def _built(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> list[DetectionSettings]:
+    return [detection for detection, _ in _built_with_budgets(monkeypatch, settings)]
 
 
 def test_fallback_looks_for_faces_of_its_own_minimum_size(
@@ -43,3 +49,12 @@ def test_no_fallback_when_disabled_or_the_same_detector(monkeypatch: pytest.Monk
         )
     )
     assert len(_built(monkeypatch, same)) == 1
+
+
+def test_only_the_fallback_gets_a_pixel_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """min_face_px holds at every size for the first detector; the CNN fallback on a large
+    photo is bounded by detection.fallback_max_pixels (3 to 5 minutes on 24 MP without)."""
+    (_, primary), (_, fallback) = _built_with_budgets(monkeypatch, Settings())
+    assert primary is None and fallback == Settings().detection.fallback_max_pixels == 2_000_000
+    unbounded = Settings(detection=DetectionSettings(fallback_max_pixels=None))
+    assert [b for _, b in _built_with_budgets(monkeypatch, unbounded)] == [None, None]
