@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.alignment import ChipSpec
+from facesearch.errors import InvalidInput
 from facesearch.types import FloatArray
 
 
@@ -36,3 +37,11 @@ def l2_normalize(vectors: NDArray[np.floating]) -> FloatArray:
     norms = np.linalg.norm(array, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(array / norms, dtype=np.float32)
+
+
+def check_chips(chips: NDArray[np.uint8], chip: ChipSpec) -> None:
+    """Refuse ``chips`` unless they are ``(n, size, size, 3)`` for ``chip`` (``InvalidInput``)."""
+    if chips.ndim != 4 or chips.shape[1:] != (chip.size, chip.size, 3):
+        raise InvalidInput(
+            f"expected chips of shape (n, {chip.size}, {chip.size}, 3), got {chips.shape}"
+        )

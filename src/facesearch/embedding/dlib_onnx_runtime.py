@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.alignment import ChipSpec
-from facesearch.embedding.base import l2_normalize
-from facesearch.errors import InvalidInput, ModelLoadError
+from facesearch.embedding.base import check_chips, l2_normalize
+from facesearch.errors import ModelLoadError
 from facesearch.lazy import LazyModel
 from facesearch.types import FloatArray
 
@@ -97,11 +97,7 @@ class DlibResnetOnnxEmbedder:
         self._session = _Session(cache_dir, list(providers or []), threads)
 
     def embed(self, chips: NDArray[np.uint8]) -> FloatArray:
-        if chips.ndim != 4 or chips.shape[1:] != (self.chip.size, self.chip.size, 3):
-            raise InvalidInput(
-                f"expected chips of shape (n, {self.chip.size}, {self.chip.size}, 3), "
-                f"got {chips.shape}"
-            )
+        check_chips(chips, self.chip)
         if chips.shape[0] == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         session = self._session.load()

@@ -9,8 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.alignment import ChipSpec
-from facesearch.embedding.base import l2_normalize
-from facesearch.errors import InvalidInput
+from facesearch.embedding.base import check_chips, l2_normalize
 from facesearch.lazy import LazyModel
 from facesearch.modelfiles import DLIB_RESNET_V1, packaged_model
 from facesearch.types import FloatArray
@@ -43,11 +42,7 @@ class DlibResnetEmbedder:
         self._model = _ResnetModel()
 
     def embed(self, chips: NDArray[np.uint8]) -> FloatArray:
-        if chips.ndim != 4 or chips.shape[1:] != (self.chip.size, self.chip.size, 3):
-            raise InvalidInput(
-                f"expected chips of shape (n, {self.chip.size}, {self.chip.size}, 3), "
-                f"got {chips.shape}"
-            )
+        check_chips(chips, self.chip)
         if chips.shape[0] == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch = [np.ascontiguousarray(c, dtype=np.uint8) for c in chips]

@@ -143,16 +143,7 @@ class FacePipeline:
         return list(detections)
 
     def analyze_decoded(self, image: DecodedImage) -> AnalyzedImage:
-        faces = self.analyze_pixels(image.pixels)
-        return AnalyzedImage(
-            sha256=image.sha256,
-            width=image.width,
-            height=image.height,
-            n_bytes=image.n_bytes,
-            format=image.format,
-            model_id=self.model_id,
-            faces=tuple(faces),
-        )
+        return self._analyzed(image, self.analyze_pixels(image.pixels))
 
     def analyze_pixels(self, pixels: NDArray[np.uint8]) -> list[AnalyzedFace]:
         """Faces in ``(h, w, 3)`` uint8 RGB pixels, highest detector score first."""
@@ -175,16 +166,19 @@ class FacePipeline:
                     results[position] = err
             faces = self._analyze_located([(image.pixels, found) for _, image, found in decoded])
         for (position, image, _), image_faces in zip(decoded, faces, strict=True):
-            results[position] = AnalyzedImage(
-                sha256=image.sha256,
-                width=image.width,
-                height=image.height,
-                n_bytes=image.n_bytes,
-                format=image.format,
-                model_id=self.model_id,
-                faces=tuple(image_faces),
-            )
+            results[position] = self._analyzed(image, image_faces)
         return [r for r in results if r is not None]
+
+    def _analyzed(self, image: DecodedImage, faces: Sequence[AnalyzedFace]) -> AnalyzedImage:
+        return AnalyzedImage(
+            sha256=image.sha256,
+            width=image.width,
+            height=image.height,
+            n_bytes=image.n_bytes,
+            format=image.format,
+            model_id=self.model_id,
+            faces=tuple(faces),
+        )
 
     def _analyze_located(
         self, images: list[tuple[NDArray[np.uint8], list[Detection]]]
