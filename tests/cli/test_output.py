@@ -49,3 +49,32 @@ def test_no_other_cli_module_prints() -> None:
         source = path.read_text()
         for forbidden in ("Console(", "Table(", "print(", "typer.echo", "click.echo", "rich."):
             assert forbidden not in source.replace("output.print", "output."), (path, forbidden)
+
+
+def test_an_80_column_table_never_splits_a_number_or_a_header_word(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by review: at 80 columns a search table folded its FMR cell into ``2.4e-0`` and
+    ``7`` on the next line (reads as 2.4) and its header into ``simila``/``rity``."""
+    monkeypatch.setattr(output.stdout, "width", 80)
+    source = "archive://box-12/scan-0042 collected by the press office in 2019 " * 2
+    rows = [
+        [1, 17, "Junichiro Koizumi", "press-archive", source, "0.9612", "2.4e-07", "1.9e-06"]
+        for _ in range(3)
+    ]
+    columns = ["rank", "face", "subject", "gallery", "source", "similarity", "FMR", "FPIR"]
+    output.print_table("Candidates", columns, rows)
+    lines = capsys.readouterr().out.splitlines()
+    for token in ("0.9612", "2.4e-07", "1.9e-06", "similarity", "gallery"):
+        assert any(token in line for line in lines), (token, lines)
+    assert max(len(line) for line in lines) <= 80
+    assert any("2019" in line for line in lines)  # the long text is folded, kept whole
+    # the CLI's widest table (search: 9 columns) at 80: numbers stay whole, header words
+    # may fold since they cannot all fit
+    capsys.readouterr()
+    wide = [*columns, "expected others", "quality"]
+    output.print_table("Candidates", wide, [[*row, "1.2e-03", "0.87"] for row in rows])
+    lines = capsys.readouterr().out.splitlines()
+    for token in ("0.9612", "2.4e-07", "1.9e-06", "1.2e-03", "0.87"):
+        assert any(token in line for line in lines), (token, lines)
+    assert max(len(line) for line in lines) <= 80

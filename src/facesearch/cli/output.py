@@ -58,12 +58,45 @@ def plain(value: object) -> Text:
     return Text("" if value is None else str(value))
 
 
+#: Longest cell of a column that is never folded: ids, similarities, rates, times, counts.
+ATOM_MAX = 32
+
+
+def _number_like(cell: str) -> bool:
+    """A number (``2.4e-07``, ``0.9612``, ``17``) or a token mostly of digits (a time,
+    a date, a percentage)."""
+    if not cell or len(cell) > ATOM_MAX or any(ch.isspace() for ch in cell):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return sum(ch.isdigit() for ch in cell) * 2 >= len(cell)
+    return True
+
+
+def _atomic(cells: list[str]) -> bool:
+    """A column of numbers, ids, times (empty cells allowed): folding one mid-token would
+    change what it reads as (``2.4e-0`` / ``7``), so such a column is never wrapped."""
+    present = [c for c in cells if c]
+    return bool(present) and all(_number_like(c) for c in present)
+
+
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A table on stdout; the title, headers and every cell are shown as plain text, and
-    in full: a cell too long for the terminal is folded onto more lines, never cut."""
+    in full: a long text cell is folded onto more lines, never cut, while a column of
+    numbers, ids or times is never split (:func:`_atomic`). Header words stay whole too
+    when the terminal is wide enough for all of them."""
+    cells = [["" if row[i] is None else str(row[i]) for row in rows] for i in range(len(columns))]
+    atomic = [_atomic(column_cells) for column_cells in cells]
+    value_width = [max(map(len, c)) if a else 0 for c, a in zip(cells, atomic, strict=True)]
+    word_width = [max((len(w) for w in column.split()), default=0) for column in columns]
+    borders = 3 * len(columns) + 1
+    keep_words = sum(map(max, value_width, word_width)) + borders <= stdout.width
     table = Table(title=plain(title), show_lines=False)
-    for column in columns:
-        table.add_column(plain(column), overflow="fold")
+    for column, values, words in zip(columns, value_width, word_width, strict=True):
+        width = max(values, words) if keep_words else values
+        # an atomic column's cells fit its minimum width, so they are never folded
+        table.add_column(plain(column), overflow="fold", min_width=width or None)
     for row in rows:
         table.add_row(*[plain(v) for v in row])
     stdout.print(table)
