@@ -91,7 +91,7 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     value_width = [max(map(len, c)) if a else 0 for c, a in zip(cells, atomic, strict=True)]
     word_width = [max((len(w) for w in column.split()), default=0) for column in columns]
     borders = 3 * len(columns) + 1
-    keep_words = sum(map(max, value_width, word_width)) + borders <= stdout.width
+    keep_words = sum(map(max, value_width, word_width)) + borders + len(columns) <= stdout.width
     table = Table(title=plain(title), show_lines=False)
     for column, values, words in zip(columns, value_width, word_width, strict=True):
         width = max(values, words) if keep_words else values
