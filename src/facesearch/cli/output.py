@@ -85,18 +85,28 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A table on stdout; the title, headers and every cell are shown as plain text, and
     in full: a long text cell is folded onto more lines, never cut, while a column of
     numbers, ids or times is never split (:func:`_atomic`). Header words stay whole too
-    when the terminal is wide enough for all of them."""
+    when the terminal is wide enough for all of them.
+
+    Column widths are set here rather than by rich, whose layout keeps a text column at
+    least as wide as its longest word and then overflows a narrow terminal."""
     cells = [["" if row[i] is None else str(row[i]) for row in rows] for i in range(len(columns))]
-    atomic = [_atomic(column_cells) for column_cells in cells]
-    value_width = [max(map(len, c)) if a else 0 for c, a in zip(cells, atomic, strict=True)]
-    word_width = [max((len(w) for w in column.split()), default=0) for column in columns]
-    borders = 3 * len(columns) + 1
-    keep_words = sum(map(max, value_width, word_width)) + borders + len(columns) <= stdout.width
+    atomic = [_atomic(c) for c in cells]
+    words = [max((len(w) for w in column.split()), default=1) for column in columns]
+    natural = [max([len(column), *map(len, c)]) for column, c in zip(columns, cells, strict=True)]
+    room = stdout.width - (3 * len(columns) + 1)
+    values = [max(map(len, c)) if a else 3 for c, a in zip(cells, atomic, strict=True)]
+    keep_words = sum(map(max, values, words)) <= room
+    floors = list(map(max, values, words)) if keep_words else values
+    widths = list(floors)
+    text = [i for i, a in enumerate(atomic) if not a]
+    extra = room - sum(widths)
+    wanted = sum(max(0, natural[i] - floors[i]) for i in text)
+    for i in text:  # what is left, shared by how much more each text column would take
+        more = max(0, natural[i] - floors[i])
+        widths[i] += more if wanted <= extra else max(0, extra) * more // wanted
     table = Table(title=plain(title), show_lines=False)
-    for column, values, words in zip(columns, value_width, word_width, strict=True):
-        width = max(values, words) if keep_words else values
-        # an atomic column's cells fit its minimum width, so they are never folded
-        table.add_column(plain(column), overflow="fold", min_width=width or None)
+    for column, width in zip(columns, widths, strict=True):
+        table.add_column(plain(column), overflow="fold", width=max(1, width))
     for row in rows:
         table.add_row(*[plain(v) for v in row])
     stdout.print(table)
