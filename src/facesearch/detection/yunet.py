@@ -64,7 +64,12 @@ class _YunetModel(LazyModel[Any]):
 
     def _load(self) -> Any:
         import cv2
+        import cv2.utils.logging as cv_logging
 
+        # OpenCV's DNN module warns on stderr at every session ("setPreferableTarget Targets
+        # are not supported by the new graph engine"): errors only, so the CLI keeps its
+        # one-line error rule (OpenCV's logging API, cv::utils::logging)
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
         try:
             path = verified_path(self._path, self._sha256)
         except ModelLoadError as err:
