@@ -119,7 +119,7 @@ def test_a_one_percent_filter_is_exact_even_with_few_probes(db, queries) -> None
 
 
 def test_removed_faces_are_never_returned(db, queries) -> None:
-    ids, vectors = db
+    ids, _vectors = db
     index = _trained(db)
     top = index.search(queries, 3)[1]
     gone = np.unique(top)
@@ -145,7 +145,7 @@ def test_bad_input_changes_nothing(db) -> None:
 
 
 def test_save_load_round_trip_and_adds_after_load(db, queries, tmp_path: Path) -> None:
-    ids, vectors = db
+    ids, _vectors = db
     index = _trained(db)
     before = index.search(queries, 10)
     index.save(tmp_path, watermark_for(index, model_id="m", deletion_seq=3))
@@ -174,7 +174,7 @@ def test_untrained_index_persists(db, queries, tmp_path: Path, brute_force: Brut
 def test_saving_elsewhere_copies_and_leaves_the_first_folder_loadable(
     db, queries, tmp_path: Path
 ) -> None:
-    ids, vectors = db
+    ids, _vectors = db
     index = _trained(db)
     index.save(tmp_path / "a", watermark_for(index, model_id="m", deletion_seq=0))
     index.save(tmp_path / "b", watermark_for(index, model_id="m", deletion_seq=0))
@@ -241,3 +241,14 @@ def test_nlist_rule() -> None:
     assert nlist_for(100) == 12  # at most n / 8
     assert nlist_for(1_000_000) == 4096
     assert nlist_for(10_000_000) == 16384
+
+
+def test_a_filter_through_the_ivf_with_fewer_candidates_than_k_prime(db, queries) -> None:
+    """The IVF pads with -1 when a filter leaves fewer than k' faces in the probed lists;
+    the padding must not be read as face 0's re-rank row."""
+    ids, _vectors = db
+    index = _trained(db, IVFParams(nprobe=2, rerank=500, train_min=500, exact_subset_max=1))
+    keep = ids[:30]
+    s, i = index.search(queries, 10, subset=keep)
+    assert set(i[i >= 0]) <= set(keep)
+    assert bool(np.all(np.isfinite(s[i >= 0])))

@@ -358,12 +358,12 @@ class FaissIVFIndex:
     def _rerank(
         self, q: FloatArray, k: int, cand_ids: IntArray, scores: FloatArray, labels: IntArray
     ) -> tuple[FloatArray, IntArray]:
-        valid = cand_ids >= 0
-        flat_ids = np.where(valid, cand_ids, 0)
-        uniq, inverse = np.unique(flat_ids, return_inverse=True)
+        valid = cand_ids >= 0  # the IVF pads with -1 when it has fewer than k' candidates
+        uniq, inverse = np.unique(cand_ids[valid], return_inverse=True)
         rows = self._checked_rows(uniq)
-        sims = np.einsum("qkd,qd->qk", rows[inverse.reshape(cand_ids.shape)], q)
-        sims = np.where(valid, sims, -np.inf).astype(np.float32)
+        which_query = np.nonzero(valid)[0]
+        sims = np.full(cand_ids.shape, -np.inf, dtype=np.float32)
+        sims[valid] = np.einsum("id,id->i", rows[inverse], q[which_query])
         top = _top_k(sims, cand_ids, k)
         m = top.shape[1]
         scores[:, :m] = np.take_along_axis(sims, top, axis=1)
