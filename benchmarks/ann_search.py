@@ -117,6 +117,7 @@ def build_data(
         "nonmated": nonmated,
         "n_real": n_real,
         "n_real_probes": int(probe_rows.size),
+        "probe_paths": list(args.paths[probe_rows]),
     }
 
 
@@ -254,6 +255,104 @@ def bench_size(
     return out
 
 
+def service_level(
+    n: int, data: dict[str, Any], probe_photo: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """``FaceSearch`` on a data folder of ``n`` faces inserted through ``Store.add_image``
+    (2,000 faces an image row, no pixels): start-up (open a saved index), ``search`` p50
+    for a real probe photo over all faces and over a gallery holding 1%, process RSS."""
+    import hashlib
+
+    from facesearch.audit import AuditContext
+    from facesearch.service import FaceSearch
+    from facesearch.settings import IndexKind, Settings
+    from facesearch.store import NewFace, NewImage
+    from facesearch.types import BoundingBox, FaceQuality, Landmarks5
+
+    folder = Path(tempfile.mkdtemp(prefix="ann-service-", dir=args.tmp))
+    settings = Settings(data_dir=folder, database_url=None)
+    settings.index.kind = IndexKind.IVF
+    settings.index.nprobe = args.nprobe[0]
+    settings.index.rerank = args.rerank
+    context = AuditContext(
+        actor="benchmark",
+        key_prefix="fsk_00000000",
+        client_address="127.0.0.1",
+        purpose="index benchmark",
+        case_reference="BENCH-1",
+        authorization_reference="BENCH-A",
+    )
+    out: dict[str, Any] = {"faces": n}
+    with FaceSearch(settings) as fs:
+        big = fs.store.create_gallery("bulk", legal_basis="benchmark").id
+        small = fs.store.create_gallery("one-percent", legal_basis="benchmark").id
+        model_id = fs.model_id
+        t0 = time.perf_counter()
+        quality_ = FaceQuality(interocular_px=30.0, sharpness=100.0, frontalness=0.9, score=0.9)
+        marks = Landmarks5(((1.0, 1.0), (2.0, 1.0), (1.5, 2.0), (1.0, 3.0), (2.0, 3.0)))
+        step = 2000
+        for j, s in enumerate(range(0, n, step)):
+            faces = [
+                NewFace(
+                    box=BoundingBox(0.0, 0.0, 50.0, 50.0),
+                    landmarks=marks,
+                    detector="bench",
+                    detector_score=1.0,
+                    quality=quality_,
+                    model_id=model_id,
+                    embedding=v,
+                    thumbnail=b"",
+                )
+                for v in data["db"][s : s + step]
+            ]
+            image = NewImage(
+                sha256=hashlib.sha256(f"bulk-{j}".encode()).hexdigest(),
+                width=1,
+                height=1,
+                n_bytes=1,
+                format="JPEG",
+                legal_basis="benchmark",
+                source_uri=None,
+            )
+            gallery = small if j % 100 == 0 else big
+            fs.store.add_image(gallery, image, faces, [])
+        out["insert_s"] = time.perf_counter() - t0
+    import shutil
+
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    with FaceSearch(settings) as fs:  # rebuilds the index from the store
+        out["first_open_s"] = time.perf_counter() - t0
+        out["first_open"] = fs.reconcile_report.action
+    t0 = time.perf_counter()
+    with FaceSearch(settings) as fs:
+        out["startup_s"] = time.perf_counter() - t0
+        out["startup"] = fs.reconcile_report.action
+        photo = probe_photo.read_bytes()
+        for label, galleries in (("all", None), ("one_percent_gallery", ["one-percent"])):
+            fs.search(photo, context=context, galleries=galleries)  # warm-up
+            times = []
+            for _ in range(args.service_searches):
+                t1 = time.perf_counter()
+                fs.search(photo, context=context, galleries=galleries)
+                times.append((time.perf_counter() - t1) * 1000)
+            out[f"search_{label}_p50_ms"] = float(np.median(times))
+        emb = fs.pipeline.analyze(photo).faces[0].embedding[None, :].astype(np.float32)
+        t1 = time.perf_counter()
+        fs.pipeline.analyze(photo)
+        out["analyze_ms"] = (time.perf_counter() - t1) * 1000
+        out["index_search_ms"] = single_query_ms(
+            lambda x, fs=fs: fs._index.search(x, 10), np.repeat(emb, 50, axis=0)
+        )["p50_ms"]
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "RssAnon:", "RssFile:")):
+                    out[line.split(":")[0]] = int(line.split()[1]) * 1024
+    print("service:", json.dumps(out), flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
 def fpir_check(best: NDArray[np.float32], n: int, threshold: float) -> dict[str, Any]:
     """Observed FPIR of non-mated probes (share whose best exact score >= threshold) against
     1 - (1 - FMR)^N with the calibration's FMR at the threshold."""
@@ -264,6 +363,7 @@ def fpir_check(best: NDArray[np.float32], n: int, threshold: float) -> dict[str,
         "threshold": threshold,
         "observed_fpir": float(np.mean(best >= threshold)),
         "predicted_fpir_independent": float(fpir(fmr, n)),
+        "predicted_fpir_beta_binomial": leads.fpir(threshold, n),
         "predicted_expected_false": fmr * n,
     }
 
@@ -296,7 +396,8 @@ def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
             )
         s0 = v["sweep"][0]
         print(
-            f"| | ivf/flat (nprobe {s0['nprobe']}) | {v['build_s'] / max(f['build_s'], 1e-9):.2f} | "
+            f"| | ivf/flat (nprobe {s0['nprobe']}) | "
+            f"{v['build_s'] / max(f['build_s'], 1e-9):.2f} | "
             f"{v['bytes_per_face'] / max(f['bytes_per_face'], 1):.2f} | "
             f"{v['startup_s'] / f['startup_s']:.2f} | {s0['p50_ms'] / f['p50_ms']:.3f} | "
             f"{s0['p99_ms'] / f['p99_ms']:.3f} | {s0['qps_batch64'] / f['qps_batch64']:.1f} | | | |"
@@ -317,8 +418,11 @@ def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
             f"{b['p50_ms']:.2f} | {b['same_ids_as_flat']:.4f} | {c['p50_ms']:.2f} | "
             f"{c['recall_at_10']:.4f} |"
         )
-    print("\n| faces | non-mated probes | threshold | observed FPIR | 1-(1-FMR)^N | FMR x N |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "\n| faces | non-mated probes | threshold | observed FPIR | beta-binomial (service) "
+        "| 1-(1-FMR)^N | FMR x N |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         c = r["fpir_check"]
         print(
@@ -339,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-seconds", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--service", type=int, default=0, help="faces for the service-level run")
+    ap.add_argument("--service-searches", type=int, default=20)
+    ap.add_argument("--lfw-dir", type=Path, default=None, help="LFW root, for the probe photo")
     ap.add_argument("--tmp", type=Path, default=None, help="folder for saved indexes")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/ann_search.json"))
     args = ap.parse_args(argv)
@@ -346,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_backend(IndexBackend.FAISS, threads=args.threads)
     faiss.omp_set_num_threads(args.threads)
 
-    real, labels, _ = load_caches(args.lfw_embeddings)
+    real, labels, paths = load_caches(args.lfw_embeddings)
+    args.paths = np.asarray(paths)
     threshold = LeadScorer.for_model(MODEL_ID, SearchSettings()).search_threshold(0)
     # fit check: fit on half of the identities, compare with the other half
     people = np.unique(labels)
@@ -388,6 +496,15 @@ def main(argv: list[str] | None = None) -> int:
         results.append(bench_size(n, data, threshold, args))
         del data
         gc.collect()
+    service = None
+    if args.service:
+        from facesearch.evaluation.lfw import Lfw
+
+        data = build_data(args.service, real, labels, model, args)
+        lfw = Lfw.locate(args.lfw_dir)
+        probe = lfw.images / data["probe_paths"][0]
+        service = service_level(args.service, data, probe, args)
+        service["probe"] = data["probe_paths"][0]
     print_tables(results, fit)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
