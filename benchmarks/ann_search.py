@@ -427,7 +427,8 @@ def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
         c = r["fpir_check"]
         print(
             f"| {r['faces']:,} | {c['probes']} | {c['threshold']:.4f} | {c['observed_fpir']:.4f} | "
-            f"{c['predicted_fpir_beta_binomial']:.4f} | {c['predicted_fpir_independent']:.4f} | {c['predicted_expected_false']:.2f} |"
+            f"{c['predicted_fpir_beta_binomial']:.4f} | {c['predicted_fpir_independent']:.4f} | "
+            f"{c['predicted_expected_false']:.2f} |"
         )
 
 
