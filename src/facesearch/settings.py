@@ -165,7 +165,7 @@ class IndexSettings(BaseModel):
         "background while the old index serves).",
     )
     auto_crossover: int = Field(
-        200_000,
+        100_000,
         ge=1,
         description="Gallery size at which `auto` switches to `ivf` (back to `flat` below half "
         "of it); measured in docs/performance.md.",

@@ -87,7 +87,7 @@ class IndexSync:
         folder: Path,
         save_every: int,
         kind: IndexKind = IndexKind.FLAT,
-        auto_crossover: int = 200_000,
+        auto_crossover: int = 100_000,
         ivf_params: IVFParams | None = None,
     ) -> None:
         self._store = store
