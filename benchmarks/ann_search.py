@@ -401,7 +401,8 @@ def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
                 f"{v['build_s']:.1f} | {v['bytes_per_face']:.0f} | {v['startup_s']:.2f} | "
                 f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['qps_batch64']:.0f} | "
                 f"{s['recall_at_10']:.4f} | {s['threshold_recall']:.4f} "
-                f"({s['threshold_candidates']}) | {s.get('threshold_recall_mates', float('nan')):.4f} "
+                f"({s['threshold_candidates']}) | "
+                f"{s.get('threshold_recall_mates', float('nan')):.4f} "
                 f"({s.get('mates_above_threshold', '')}) | "
                 f"{s.get('threshold_recall_fmr_1e-5', float('nan')):.4f} "
                 f"({s.get('candidates_above_fmr_1e-5', '')}) | "
@@ -413,7 +414,8 @@ def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
             f"{v['build_s'] / max(f['build_s'], 1e-9):.2f} | "
             f"{v['bytes_per_face'] / max(f['bytes_per_face'], 1):.2f} | "
             f"{v['startup_s'] / f['startup_s']:.2f} | {s0['p50_ms'] / f['p50_ms']:.3f} | "
-            f"{s0['p99_ms'] / f['p99_ms']:.3f} | {s0['qps_batch64'] / f['qps_batch64']:.1f} | | | | | |"
+            f"{s0['p99_ms'] / f['p99_ms']:.3f} | "
+            f"{s0['qps_batch64'] / f['qps_batch64']:.1f} | | | | | |"
         )
     print(
         "\n| faces | filter keeping 1% | flat p50 ms | ivf p50 ms (exact scan) | same ids | "
