@@ -136,7 +136,7 @@ class _RowFile:
         self._map[ids] = vectors
 
     def read(self, ids: IntArray) -> FloatArray:
-        return np.asarray(self._map[ids], dtype=np.float32)
+        return np.take(self._map.view(np.ndarray), ids, axis=0)
 
     def flush(self) -> None:
         self._map.flush()
@@ -344,7 +344,10 @@ class FaissIVFIndex:
         best_i = np.full((q.shape[0], 0), -1, dtype=np.int64)
         for s in range(0, cand.size, _CHUNK):
             ids = cand[s : s + _CHUNK]
-            sims = q @ self._checked_rows(ids).T
+            rows = self._checked_rows(ids)
+            # a few queries: einsum's own loop (BLAS's thread start-up cost more than the
+            # product on the loaded 2-core machine: 15 ms against 2 for 10,000 rows)
+            sims = np.einsum("nd,qd->qn", rows, q) if q.shape[0] <= 4 else q @ rows.T
             all_s = np.concatenate([best_s, sims], axis=1)
             all_i = np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], axis=1)
             top = _top_k(all_s, all_i, k)
