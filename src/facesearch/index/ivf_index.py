@@ -91,7 +91,7 @@ class IVFParams:
     largest filter scanned exactly instead of through the IVF.
     """
 
-    nprobe: int = 256
+    nprobe: int = 1024
     rerank: int = 256
     train_min: int = 20_000
     exact_subset_max: int = 200_000
