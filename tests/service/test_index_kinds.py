@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def _face(v: np.ndarray) -> NewFace:
 
 
 @pytest.fixture
-def gallery(tmp_path: Path) -> Gallery:
+def gallery(tmp_path: Path) -> Iterator[Gallery]:
     g = Gallery(tmp_path)
     yield g
     g.store.close()
