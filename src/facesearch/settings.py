@@ -40,6 +40,14 @@ class IndexBackend(StrEnum):
     FAISS = "faiss"
 
 
+class IndexKind(StrEnum):
+    """Exact (``flat``), approximate with exact re-ranking (``ivf``), or chosen by size."""
+
+    FLAT = "flat"
+    IVF = "ivf"
+    AUTO = "auto"
+
+
 class ImagingSettings(BaseModel):
     max_bytes: int = Field(20_000_000, gt=0, description="Largest accepted upload, in bytes.")
     max_pixels: int = Field(
@@ -207,6 +215,41 @@ class IndexSettings(BaseModel):
         ge=1,
         description="Threads one search may use (FAISS OpenMP); 1 keeps single-probe latency "
         "low when several requests run at once.",
+    )
+    kind: IndexKind = Field(
+        IndexKind.AUTO,
+        description="`flat` (exact scan), `ivf` (IVF-SQ8 candidates re-ranked exactly) or "
+        "`auto` (flat below `auto_crossover` faces, ivf above; a switch rebuilds in the "
+        "background while the old index serves).",
+    )
+    auto_crossover: int = Field(
+        100_000,
+        ge=1,
+        description="Gallery size at which `auto` switches to `ivf` (back to `flat` below half "
+        "of it); measured in docs/performance.md.",
+    )
+    nprobe: int = Field(
+        1024,
+        ge=1,
+        description="IVF lists an approximate search visits (1,024 of 4,096 at 1M faces returned "
+        "99.9% of the candidates at or above the search threshold).",
+    )
+    rerank: int = Field(
+        256,
+        ge=1,
+        description="Candidates an approximate search re-ranks by their exact cosine (k').",
+    )
+    train_min: int = Field(
+        20_000,
+        ge=1,
+        description="Faces before an `ivf` index trains; until then it scans its re-rank file "
+        "exactly.",
+    )
+    exact_subset_max: int = Field(
+        200_000,
+        ge=1,
+        description="Largest gallery filter an `ivf` index scans exactly; larger filters use "
+        "the IVF with an id selector.",
     )
 
 

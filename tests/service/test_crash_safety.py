@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from facesearch.service import FacePipeline, FaceSearch
-from facesearch.settings import Settings
+from facesearch.settings import IndexKind, Settings
 
 from .helpers import INVESTIGATION
 
@@ -33,8 +33,9 @@ def _faces_committed(db: Path) -> int:
 
 @pytest.mark.lfw
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
 def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
-    lfw_root: Path, tmp_path: Path, real_pipeline: FacePipeline
+    lfw_root: Path, tmp_path: Path, real_pipeline: FacePipeline, kind: str
 ) -> None:
     people = sorted(p for p in (lfw_root / "lfw-deepfunneled").iterdir() if p.is_dir())[:N_PEOPLE]
     folder = tmp_path / "photos"
@@ -49,6 +50,9 @@ def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
         **os.environ,
         "FACESEARCH_DATA_DIR": str(data_dir),
         "FACESEARCH_INDEX__SAVE_EVERY": "4",  # the saved index lags, then the process dies
+        "FACESEARCH_INDEX__KIND": kind,
+        # ivf: trained after 8 faces, so the kill falls on a trained index and its re-rank file
+        "FACESEARCH_INDEX__TRAIN_MIN": "8",
     }
     cli = [sys.executable, "-m", "facesearch.cli"]
     subprocess.run([*cli, "gallery", "create", "g", "--legal-basis", "test"], env=env, check=True)
@@ -70,6 +74,8 @@ def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
     assert 12 <= committed < n_files
 
     settings = Settings(data_dir=data_dir, workers=2)
+    settings.index.kind = IndexKind(kind)
+    settings.index.train_min = 8
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
         # "loaded" when the kill fell right after a save, else "caught-up"; never a rebuild:
         # a save killed midway leaves the previous index and its watermark intact

@@ -52,6 +52,8 @@ class FaissFlatIndex:
             raise InvalidInput(f"index dim must be a positive integer, got {dim!r}")
         self._init(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), IdSet())
 
+    kind = "flat"
+
     def _init(self, index: Any, id_set: IdSet) -> None:
         self._dim: int = int(index.d)
         self._index = index
@@ -183,9 +185,11 @@ class FaissFlatIndex:
                 del blob
                 text = json.dumps(meta, sort_keys=True, indent=2) + "\n"
                 _atomic_write(folder / WATERMARK_FILE, text.encode("utf-8"))
-                for stale in folder.glob("faiss*.index"):
+                for stale in [*folder.glob("faiss*.index"), *folder.glob("ivf-*.index")]:
                     if stale.name != name:
                         stale.unlink(missing_ok=True)
+                for stale in folder.glob("vectors-*.f32"):  # an approximate index's
+                    stale.unlink(missing_ok=True)
             except OSError as err:
                 raise IndexUnavailable(f"could not save the index: {err.strerror}") from err
         logger.info("saved index: %d vectors, dim %d", watermark.n_vectors, watermark.dim)

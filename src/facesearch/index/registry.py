@@ -6,32 +6,62 @@ only needed by deployments that configure it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facesearch.errors import ConfigurationError
 from facesearch.index.base import PersistentIndex, Watermark
-from facesearch.settings import IndexBackend
+from facesearch.settings import IndexBackend, IndexKind
 
-__all__ = ["configure_backend", "create_index", "load_index"]
+if TYPE_CHECKING:
+    from facesearch.index.ivf_index import IVFParams
+
+__all__ = ["configure_backend", "create_index", "load_index", "saved_kind"]
 
 
-def _faiss_create(dim: int) -> PersistentIndex:
+def _faiss_create(
+    dim: int, kind: IndexKind, staging: Path | None, params: IVFParams | None
+) -> PersistentIndex:
+    if kind is IndexKind.IVF:
+        from facesearch.index.ivf_index import FaissIVFIndex
+
+        return FaissIVFIndex(dim, params=params, staging=staging)
     from facesearch.index.faiss_index import FaissFlatIndex
 
     return FaissFlatIndex(dim)
 
 
-def _faiss_load(folder: Path) -> tuple[PersistentIndex, Watermark]:
+def _faiss_load(folder: Path, params: IVFParams | None) -> tuple[PersistentIndex, Watermark]:
+    if saved_kind(folder) is IndexKind.IVF:
+        from facesearch.index.ivf_index import FaissIVFIndex
+
+        return FaissIVFIndex.load(folder, params)
     from facesearch.index.faiss_index import FaissFlatIndex
 
     return FaissFlatIndex.load(folder)
 
 
-_CREATE: dict[IndexBackend, Callable[[int], PersistentIndex]] = {
+def saved_kind(folder: Path) -> IndexKind | None:
+    """The kind of index saved in ``folder`` (by its watermark), ``None`` if unknown."""
+    from facesearch.index.ivf_index import BACKEND_NAME
+
+    try:
+        meta = json.loads((Path(folder) / "watermark.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    return IndexKind.IVF if meta.get("backend") == BACKEND_NAME else IndexKind.FLAT
+
+
+_CREATE: dict[
+    IndexBackend, Callable[[int, IndexKind, Path | None, IVFParams | None], PersistentIndex]
+] = {
     IndexBackend.FAISS: _faiss_create,
 }
-_LOAD: dict[IndexBackend, Callable[[Path], tuple[PersistentIndex, Watermark]]] = {
+_LOAD: dict[IndexBackend, Callable[[Path, IVFParams | None], tuple[PersistentIndex, Watermark]]] = {
     IndexBackend.FAISS: _faiss_load,
 }
 
@@ -46,22 +76,35 @@ def _backend(backend: IndexBackend | str) -> IndexBackend:
     return key
 
 
-def create_index(backend: IndexBackend | str, dim: int) -> PersistentIndex:
-    """A new, empty index of ``dim``-dimensional vectors.
+def create_index(
+    backend: IndexBackend | str,
+    dim: int,
+    *,
+    kind: IndexKind = IndexKind.FLAT,
+    staging: Path | None = None,
+    params: IVFParams | None = None,
+) -> PersistentIndex:
+    """A new, empty index of ``dim``-dimensional vectors, of ``kind`` (``flat`` or ``ivf``;
+    an ``ivf`` index keeps its re-rank file under ``staging`` until first saved, and
+    ``params`` are its knobs).
 
-    Raises :class:`ConfigurationError` for an unknown backend, :class:`InvalidInput`
-    for ``dim <= 0``.
+    Raises :class:`ConfigurationError` for an unknown backend or ``kind`` ``auto`` (the
+    caller resolves it), :class:`InvalidInput` for ``dim <= 0``.
     """
-    return _CREATE[_backend(backend)](dim)
+    if IndexKind(kind) is IndexKind.AUTO:
+        raise ConfigurationError("create_index needs a concrete kind, not auto")
+    return _CREATE[_backend(backend)](dim, IndexKind(kind), staging, params)
 
 
-def load_index(backend: IndexBackend | str, folder: Path) -> tuple[PersistentIndex, Watermark]:
-    """The index saved in ``folder`` and its watermark.
+def load_index(
+    backend: IndexBackend | str, folder: Path, *, params: IVFParams | None = None
+) -> tuple[PersistentIndex, Watermark]:
+    """The index saved in ``folder`` (of whichever kind was saved) and its watermark.
 
     Raises :class:`ConfigurationError` for an unknown backend, :class:`IndexMissing`,
     :class:`IndexCorrupt` or :class:`IndexUnavailable` as the backend's ``load``.
     """
-    return _LOAD[_backend(backend)](Path(folder))
+    return _LOAD[_backend(backend)](Path(folder), params)
 
 
 FAISS_BLAS_THRESHOLD = 8 * 128

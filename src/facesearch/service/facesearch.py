@@ -16,6 +16,7 @@ from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth import Accounts
 from facesearch.errors import InvalidInput, NoFaceFound
 from facesearch.imaging import sha256_hex
+from facesearch.index.ivf_index import IVFParams
 from facesearch.index.registry import configure_backend
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
@@ -81,6 +82,14 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
             backend=settings.index.backend,
             folder=settings.index_dir / self.model_id,
             save_every=settings.index.save_every,
+            kind=settings.index.kind,
+            auto_crossover=settings.index.auto_crossover,
+            ivf_params=IVFParams(
+                nprobe=settings.index.nprobe,
+                rerank=settings.index.rerank,
+                train_min=settings.index.train_min,
+                exact_subset_max=settings.index.exact_subset_max,
+            ),
         )
         self._write_lock = threading.Lock()
         self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
@@ -96,7 +105,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
-        self._index.save()
+        self._index.close()
         self.store.close()
 
     def __enter__(self) -> FaceSearch:

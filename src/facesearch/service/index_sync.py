@@ -6,10 +6,19 @@ rebuilt when missing or corrupt; otherwise deletions logged since its watermark 
 and the id sets of store and index are compared, adding what the index lacks and dropping
 what the store no longer has. Faces are added to the index only after their transaction
 commits, so a crash at any instant loses nothing that a reconcile cannot restore.
+
+The kind of index (``index.kind``): ``flat`` (exact), ``ivf`` (approximate candidates,
+re-ranked exactly; :mod:`facesearch.index.ivf_index`) or ``auto``: ``ivf`` from
+``auto_crossover`` faces up, ``flat`` below half of it (the gap keeps a gallery near the
+crossover from switching back and forth). When the kind in use is not the one wanted, or an
+``ivf`` index has grown past its retraining rule, a new index is built from the store in a
+background thread while the current one keeps serving (and taking writes); it is then
+reconciled with the store under the lock, swapped in and saved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -19,12 +28,17 @@ import numpy as np
 
 from facesearch.errors import IndexUnavailable
 from facesearch.index import IndexCorrupt, IndexMissing, PersistentIndex, Watermark
+from facesearch.index.ivf_index import FaissIVFIndex, IVFParams
 from facesearch.index.registry import create_index, load_index
-from facesearch.settings import IndexBackend
+from facesearch.settings import IndexBackend, IndexKind
 from facesearch.store import Store
 from facesearch.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
+
+
+class _Cancelled(Exception):
+    """A background rebuild was cancelled by :meth:`IndexSync.close`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +86,9 @@ class IndexSync:
         backend: IndexBackend,
         folder: Path,
         save_every: int,
+        kind: IndexKind = IndexKind.FLAT,
+        auto_crossover: int = 100_000,
+        ivf_params: IVFParams | None = None,
     ) -> None:
         self._store = store
         self.model_id = model_id
@@ -79,18 +96,53 @@ class IndexSync:
         self._backend = backend
         self.folder = folder
         self._save_every = save_every
+        self.kind = IndexKind(kind)
+        self._crossover = auto_crossover
+        self._ivf_params = ivf_params
         self._lock = threading.RLock()
         self._index: PersistentIndex | None = None
         self._deletion_seq = 0
         self._known_max_id = 0
         self._unsaved = 0
+        self._builder: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.last_switch: ReconcileReport | None = None
+
+    # --- kinds ----------------------------------------------------------------------
+    def wanted_kind(self, n_faces: int) -> IndexKind:
+        """The kind of index a gallery of ``n_faces`` should have now (``auto`` resolved)."""
+        if self.kind is not IndexKind.AUTO:
+            return self.kind
+        if n_faces >= self._crossover:
+            return IndexKind.IVF
+        if n_faces < self._crossover // 2:
+            return IndexKind.FLAT
+        current = self.current_kind
+        return current if current is not None else IndexKind.FLAT
+
+    @property
+    def current_kind(self) -> IndexKind | None:
+        """The kind of the index serving now (``None`` before :meth:`open`)."""
+        index = self._index
+        if index is None:
+            return None
+        return IndexKind.IVF if isinstance(index, FaissIVFIndex) else IndexKind.FLAT
+
+    def _new_index(self, kind: IndexKind) -> PersistentIndex:
+        return create_index(
+            self._backend,
+            self.dim,
+            kind=kind,
+            staging=self.folder.parent,
+            params=self._ivf_params,
+        )
 
     # --- opening --------------------------------------------------------------------
     def open(self) -> ReconcileReport:
         """Load the saved index and reconcile it with the store (or rebuild it)."""
         with self._lock:
             try:
-                index, watermark = load_index(self._backend, self.folder)
+                index, watermark = load_index(self._backend, self.folder, params=self._ivf_params)
             except IndexMissing:
                 return self._rebuild("no saved index")
             except IndexCorrupt as err:
@@ -101,6 +153,9 @@ class IndexSync:
                     f"saved for {watermark.model_id}/{watermark.dim}, "
                     f"expected {self.model_id}/{self.dim}"
                 )
+            if not self._rows_match_store(index):
+                logger.warning("index for %s disagrees with the store; rebuilding", self.model_id)
+                return self._rebuild("re-rank vectors disagree with the store")
             self._index = index
             self._deletion_seq = watermark.deletion_seq
             state = self._store.index_state(self.model_id)
@@ -110,35 +165,138 @@ class IndexSync:
                 and state.last_deletion_seq == watermark.deletion_seq
             ):
                 self._known_max_id = state.max_face_id
-                return ReconcileReport("loaded", "watermark matches the store", 0, 0)
-            added, removed = self._full_diff()
-            self.save()
-            return ReconcileReport("caught-up", "index was behind the store", added, removed)
+                report = ReconcileReport("loaded", "watermark matches the store", 0, 0)
+            else:
+                added, removed = self._full_diff()
+                self.save()
+                report = ReconcileReport("caught-up", "index was behind the store", added, removed)
+            self._maybe_switch()
+            return report
+
+    def _rows_match_store(self, index: PersistentIndex, sample: int = 32) -> bool:
+        """Whether a seeded sample of an ``ivf`` index's re-rank rows equal the store's
+        embeddings (the re-rank file is never trusted over the store). Flat: True."""
+        if not isinstance(index, FaissIVFIndex) or len(index) == 0:
+            return True
+        ids = index.ids()
+        pick = np.sort(
+            np.random.default_rng().choice(ids, size=min(sample, ids.size), replace=False)
+        )
+        for got_ids, vectors in self._store.iter_embeddings(self.model_id, ids=pick.tolist()):
+            if not np.array_equal(index.vectors(got_ids), vectors):
+                return False
+        return True
 
     def rebuild(self) -> ReconcileReport:
         with self._lock:
             return self._rebuild("requested")
 
     def _rebuild(self, reason: str) -> ReconcileReport:
-        logger.info("rebuilding %s index from the store (%s)", self.model_id, reason)
-        index = create_index(self._backend, self.dim)
-        _, seq = self._store.deletions_since(self.model_id, 0)
-        added = 0
-        for ids, vectors in self._store.iter_embeddings(self.model_id):
-            index.add(ids, vectors)
-            added += len(ids)
+        kind = self.wanted_kind(self._store.index_state(self.model_id).n_faces)
+        logger.info("rebuilding %s %s index from the store (%s)", self.model_id, kind, reason)
+        index, seq, added = self._build(kind)
         self._index = index
         self._deletion_seq = seq
         self._known_max_id = int(index.ids().max()) if len(index) else 0
         self.save()
         return ReconcileReport("rebuilt", reason, added, 0)
 
+    def _build(self, kind: IndexKind) -> tuple[PersistentIndex, int, int]:
+        """A new ``kind`` index of every stored face: ``(index, deletion seq read before the
+        faces, faces added)``. An ``ivf`` index trains once, at the end."""
+        index = self._new_index(kind)
+        _, seq = self._store.deletions_since(self.model_id, 0)
+        added = 0
+        bulk = index.bulk() if isinstance(index, FaissIVFIndex) else contextlib.nullcontext()
+        try:
+            with bulk:
+                for ids, vectors in self._store.iter_embeddings(self.model_id):
+                    if self._cancel.is_set():
+                        raise _Cancelled
+                    index.add(ids, vectors)
+                    added += len(ids)
+        except BaseException:
+            if isinstance(index, FaissIVFIndex):
+                index.discard()
+            raise
+        return index, seq, added
+
+    def _maybe_switch(self) -> None:
+        """Start a background rebuild when the kind in use is not the one wanted, or an
+        ``ivf`` index needs retraining (more than 4x the faces it was trained on)."""
+        index = self._index
+        if index is None or (self._builder is not None and self._builder.is_alive()):
+            return
+        wanted = self.wanted_kind(len(index))
+        if wanted is not self.current_kind:
+            reason = f"gallery of {len(index):,} faces wants a {wanted} index"
+        elif isinstance(index, FaissIVFIndex) and index.needs_retraining:
+            reason = (
+                f"ivf index trained on {index.n_trained:,} faces now holds {len(index):,}: "
+                "retraining"
+            )
+        else:
+            return
+        logger.info("%s index: %s; rebuilding in the background", self.model_id, reason)
+        self._builder = threading.Thread(
+            target=self._background_build,
+            args=(wanted, reason),
+            name=f"index-rebuild-{self.model_id}",
+            daemon=True,
+        )
+        self._builder.start()
+
+    def _background_build(self, kind: IndexKind, reason: str) -> None:
+        try:
+            index, seq, _ = self._build(kind)
+            with self._lock:
+                added, removed, seq = self._diff_into(index, seq)
+                self._index = index
+                self._deletion_seq = seq
+                self._known_max_id = max(self._known_max_id, int(index.ids().max(initial=0)))
+                self.save()
+                self.last_switch = ReconcileReport("rebuilt", reason, len(index), removed)
+            logger.info(
+                "%s index now %s (%s; +%d -%d caught up)",
+                self.model_id,
+                kind,
+                reason,
+                added,
+                removed,
+            )
+        except _Cancelled:
+            logger.info("%s background rebuild cancelled", self.model_id)
+        except Exception:
+            logger.exception(
+                "%s background index rebuild failed; the old index serves on", self.model_id
+            )
+
+    def wait_for_rebuild(self, timeout: float | None = None) -> bool:
+        """Wait for a background rebuild to finish; True when none is running."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+            return not builder.is_alive()
+        return True
+
+    def close(self) -> None:
+        """Cancel a background rebuild (its files are removed) and save the index."""
+        self._cancel.set()
+        self.wait_for_rebuild()
+        self._cancel.clear()
+        if self._index is not None:
+            self.save()
+
     def _full_diff(self) -> tuple[int, int]:
         """Apply logged deletions, then make the index's id set equal the store's."""
-        index = self._require()
-        gone, seq = self._store.deletions_since(self.model_id, self._deletion_seq)
+        added, removed, self._deletion_seq = self._diff_into(self._require(), self._deletion_seq)
+        return added, removed
+
+    def _diff_into(self, index: PersistentIndex, since_seq: int) -> tuple[int, int, int]:
+        """Apply deletions logged after ``since_seq`` to ``index``, then make its id set
+        equal the store's: ``(added, removed, deletion seq applied)``."""
+        gone, seq = self._store.deletions_since(self.model_id, since_seq)
         removed = index.remove(gone) if len(gone) else 0
-        self._deletion_seq = seq
         store_ids = self._store.face_ids(self.model_id)
         index_ids = index.ids()
         extra = np.setdiff1d(index_ids, store_ids, assume_unique=True)
@@ -152,7 +310,7 @@ class IndexSync:
                 added += len(ids)
         self._known_max_id = int(store_ids.max()) if len(store_ids) else 0
         logger.info("reconciled %s index: +%d -%d", self.model_id, added, removed)
-        return added, removed
+        return added, removed, seq
 
     # --- keeping up -----------------------------------------------------------------
     def _require(self) -> PersistentIndex:
@@ -204,6 +362,8 @@ class IndexSync:
         self._unsaved += n
         if self._unsaved >= self._save_every:
             self.save()
+        if n:
+            self._maybe_switch()
 
     def save(self) -> None:
         with self._lock:

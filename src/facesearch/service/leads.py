@@ -15,8 +15,6 @@ from facesearch.calibration import (
     Calibration,
     CalibrationError,
     LeadEstimates,
-    fmr_for_fpir,
-    fpir,
     load_calibration,
 )
 from facesearch.settings import SearchSettings
@@ -54,14 +52,14 @@ class LeadScorer:
         """The search threshold for a search of ``gallery_size`` faces."""
         target_fpir = self._settings.search_target_fpir
         if target_fpir is not None and gallery_size > 0:
-            return self._threshold(fmr_for_fpir(target_fpir, gallery_size))
+            return self._threshold(self.calibration.fmr_for_fpir(target_fpir, gallery_size))
         return self._threshold(self._settings.search_target_fmr)
 
     def fmr(self, similarity: float) -> float:
         return self.calibration.fmr(float(similarity))
 
     def fpir(self, similarity: float, gallery_size: int) -> float:
-        return float(fpir(self.fmr(similarity), gallery_size)[()])
+        return float(self.calibration.fpir(similarity, gallery_size)[()])
 
     def estimates(self, similarities: list[float], gallery_size: int) -> LeadEstimates:
         """FMR, FPIR and expected false candidates, each ``(n,)``, for ``similarities``."""
