@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 import facesearch.service
 from facesearch.api import create_app
 from facesearch.service import FacePipeline, FaceSearch
-from facesearch.settings import Settings
+from facesearch.settings import DetectorKind, Settings
 
 from .conftest import wait_ready
 
@@ -101,3 +102,23 @@ def test_a_cut_audit_log_makes_the_service_unready_until_acknowledged(
         assert api.client.get("/api/v1/audit/verify", headers=api.headers("auditor")).json()[
             "acknowledged_cuts"
         ] == [head + 2]
+
+
+def test_a_model_file_that_fails_its_checksum_keeps_the_service_unready(
+    settings: Settings, models_dir: Path
+) -> None:
+    """Found by review: with YuNet's sha256 wrong, /readyz said ready and every enroll,
+    search and verify failed; the app's own models are now loaded before it is ready."""
+    detection = settings.detection.model_copy(
+        update={
+            "detector": DetectorKind.YUNET,
+            "yunet_model_path": models_dir / "yunet_s_dynamic.onnx",
+            "yunet_model_sha256": "0" * 64,
+        }
+    )
+    app = create_app(settings.model_copy(update={"detection": detection}))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.runtime.ready.wait(60)
+        assert client.get("/readyz").status_code == 503
+        assert app.state.runtime.failure is not None
+        assert "YUNET_MODEL_SHA256" in app.state.runtime.failure

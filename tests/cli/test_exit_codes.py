@@ -257,3 +257,48 @@ def test_a_wrong_lfw_setting_is_a_configuration_failure_exit_3(
     monkeypatch.setenv("FACESEARCH_LFW_DIR", "/no/such/lfw")
     code, _, err = run(capsys, *d, "eval", "lfw")
     assert code == 3 and "/no/such/lfw does not hold" in err
+
+
+def test_a_model_that_fails_its_checksum_stops_a_folder_enroll_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+    d: list[str],
+    tmp_path: Path,
+    test_images: Images,
+    models_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by review: with YuNet's sha256 wrong, every file of the folder was analysed
+    and failed, one identical error line per file, after the whole walk."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for n, path in enumerate(test_images["Colin_Powell"][:3]):
+        (folder / f"{n}.jpg").write_bytes(path.read_bytes())
+    monkeypatch.setenv("FACESEARCH_DETECTION__DETECTOR", "yunet")
+    monkeypatch.setenv(
+        "FACESEARCH_DETECTION__YUNET_MODEL_PATH", str(models_dir / "yunet_s_dynamic.onnx")
+    )
+    monkeypatch.setenv("FACESEARCH_DETECTION__YUNET_MODEL_SHA256", "0" * 64)
+    code, out, err = run(capsys, *d, "enroll", str(folder), "--gallery", "g", "--workers", "1")
+    assert code == 3, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "YUNET_MODEL_SHA256" in lines[0], err
+    assert "files found" not in out
+
+
+def test_models_prepare_checks_the_configured_detector_file(
+    capsys: pytest.CaptureFixture[str],
+    d: list[str],
+    models_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by review: `models prepare` checked only the converted descriptor and exited 0
+    with a YuNet file that fails its sha256."""
+    monkeypatch.setenv("FACESEARCH_DETECTION__DETECTOR", "yunet")
+    path = models_dir / "yunet_s_dynamic.onnx"
+    monkeypatch.setenv("FACESEARCH_DETECTION__YUNET_MODEL_PATH", str(path))
+    monkeypatch.setenv("FACESEARCH_DETECTION__YUNET_MODEL_SHA256", "0" * 64)
+    code, _, err = run(capsys, *d, "models", "prepare")
+    assert code == 3 and "YUNET_MODEL_SHA256" in err and len(err.strip().splitlines()) == 1
+    good = "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3"  # its README
+    monkeypatch.setenv("FACESEARCH_DETECTION__YUNET_MODEL_SHA256", good)
+    assert run(capsys, *d, "models", "prepare")[0] == 0

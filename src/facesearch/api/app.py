@@ -67,6 +67,8 @@ def _build(
 
     try:
         engine = FaceSearch(state.settings, pipeline=pipeline, clock=clock)
+        if pipeline is None:  # the app's own models: verified before it says it is ready
+            engine.pipeline.warm_up()
         interval = state.settings.retention.interval_s
         if interval > 0:
             state.retention = RetentionTask(engine, interval)

@@ -85,11 +85,15 @@ def _engine() -> Any:
 # --- models -------------------------------------------------------------------------
 @models_app.command("prepare")
 def models_prepare(json_out: Json = False) -> None:
-    """Convert dlib's ResNet to ONNX into the models cache (done on first use otherwise)."""
+    """Convert dlib's ResNet to ONNX into the models cache (done on first use otherwise),
+    then load every configured model once (detector, fallback, embedder), so a missing or
+    corrupt file is reported now, naming its setting."""
     from facesearch.embedding.dlib_onnx.cache import load_or_convert
+    from facesearch.service import FacePipeline
 
     settings = _settings()
     converted = load_or_convert(settings.models_cache_dir)
+    FacePipeline(settings).warm_up()
     if json_out:
         output.print_json(
             {"path": str(converted.path), "sha256": converted.sha256, "rebuilt": converted.rebuilt}

@@ -60,7 +60,7 @@ class _YunetModel(LazyModel[Any]):
         self._score = score_threshold
 
     def cache_key(self) -> str:
-        return f"{super().cache_key()}:{self._path}:{self._score}"
+        return f"{super().cache_key()}:{self._path}:{self._sha256}:{self._score}"
 
     def _load(self) -> Any:
         import cv2

@@ -190,6 +190,7 @@ def enroll_paths(
     started = time.perf_counter()
     record = engine.store.get_gallery(gallery)
     check_enroll_fields(subject, None, source_uri, legal_basis)
+    engine.pipeline.warm_up()  # a model that fails its checksum: one error, before any file
     existing = engine.store.existing_sha256(record.id)
     summary = EnrollSummary()
     todo: list[FileTask] = []

@@ -120,6 +120,20 @@ class FacePipeline:
         image = decode_image(data, self._settings.imaging)
         return self.analyze_decoded(image)
 
+    def warm_up(self) -> None:
+        """Load (and so verify) every model this pipeline uses, now rather than at the
+        first image: the detector, the fallback detector and the embedder each run once on
+        blank input (a 64x64 grey image, one blank chip). A missing or corrupt model file
+        raises here (``ModelLoadError``, ``ConfigurationError``, naming the setting), so
+        a server is not ready and a folder enrollment stops before its first file."""
+        blank = np.full((64, 64, 3), 128, dtype=np.uint8)
+        with self._slots:
+            self.detector.detect(blank)
+            if self.fallback_detector is not None:
+                self.fallback_detector.detect(blank)
+            size = self.embedder.chip.size
+            self.embedder.embed(np.zeros((1, size, size, 3), dtype=np.uint8))
+
     def locate(self, data: bytes) -> LocatedImage:
         """Detect, align and assess the faces of raw image bytes, without embedding them:
         for showing a probe's faces so that a person picks one before any search. Face
