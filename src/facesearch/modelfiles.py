@@ -44,7 +44,7 @@ DLIB_MMOD = ModelFile(
     "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6",
 )
 
-_verified: set[Path] = set()
+_verified: set[tuple[Path, str]] = set()
 _lock = threading.Lock()
 
 
@@ -59,11 +59,12 @@ def sha256_file(path: Path) -> str:
 def verified_path(path: Path, expected_sha256: str) -> Path:
     """Return ``path`` after checking it exists and its sha256 is ``expected_sha256``.
 
-    Raises :class:`ModelLoadError` otherwise. Each path is hashed once per process.
+    Raises :class:`ModelLoadError` otherwise. Each path is hashed once per process and
+    expected checksum (a file verified against one sha256 is not taken for another).
     """
     path = path.resolve()
     with _lock:
-        if path in _verified:
+        if (path, expected_sha256) in _verified:
             return path
         if not path.is_file():
             raise ModelLoadError(f"model file not found: {path}")
@@ -73,7 +74,7 @@ def verified_path(path: Path, expected_sha256: str) -> Path:
                 f"model file {path.name} fails its checksum (sha256 {actual[:12]}…, "
                 f"expected {expected_sha256[:12]}…)"
             )
-        _verified.add(path)
+        _verified.add((path, expected_sha256))
         logger.debug("verified model file %s", path)
         return path
 
