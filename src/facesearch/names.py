@@ -46,8 +46,22 @@ def name_key(value: str) -> str:
     string to compare and index. Equal keys mean confusable names; different keys do not
     prove two names look different (UTS #39 lists confusables by single characters).
     """
-    folded = unicodedata.normalize("NFKC", value).casefold()
+    return _skeleton(unicodedata.normalize("NFKC", value).casefold())
+
+
+def _skeleton(value: str) -> str:
     checker = _checker()
     with _lock:  # one SpoofChecker is not documented as safe across threads
-        skeleton = str(checker.getSkeleton(0, folded))
+        skeleton = str(checker.getSkeleton(0, value))
     return unicodedata.normalize("NFC", skeleton)
+
+
+def shown(value: str, other: str) -> tuple[str, str]:
+    """``value`` and ``other`` quoted for one message: with :func:`repr`, or with
+    :func:`ascii` (``'Jose\\u0301'``, ``'\\u0430dmin'``) when they differ but render
+    alike (equal UTS #39 skeletons, case kept: two Unicode forms, a Cyrillic ``а`` for a
+    Latin ``a``), so a reader sees how they differ. As ``facesearch report names`` shows
+    names."""
+    if value != other and _skeleton(value) == _skeleton(other):
+        return ascii(value), ascii(other)
+    return repr(value), repr(other)

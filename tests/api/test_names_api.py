@@ -6,6 +6,8 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
+
 from .conftest import Api
 
 NFC = unicodedata.normalize("NFC", "José")
@@ -69,3 +71,24 @@ def test_a_key_label_and_a_group_name_are_stored_in_nfc(api: Api) -> None:
     r = api.client.post(f"/api/v1/groups/{quote(NFC)}/members", json={"user": "ivy"}, headers=h)
     assert r.status_code == 201, r.text
     assert api.client.get(f"/api/v1/groups/{quote(NFD)}", headers=h).json()["members"] == ["ivy"]
+
+
+def test_a_grant_scoped_name_resolves_to_the_granted_stored_name() -> None:
+    """The store looks a name up exactly first (a row migration 0007 left in NFD is found
+    under its NFD name), so a grant check must hand the store the granted stored name:
+    NFD input of a granted NFC gallery goes on as the NFC name, never as an NFD name that
+    could land on an ungranted row."""
+    from facesearch.api.deps import check_gallery_scope
+    from facesearch.errors import NotFound, PermissionDenied
+    from facesearch.service.grants import galleries_to_search
+
+    assert check_gallery_scope(frozenset({NFC}), NFD, "x") == NFC
+    assert check_gallery_scope(frozenset({NFD}), NFD, "x") == NFD
+    assert check_gallery_scope(None, NFD, "x") == NFD
+    with pytest.raises(NotFound):
+        check_gallery_scope(frozenset({"g"}), NFD, "x")
+    assert galleries_to_search([NFD], [NFC]) == [NFC]
+    assert galleries_to_search([NFD], [NFD, NFC]) == [NFD]
+    assert galleries_to_search([NFD], None) == [NFD]  # unrestricted: the store resolves it
+    with pytest.raises(PermissionDenied):
+        galleries_to_search([NFD], ["g"])

@@ -123,3 +123,58 @@ def test_names_that_collide_are_reported_after_the_upgrade(
     assert code != 0 and ". or .." in err
     code, out, _ = run(capsys, *d, "report", "names")
     assert code == 0 and "look-alike" in out
+
+
+def test_deleting_the_nfd_gallery_left_by_0007_deletes_that_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A 0006 data folder with ``José`` in NFC (id 1) and NFD (id 2); after the upgrade a
+    face is enrolled into the NFC one. ``gallery delete`` of the NFD name deletes id 2 and
+    leaves id 1 with its face; the collision is then resolved and leaves the report."""
+    import unicodedata
+
+    from sqlalchemy import create_engine, text
+
+    from facesearch.store import Store
+    from facesearch.store.engine import migrate
+
+    from ..store.conftest import Make
+
+    nfc, nfd = (unicodedata.normalize(form, "José") for form in ("NFC", "NFD"))
+    data = tmp_path / "data"
+    data.mkdir()
+    url = f"sqlite:///{data / 'facesearch.db'}"
+    engine = create_engine(url)
+    migrate(engine, "0006")
+    with engine.begin() as conn:
+        for name in (nfc, nfd):
+            conn.execute(
+                text("INSERT INTO galleries (name, legal_basis) VALUES (:n, 't')"), {"n": name}
+            )
+    engine.dispose()
+    store = Store(url)
+    ids = {g.name: g.id for g in store.list_galleries()}  # upgraded to head
+    assert ids == {nfc: 1, nfd: 2}
+    make = Make()
+    store.add_image(1, make.image(), [make.face()], [], subject_label="a")
+    store.close()
+    d = ["--data-dir", str(data)]
+    code, out, _ = run(capsys, *d, "report", "names")
+    assert code == 0 and "nfc" in out and r"Jose\u0301" in out
+    code, out, err = run(capsys, *d, "gallery", "delete", nfd, "--yes")
+    assert code == 0, err
+    assert "(0 faces)" in out
+    code, out, err = run(capsys, *d, "gallery", "list", "--json")
+    assert code == 0, err
+    assert [(g["id"], g["name"], g["n_faces"]) for g in json.loads(out)] == [(1, nfc, 1)]
+    code, out, err = run(capsys, *d, "report", "names")
+    assert (code, out.strip()) == (0, "no name collisions"), err
+    code, out, _ = run(capsys, *d, "report", "names", "--all", "--json")
+    assert [(r["name"], r["resolved"]) for r in json.loads(out)] == [(nfd, True)]
+    # NFD input finds the NFC row now that no NFD row is left
+    code, out, err = run(capsys, *d, "gallery", "create", nfd, "--legal-basis", "t")
+    assert code != 0 and "already exists" in err
+    code, _, err = run(capsys, *d, "users", "create", "admin")
+    assert code == 0, err
+    code, _, err = run(capsys, *d, "users", "create", "аdmin")  # a Cyrillic а
+    assert code != 0 and r"'\u0430dmin' looks like the existing user 'admin'" in err

@@ -129,3 +129,125 @@ def test_migration_0007_reports_collisions_and_never_merges(database: Any) -> No
 
 def test_a_fresh_store_reports_no_collisions(store: Store) -> None:
     assert store.name_collisions() == []
+
+
+def _store_from_0006(database: Any, inserts: list[tuple[str, dict[str, Any]]]) -> Store:
+    """A store made at migration 0006 holding the rows of ``inserts``, upgraded to head."""
+    from facesearch.store.engine import migrate
+
+    engine = database.engine()
+    migrate(engine, "0006")
+    with engine.begin() as conn:
+        for sql, params in inserts:
+            conn.execute(text(sql), params)
+    return database.open_store()
+
+
+_GALLERY = "INSERT INTO galleries (name, legal_basis) VALUES (:n, 'test')"
+_USER = "INSERT INTO users (name, roles, disabled) VALUES (:n, '[]', false)"
+_GROUP = "INSERT INTO user_groups (name, created_by) VALUES (:n, 'root')"
+
+
+def test_a_gallery_name_finds_the_row_stored_under_it_before_its_nfc_form(
+    database: Any, make: Make
+) -> None:
+    """Migration 0007 leaves NFD ``José`` (id 2) beside NFC ``José`` (id 1). Deleting
+    the NFD one deletes id 2, never the NFC one and its faces; with it gone, NFD input
+    finds the NFC row again."""
+    store = _store_from_0006(database, [(_GALLERY, {"n": NFC}), (_GALLERY, {"n": NFD})])
+    ids = {g.name: g.id for g in store.list_galleries()}
+    store.add_image(ids[NFC], make.image(), [make.face()], [], subject_label="a")
+    assert store.get_gallery(NFD).id == ids[NFD]
+    assert store.get_gallery(NFC).id == ids[NFC]
+    assert store.list_faces(gallery=NFD) == []
+    assert len(store.list_faces(galleries=[NFD, NFC])) == 1
+    assert store.delete_gallery(NFD) == []
+    [left] = store.list_galleries()
+    assert (left.id, left.name, left.n_faces) == (ids[NFC], NFC, 1)
+    assert store.get_gallery(NFD).id == ids[NFC]
+
+
+def test_user_and_group_names_find_the_row_stored_under_them(database: Any) -> None:
+    store = _store_from_0006(
+        database,
+        [(_USER, {"n": NFC}), (_USER, {"n": NFD}), (_GROUP, {"n": NFC}), (_GROUP, {"n": NFD})],
+    )
+    ids = {u.name: u.id for u in store.list_users()}
+    assert store.get_user(NFD).id == ids[NFD] and store.get_user(NFC).id == ids[NFC]
+    store.create_gallery("g", legal_basis="test")
+    store.add_grant(NFD, "g", granted_by="root")
+    assert store.granted_galleries(NFD) == ["g"] and store.granted_galleries(NFC) == []
+    store.add_group_member(NFD, NFD, added_by="root")
+    assert store.get_group(NFD).members == (NFD,)
+    assert store.get_group(NFC).members == ()
+    store.delete_group(NFD)
+    assert [g.name for g in store.list_groups()] == [NFC]
+    assert store.get_group(NFD).name == NFC  # NFD input finds the NFC row once alone
+
+
+def test_a_subject_label_finds_the_row_stored_under_it(database: Any, make: Make) -> None:
+    store = _store_from_0006(database, [(_GALLERY, {"n": "g"})])
+    gallery = store.get_gallery("g")
+    with database.engine().begin() as conn:
+        for label in (NFC, NFD):  # as migration 0007 leaves them: both kept
+            conn.execute(
+                text("INSERT INTO subjects (gallery_id, label) VALUES (:g, :l)"),
+                {"g": gallery.id, "l": label},
+            )
+    ids = {s.label: s.id for s in store.list_subjects("g")}
+    assert (
+        store.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFD).subject_id
+        == ids[NFD]
+    )
+    assert (
+        store.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFC).subject_id
+        == ids[NFC]
+    )
+    assert [f.subject_id for f in store.list_faces(subject=NFD)] == [ids[NFD]]
+    assert [f.subject_id for f in store.list_faces(gallery="g", subject=NFD)] == [ids[NFD]]
+    store.delete_subject("g", NFD)
+    assert [s.id for s in store.list_subjects("g")] == [ids[NFC]]
+    assert [f.subject_id for f in store.list_faces(subject=NFD)] == [ids[NFC]]
+
+
+def test_a_look_alike_refusal_shows_escapes_when_the_names_render_alike(database: Any) -> None:
+    store = _store_from_0006(database, [(_GALLERY, {"n": NFC}), (_GALLERY, {"n": NFD})])
+    store.delete_gallery(NFC)  # the NFD row is left, under its stored (NFD) name
+    with pytest.raises(AlreadyExists) as refused:
+        store.create_gallery(NFC, legal_basis="test")
+    assert str(refused.value) == (r"gallery 'Jos\xe9' looks like the existing gallery 'Jose\u0301'")
+    store.create_user("admin", ["curator"])
+    with pytest.raises(AlreadyExists) as refused:
+        store.create_user("аdmin", ["curator"])  # Cyrillic а
+    assert str(refused.value) == r"user '\u0430dmin' looks like the existing user 'admin'"
+    store.create_group("g", created_by="root")
+    with pytest.raises(AlreadyExists) as refused:
+        store.create_group("G", created_by="root")  # looks different: shown as typed
+    assert str(refused.value) == "group 'G' looks like the existing group 'g'"
+
+
+def test_the_collision_report_lists_only_open_collisions(database: Any) -> None:
+    """Deleting the flagged rows resolves their collisions: they leave the report (and,
+    asked for, are listed as resolved); one whose row remains stays open."""
+    store = _store_from_0006(
+        database,
+        [(_GALLERY, {"n": n}) for n in ("g", "ɡ", ".", "..", NFC, NFD)],
+    )
+    before = {(c.kind, c.name, c.reason) for c in store.name_collisions()}
+    assert before == {
+        ("gallery", "ɡ", "look-alike"),
+        ("gallery", ".", "reserved"),
+        ("gallery", "..", "reserved"),
+        ("gallery", NFD, "nfc"),
+    }
+    for name in (".", "..", "ɡ"):
+        store.delete_gallery(name)
+    [left] = store.name_collisions()
+    assert (left.name, left.resolved) == (NFD, False)
+    everything = store.name_collisions(include_resolved=True)
+    assert sorted((c.name, c.resolved) for c in everything) == sorted(
+        [("ɡ", True), (".", True), ("..", True), (NFD, False)]
+    )
+    store.delete_gallery(NFD)
+    assert store.name_collisions() == []
+    assert sorted(g.name for g in store.list_galleries()) == sorted(["g", NFC])

@@ -112,11 +112,17 @@ def catalog_scope(caller: Caller) -> frozenset[str] | None:
     return frozenset(allowed_galleries(caller))
 
 
-def check_gallery_scope(scope: frozenset[str] | None, gallery: str, what: str) -> None:
-    """``NotFound`` with ``what`` (the store's own message for the thing asked for) when
-    ``gallery`` is outside ``scope``, so an ungranted gallery's contents read as absent."""
-    if scope is not None and nfc(gallery) not in scope:
-        raise NotFound(what)
+def check_gallery_scope(scope: frozenset[str] | None, gallery: str, what: str) -> str:
+    """The name to look ``gallery`` up by: ``gallery`` itself when ``scope`` is ``None``
+    or holds it, else its NFC form when ``scope`` holds that (NFD input of a granted NFC
+    name; an ungranted row stored under the NFD form reads as absent, so it is not the one
+    named). ``NotFound`` with ``what`` (the store's own message for the thing asked for)
+    when neither is in ``scope``, so an ungranted gallery's contents read as absent."""
+    if scope is None or gallery in scope:
+        return gallery
+    if nfc(gallery) in scope:
+        return nfc(gallery)
+    raise NotFound(what)
 
 
 def require(action: Action) -> Callable[..., Caller]:

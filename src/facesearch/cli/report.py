@@ -17,19 +17,35 @@ report_app = typer.Typer(
 
 
 @report_app.command("names")
-def names(json_out: Json = False) -> None:
+def names(
+    json_out: Json = False,
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also list the collisions resolved since (row gone or renamed)."
+        ),
+    ] = False,
+) -> None:
     """Names that migration 0007 left as they were because, in Unicode NFC or by their
-    look-alike key, they collide with another row's: resolve each (delete or re-create
-    under a distinct name). Empty when every name is unambiguous."""
+    look-alike key, they collide with another row's, and that are still open (the row
+    still has that name): resolve each (delete or re-create under a distinct name)."""
     with common.engine() as engine:
-        rows = engine.store.name_collisions()
+        rows = engine.store.name_collisions(include_resolved=show_all)
     if json_out:
         output.print_json(rows)
         return
+    if not rows:
+        output.info("no name collisions")
+        return
+    columns = ["kind", "id", "name", "collides with", "reason"]
     output.print_table(
         "Names that collide (left as they were by migration 0007)",
-        ["kind", "id", "name", "collides with", "reason"],
-        [[r.kind, r.row_id, ascii(r.name), ascii(r.other), r.reason] for r in rows],
+        [*columns, "resolved"] if show_all else columns,
+        [
+            [r.kind, r.row_id, ascii(r.name), ascii(r.other), r.reason]
+            + (["yes" if r.resolved else "no"] if show_all else [])
+            for r in rows
+        ],
     )
 
 

@@ -275,16 +275,18 @@ def galleries_to_search(
     """The galleries a search covers: ``named`` (``None``: all), within ``allowed``
     (``None``: unrestricted). ``PermissionDenied`` names the first ungranted gallery, or
     says that none is granted."""
-    if named:
-        named = [nfc(name) for name in named]  # stored names are NFC (facesearch.names)
     if allowed is None:
-        return named
+        return named  # the store finds each by its stored form first, then NFC
     granted = set(allowed)
     if named:
+        # The granted (stored) name each one names: itself, else its NFC form (NFD input
+        # of a granted NFC name), so the search never lands on an ungranted row.
+        resolved = []
         for name in named:
-            if name not in granted:
+            if name not in granted and nfc(name) not in granted:
                 raise PermissionDenied(f"you hold no grant to search gallery {name!r}")
-        return named
+            resolved.append(name if name in granted else nfc(name))
+        return resolved
     if not granted:
         raise PermissionDenied("no gallery is granted to you: an administrator grants galleries")
     return sorted(granted)

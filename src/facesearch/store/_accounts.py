@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from facesearch.names import name_key
+from facesearch.names import name_key, shown
 from facesearch.store import _validate
 from facesearch.store._audit import append_event
 from facesearch.store._base import StoreBase
@@ -89,7 +89,8 @@ class AccountQueries(StoreBase):
                 raise AlreadyExists(exists)
             like = s.scalar(select(User.name).where(User.name_key == key).limit(1))
             if like is not None:
-                raise AlreadyExists(f"user {name!r} looks like the existing user {like!r}")
+                new, old = shown(name, like)
+                raise AlreadyExists(f"user {new} looks like the existing user {old}")
             row = User(name=name, name_key=key, roles=role_list, disabled=False)
             s.add(row)
             s.flush()
@@ -135,8 +136,7 @@ class AccountQueries(StoreBase):
 
     @staticmethod
     def _user_row(session: Session, name: str) -> User:
-        name = _validate.lookup(name)
-        row = session.scalars(select(User).where(User.name == name)).first()
+        row = session.scalars(select(User).where(_validate.named(User.name, name))).first()
         if row is None:
             raise NotFound(f"user {name!r} not found")
         return row

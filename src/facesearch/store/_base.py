@@ -119,8 +119,7 @@ class StoreBase:
 
     @staticmethod
     def _gallery_id(session: Session, name: str) -> int:
-        name = _validate.lookup(name)
-        gallery_id = session.scalar(select(Gallery.id).where(Gallery.name == name))
+        gallery_id = session.scalar(select(Gallery.id).where(_validate.named(Gallery.name, name)))
         if gallery_id is None:
             raise NotFound(f"gallery {name!r} not found")
         return gallery_id

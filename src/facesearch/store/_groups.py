@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, NotFound
-from facesearch.names import name_key
+from facesearch.names import name_key, shown
 from facesearch.store import _validate
 from facesearch.store._audit import append_event
 from facesearch.store._base import StoreBase
@@ -22,16 +22,14 @@ from facesearch.store.tables import Gallery, GroupGrant, GroupMember, User, User
 
 
 def _group_row(session: Session, name: str) -> UserGroup:
-    name = _validate.lookup(name)
-    row = session.scalars(select(UserGroup).where(UserGroup.name == name)).first()
+    row = session.scalars(select(UserGroup).where(_validate.named(UserGroup.name, name))).first()
     if row is None:
         raise NotFound(f"group {name!r} not found")
     return row
 
 
 def _user_id(session: Session, name: str) -> int:
-    name = _validate.lookup(name)
-    user_id = session.scalar(select(User.id).where(User.name == name))
+    user_id = session.scalar(select(User.id).where(_validate.named(User.name, name)))
     if user_id is None:
         raise NotFound(f"user {name!r} not found")
     return user_id
@@ -77,7 +75,8 @@ class GroupQueries(StoreBase):
                 raise AlreadyExists(taken)
             like = s.scalar(select(UserGroup.name).where(UserGroup.name_key == key).limit(1))
             if like is not None:
-                raise AlreadyExists(f"group {name!r} looks like the existing group {like!r}")
+                new, old = shown(name, like)
+                raise AlreadyExists(f"group {new} looks like the existing group {old}")
             row = UserGroup(name=name, name_key=key, created_by=created_by)
             s.add(row)
             s.flush()

@@ -209,8 +209,7 @@ class RetentionQueries(StoreBase):
         """Names of the galleries ``user`` may search, sorted (empty for an unknown user):
         their own grants and those of every group they belong to."""
         with self._tx("granted_galleries") as s:
-            user = _validate.lookup(user)
-            user_id = select(User.id).where(User.name == user).scalar_subquery()
+            user_id = select(User.id).where(_validate.named(User.name, user)).scalar_subquery()
             own = select(GalleryGrant.gallery_id).where(GalleryGrant.user_id == user_id)
             via_groups = (
                 select(GroupGrant.gallery_id)
@@ -226,8 +225,7 @@ class RetentionQueries(StoreBase):
 
     @staticmethod
     def _user_id(session: Session, name: str) -> int:
-        name = _validate.lookup(name)
-        user_id = session.scalar(select(User.id).where(User.name == name))
+        user_id = session.scalar(select(User.id).where(_validate.named(User.name, name)))
         if user_id is None:
             raise NotFound(f"user {name!r} not found")
         return user_id

@@ -9,8 +9,11 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
+from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from facesearch.errors import InvalidInput
 from facesearch.names import RESERVED, nfc
@@ -60,9 +63,25 @@ def name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str:
     return value
 
 
-def lookup(value: str) -> str:
-    """A name as given to look a row up: NFC, as every stored name is."""
-    return nfc(value) if isinstance(value, str) else value
+def named(column: InstrumentedAttribute[str], value: str, *scope: Any) -> ColumnElement[bool]:
+    """The condition that selects the row named ``value`` in ``column``: the row whose
+    stored name is ``value`` exactly, else the row whose stored name is ``value`` in NFC.
+
+    Every name is stored in NFC (:func:`name`), so NFD input (a macOS folder name) finds
+    its NFC row; but migration 0007 left a row whose NFC form was taken under its old
+    name, and a lookup must never land on another row than the one named. ``scope``:
+    columns of ``column``'s table that bound uniqueness (a subject's ``gallery_id``); the
+    exact name shadows the NFC one only within the same scope.
+    """
+    if not isinstance(value, str):
+        return column == value
+    composed = nfc(value)
+    if composed == value:
+        return column == value
+    other = aliased(column.class_)
+    same_scope = [getattr(other, c.key) == c for c in scope]
+    shadowed = exists().where(getattr(other, column.key) == value, *same_scope)
+    return or_(column == value, and_(column == composed, ~shadowed))
 
 
 def optional_name(field: str, value: object, max_len: int = NAME_MAX_LEN) -> str | None:

@@ -367,7 +367,8 @@ class NameCollisionRecord:
     (:func:`facesearch.names.name_key`) collides with another row's (``other``).
 
     ``kind``: gallery, user, group or subject; ``reason``: ``nfc``, ``look-alike`` or
-    ``reserved`` (``.`` or ``..``)."""
+    ``reserved`` (``.`` or ``..``). ``resolved``: the row (``row_id``) no longer exists
+    under ``name`` (deleted since, or re-created under another name)."""
 
     kind: str
     row_id: int
@@ -375,6 +376,7 @@ class NameCollisionRecord:
     other: str
     reason: str
     created_at: datetime
+    resolved: bool
 
 
 @dataclass(frozen=True, slots=True)

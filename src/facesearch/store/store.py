@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, false, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from facesearch.errors import (
     StoreError,
     SuppressionListChanged,
 )
-from facesearch.names import name_key
+from facesearch.names import name_key, shown
 from facesearch.store import _rows, _validate
 from facesearch.store._accounts import AccountQueries
 from facesearch.store._audit import AuditQueries, append_event
@@ -54,6 +54,8 @@ from facesearch.store.tables import (
     Image,
     NameCollision,
     Subject,
+    User,
+    UserGroup,
     utcnow,
 )
 
@@ -125,7 +127,8 @@ class Store(
                 raise AlreadyExists(exists)
             like = s.scalar(select(Gallery.name).where(Gallery.name_key == key).limit(1))
             if like is not None:
-                raise AlreadyExists(f"gallery {name!r} looks like the existing gallery {like!r}")
+                new, old = shown(name, like)
+                raise AlreadyExists(f"gallery {new} looks like the existing gallery {old}")
             gallery = Gallery(
                 name=name,
                 name_key=key,
@@ -154,20 +157,35 @@ class Store(
 
     def get_gallery(self, name: str) -> GalleryRecord:
         with self._tx("get_gallery") as s:
-            name = _validate.lookup(name)
-            row = s.execute(_rows.gallery_select().where(Gallery.name == name)).first()
+            query = _rows.gallery_select().where(_validate.named(Gallery.name, name))
+            row = s.execute(query).first()
             if row is None:
                 raise NotFound(f"gallery {name!r} not found")
             return _rows.gallery_record(row)
 
-    def name_collisions(self) -> list[NameCollisionRecord]:
-        """Names migration 0007 could not make unambiguous (left as they were), oldest first."""
+    def name_collisions(self, *, include_resolved: bool = False) -> list[NameCollisionRecord]:
+        """Names migration 0007 could not make unambiguous (left as they were), oldest
+        first: those still open (the flagged row still exists under that stored name), and
+        with ``include_resolved`` also those resolved since (``resolved`` set)."""
+        tables: dict[str, tuple[Any, Any]] = {
+            "gallery": (Gallery.id, Gallery.name),
+            "user": (User.id, User.name),
+            "group": (UserGroup.id, UserGroup.name),
+            "subject": (Subject.id, Subject.label),
+        }
         with self._tx("name_collisions") as s:
-            rows = s.scalars(select(NameCollision).order_by(NameCollision.id))
-            return [
-                NameCollisionRecord(r.kind, r.row_id, r.name, r.other, r.reason, r.created_at)
-                for r in rows
-            ]
+            out = []
+            for r in s.scalars(select(NameCollision).order_by(NameCollision.id)).all():
+                id_column, name_column = tables[r.kind]
+                still = select(id_column).where(id_column == r.row_id, name_column == r.name)
+                resolved = s.scalar(still) is None
+                if include_resolved or not resolved:
+                    out.append(
+                        NameCollisionRecord(
+                            r.kind, r.row_id, r.name, r.other, r.reason, r.created_at, resolved
+                        )
+                    )
+            return out
 
     def list_galleries(self) -> list[GalleryRecord]:
         """All galleries, by name."""
@@ -248,11 +266,13 @@ class Store(
     ) -> list[int]:
         """Delete the subject and its faces (their images stay). Returns the face ids;
         ``audit`` gets the subject's id and the face ids."""
-        label = _validate.lookup(label)
         with self._tx("delete_subject", write=True) as s:
             gallery_id = self._gallery_id(s, gallery)
             subject_id = s.scalar(
-                select(Subject.id).where(Subject.gallery_id == gallery_id, Subject.label == label)
+                select(Subject.id).where(
+                    Subject.gallery_id == gallery_id,
+                    _validate.named(Subject.label, label, Subject.gallery_id),
+                )
             )
             if subject_id is None:
                 raise NotFound(f"subject {label!r} not found in gallery {gallery!r}")
@@ -327,7 +347,9 @@ class Store(
             if s.scalar(taken) is not None:
                 raise AlreadyExists(duplicate)
             subject_id = (
-                None if label is None else self._subject_for(s, gallery_id, label, reference)
+                None
+                if label is None or subject_label is None
+                else self._subject_for(s, gallery_id, subject_label, label, reference)
             )
             created = utcnow()
             row = Image(
@@ -394,9 +416,16 @@ class Store(
             return enrolled
 
     @staticmethod
-    def _subject_for(session: Session, gallery_id: int, label: str, reference: str | None) -> int:
+    def _subject_for(
+        session: Session, gallery_id: int, given: str, label: str, reference: str | None
+    ) -> int:
+        """The id of the subject ``given`` names in the gallery (exact stored label first,
+        then its NFC form ``label``), created under ``label`` when there is none."""
         subject = session.scalars(
-            select(Subject).where(Subject.gallery_id == gallery_id, Subject.label == label)
+            select(Subject).where(
+                Subject.gallery_id == gallery_id,
+                _validate.named(Subject.label, given, Subject.gallery_id),
+            )
         ).first()
         if subject is None:
             subject = Subject(gallery_id=gallery_id, label=label, external_reference=reference)
@@ -457,15 +486,15 @@ class Store(
                 query = query.where(Image.gallery_id == self._gallery_id(s, gallery))
             within = None
             if galleries is not None:
-                names = [_validate.lookup(g) for g in galleries]
-                within = select(Gallery.id).where(Gallery.name.in_(names))
+                names = [_validate.named(Gallery.name, g) for g in galleries]
+                within = select(Gallery.id).where(or_(false(), *names))
                 query = query.where(Image.gallery_id.in_(within))
             if subject is not None:
-                subject = _validate.lookup(subject)
-                subjects = select(Subject.id).where(Subject.label == subject)
+                subjects = select(Subject.id).where(
+                    _validate.named(Subject.label, subject, Subject.gallery_id)
+                )
                 if gallery is not None:
-                    gallery = _validate.lookup(gallery)
-                    subjects = subjects.join(Gallery).where(Gallery.name == gallery)
+                    subjects = subjects.where(Subject.gallery_id == self._gallery_id(s, gallery))
                 if within is not None:
                     subjects = subjects.where(Subject.gallery_id.in_(within))
                 if s.scalar(subjects.limit(1)) is None:

@@ -265,7 +265,7 @@ def _gallery_page(
 @router.get("/galleries/{name}")
 def gallery_page(request: Request, name: str) -> HTMLResponse:
     caller = _caller(request, Action.CATALOG_READ)
-    check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
+    name = check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
     return _gallery_page(request, caller, name)
 
 

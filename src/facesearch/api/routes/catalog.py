@@ -71,7 +71,7 @@ def create_gallery(body: GalleryIn, caller: GalleryWriter) -> GalleryOut:
 
 @router.get("/galleries/{name}", tags=["galleries"], summary="Read a gallery")
 def get_gallery(name: GalleryName, caller: CatalogReader) -> GalleryOut:
-    check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
+    name = check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
     return GalleryOut.of(caller.engine.store.get_gallery(name))
 
 
@@ -84,7 +84,7 @@ def delete_gallery(name: GalleryName, caller: GalleryWriter) -> DeletedOut:
 # --- subjects ----------------------------------------------------------------------------
 @router.get("/galleries/{name}/subjects", tags=["subjects"], summary="List a gallery's subjects")
 def list_gallery_subjects(name: GalleryName, caller: CatalogReader) -> list[SubjectOut]:
-    check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
+    name = check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
     return [SubjectOut.of(s) for s in caller.engine.list_subjects(name)]
 
 
@@ -95,7 +95,7 @@ def list_subjects(
 ) -> list[SubjectOut]:
     scope = catalog_scope(caller)
     if gallery is not None:
-        check_gallery_scope(scope, gallery, f"gallery {gallery!r} not found")
+        gallery = check_gallery_scope(scope, gallery, f"gallery {gallery!r} not found")
     subjects = caller.engine.list_subjects(gallery)
     return [SubjectOut.of(s) for s in subjects if scope is None or s.gallery_name in scope]
 
@@ -265,7 +265,7 @@ def list_faces(
         )
     else:
         if scope is not None and gallery is not None:
-            check_gallery_scope(scope, gallery, f"gallery {gallery!r} not found")
+            gallery = check_gallery_scope(scope, gallery, f"gallery {gallery!r} not found")
         records = caller.engine.list_faces(
             gallery=gallery, subject=subject, limit=limit, offset=offset
         )
