@@ -333,3 +333,17 @@ def test_models_prepare_converts_once_then_verifies(
     code, out, _ = run(capsys, "--data-dir", data_dir, "models", "prepare", "--json")
     again = json.loads(out)
     assert code == 0 and again["rebuilt"] is False and again["sha256"] == first["sha256"]
+
+
+def test_audit_head_of_a_cut_log_exits_1_and_still_prints_it(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    assert run(capsys, *d, "audit", "head")[0] == 0
+    _delete_newest_event(data_dir)
+    code, out, err = run(capsys, *d, "audit", "head")
+    exported = json.loads(out)
+    assert exported["anchor_agrees"] is False and exported["seq"] == 1
+    assert code == 1 and "event 2 was recorded" in err and len(err.splitlines()) == 1

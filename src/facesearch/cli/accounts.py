@@ -190,10 +190,17 @@ def audit_head() -> None:
     The anchor file beside the database catches a log cut short, but not someone who
     edits both; sign this output and keep it off this machine (for example
     `facesearch audit head | gpg --clearsign >> heads.asc` from cron), then check the log
-    with `audit verify --head FILE`."""
+    with `audit verify --head FILE`.
+
+    Exits 1 (a check that found a fault), still printing the JSON, when the log's end
+    disagrees with its anchor (``anchor_agrees`` false), so a pipeline that ships the
+    head fails instead of shipping a cut head unnoticed."""
     with common.engine() as engine:
         exported = engine.audit.head()
     output.print_json(exported)
+    if not exported.anchor_agrees:
+        output.error(f"the audit log disagrees with its anchor: {exported.problem}")
+        raise typer.Exit(code=1)
 
 
 @audit_app.command("acknowledge-cut")
