@@ -30,6 +30,14 @@ class InvalidInput(FaceSearchError):
     http_status = 422
 
 
+class BodyTooLarge(FaceSearchError):
+    """A request body larger than its operation takes (``api/uploads.py``'s cap: 1 MiB
+    for a body without images); refused before it is read whole."""
+
+    code = "body_too_large"
+    http_status = 413
+
+
 class SensitiveIdentifierFound(InvalidInput):
     """A stored free-text field holds what looks like a sensitive identifier.
 
@@ -193,6 +201,7 @@ class AuditLogCut(AuditUnavailable):
 ALL_ERRORS: tuple[type[FaceSearchError], ...] = (
     FaceSearchError,
     InvalidInput,
+    BodyTooLarge,
     SensitiveIdentifierFound,
     ImageError,
     ImageDecodeError,

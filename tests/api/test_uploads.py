@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -277,3 +278,75 @@ def test_a_browser_form_gets_a_page_for_a_413(small: Api) -> None:
         headers={**browser, **small.headers("curator")},
     )
     assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
+
+
+def _newest(api: Api) -> tuple[str, str, str]:
+    event = api.engine.audit.list(limit=1)[0]
+    return event.actor, event.action, event.outcome
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture
+def gallery(small: Api) -> Api:
+    c = small.headers("curator")
+    r = small.client.post("/api/v1/galleries", json={"name": "g", "legal_basis": "t"}, headers=c)
+    assert r.is_success
+    return small
+
+
+def test_an_image_over_the_limit_is_audited_as_refused(gallery: Api) -> None:
+    c, i = gallery.headers("curator"), gallery.headers("investigator")
+    over = b"\xff\xd8" + b"\x00" * LIMIT  # one image over the limit, within the body cap
+    r = gallery.client.post(
+        "/api/v1/galleries/g/images", files={"files": ("o.jpg", over, "image/jpeg")}, headers=c
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
+    assert _newest(gallery) == ("curator", "enroll", "image_too_large")
+    r = gallery.client.post(
+        "/api/v1/search", files={"probe": ("o.jpg", over, "image/jpeg")}, data=WHY, headers=i
+    )
+    assert r.status_code == 413
+    assert _newest(gallery) == ("investigator", "search", "image_too_large")
+
+
+def test_a_body_over_the_cap_without_images_is_body_too_large_and_audited(small: Api) -> None:
+    huge = json.dumps({"name": "h", "legal_basis": "x" * (3 << 20)}).encode()
+    r = small.client.post(
+        "/api/v1/galleries", content=huge, headers={**small.headers("curator"), **JSON}
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+    assert "image" not in r.json()["error"]["message"]
+    assert _newest(small) == ("curator", "gallery.create", "body_too_large")
+
+
+@pytest.mark.parametrize("body", [b'{"name":', b'{"name": "\xff", "legal_basis": "t"}'])
+def test_an_unreadable_json_body_is_audited_with_a_readable_message(
+    small: Api, body: bytes
+) -> None:
+    r = small.client.post(
+        "/api/v1/galleries", content=body, headers={**small.headers("curator"), **JSON}
+    )
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert "JSON decode error" not in message and not message[0].isdigit(), message
+    assert _newest(small) == ("curator", "gallery.create", "invalid_input")
+
+
+def test_the_key_is_checked_before_the_body_size(small: Api) -> None:
+    """401/403 come first, whatever the body's size (README: authenticated before its
+    body is looked at); only then the 413, audited."""
+    big = b"\xff\xd8" + b"\x00" * (3 << 20)
+    files = {"probe": ("big.jpg", big, "image/jpeg")}
+    before = small.engine.audit.list(limit=1)[0].seq
+    r = small.client.post("/api/v1/search", files=files, data=WHY)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "authentication_required"
+    assert small.engine.audit.list(limit=1)[0].seq == before  # no key: not audited
+    r = small.client.post("/api/v1/search", files=files, data=WHY, headers=small.headers("none"))
+    assert r.status_code == 403
+    r = small.client.post(
+        "/api/v1/search", files=files, data=WHY, headers=small.headers("investigator")
+    )
+    assert r.status_code == 413
+    assert _newest(small) == ("investigator", "search", "image_too_large")

@@ -140,3 +140,24 @@ def test_an_exported_head_checks_the_log_later(db: Db, log: AuditLog) -> None:
     log._advance(3, db.store.get_audit(3).hash)  # as if the anchor were rewritten too
     report = log.verify_against(Anchor(exported.seq, exported.hash))
     assert not report.ok and report.first_broken_seq == 4
+
+
+def test_an_export_tells_a_cut_at_the_end_when_the_anchor_is_gone(db: Db, tmp_path: Path) -> None:
+    """Without anchor or export a cut at the end cannot be known; the operator's export
+    proves it, and the acknowledgement then never reuses the lost seq."""
+    head = tmp_path / "audit-head.json"
+    log = AuditLog(db.store, anchor_path=head)
+    fill(log, 3)
+    kept = log.head()
+    assert kept.seq == 3 and kept.hash is not None
+    exported = Anchor(kept.seq, kept.hash)
+    db.execute("DELETE FROM audit_events WHERE seq = 3")
+    head.unlink()
+    log = AuditLog(db.store, anchor_path=head)  # after a restart: nothing remembers 3
+    report = log.verify(exported)
+    assert not report.ok and "event 3 was recorded" in (report.problem or "")
+    ack = log.acknowledge_cut(REASON, context=OPERATOR, exported=exported)
+    assert ack.seq == 4 and (ack.details["missing_from"], ack.details["missing_to"]) == (3, 3)
+    assert ack.details["exported"] == {"seq": 3, "hash": kept.hash}
+    report = log.verify(exported)
+    assert report.ok and report.notes == ("event 3 was lost; acknowledged in event 4",)

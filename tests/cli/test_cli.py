@@ -242,9 +242,10 @@ def test_a_cut_audit_log_does_not_heal(capsys: pytest.CaptureFixture[str], data_
     assert json.loads((Path(data_dir) / "audit-head.json").read_text())["seq"] == 3
     code, _, err = run(capsys, *d, "audit", "verify")
     assert code == 1 and "broken at event 3" in err
-    code, _, err = run(capsys, *d, "audit", "acknowledge-cut", "--reason", "x")
-    assert code == 3 and "reason" in err  # refused, and (the log being cut) not audited:
-    assert "could not be audited" in err  # said, never silent
+    for bad in ("x", ""):  # bad input: one line, exit 2, whether or not it could be audited
+        code, _, err = run(capsys, *d, "audit", "acknowledge-cut", "--reason", bad)
+        assert code == 2 and "reason" in err and len(err.splitlines()) == 1, err
+        assert "could not be audited" in err  # the log being cut: said, never silent
     code, out, _ = run(
         capsys, *d, "audit", "acknowledge-cut", "--reason", "event deleted by hand, see OPS-7"
     )
@@ -333,3 +334,68 @@ def test_models_prepare_converts_once_then_verifies(
     code, out, _ = run(capsys, "--data-dir", data_dir, "models", "prepare", "--json")
     again = json.loads(out)
     assert code == 0 and again["rebuilt"] is False and again["sha256"] == first["sha256"]
+
+
+def test_audit_head_of_a_cut_log_exits_1_and_still_prints_it(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    assert run(capsys, *d, "audit", "head")[0] == 0
+    _delete_newest_event(data_dir)
+    code, out, err = run(capsys, *d, "audit", "head")
+    exported = json.loads(out)
+    assert exported["anchor_agrees"] is False and exported["seq"] == 1
+    assert code == 1 and "event 2 was recorded" in err and len(err.splitlines()) == 1
+
+
+def test_an_export_proves_a_cut_at_the_end_when_the_anchor_is_gone_too(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b", "c"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    code, out, _ = run(capsys, *d, "audit", "head")
+    kept = tmp_path / "head-before.json"
+    kept.write_text(out)
+    _delete_newest_event(data_dir)  # event 3, and the anchor with it
+    (Path(data_dir) / "audit-head.json").unlink()
+    code, _, err = run(capsys, *d, "audit", "verify", "--head", str(kept))
+    assert code == 1 and "anchor (audit-head.json) is missing" in err
+    assert "the log ends at event 2 but event 3 was recorded" in err  # what the export proves
+    code, out, err = run(
+        capsys, *d, "audit", "acknowledge-cut", "--head", str(kept),
+        "--reason", "event 3 and the anchor deleted by hand, see OPS-9",
+    )  # fmt: skip
+    assert code == 0 and "event 4" in out and "events 3 to 3 are lost" in out, err
+    code, out, _ = run(capsys, *d, "audit", "list", "--limit", "1", "--json")
+    ack = json.loads(out)[0]
+    assert ack["seq"] == 4 and ack["details"]["exported"]["seq"] == 3
+    assert "event 3 was exported" in ack["details"]["problem"]
+    assert run(capsys, *d, "gallery", "create", "d", "--legal-basis", "test")[0] == 0
+    code, out, _ = run(capsys, *d, "audit", "list", "--limit", "1", "--json")
+    assert json.loads(out)[0]["seq"] == 5  # 3 is never given again
+    # the export's event is gone, on record: said as such, not as a contradiction
+    code, out, err = run(capsys, *d, "audit", "verify", "--head", str(kept))
+    assert code == 0 and "event 3 was lost; acknowledged in event 4" in out, err
+    assert "broken" not in out + err
+
+
+def test_an_acknowledgement_does_not_cover_an_export_it_recorded_otherwise(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    d = ["--data-dir", data_dir]
+    for name in ("a", "b"):
+        assert run(capsys, *d, "gallery", "create", name, "--legal-basis", "test")[0] == 0
+    _, out, _ = run(capsys, *d, "audit", "head")
+    kept = tmp_path / "head.json"
+    kept.write_text(out)
+    _delete_newest_event(data_dir)
+    reason = "event 2 deleted, OPS-10"
+    assert run(capsys, *d, "audit", "acknowledge-cut", "--reason", reason)[0] == 0
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**json.loads(out), "hash": "0" * 64}))
+    code, _, err = run(capsys, *d, "audit", "verify", "--head", str(forged))
+    assert code == 1 and "recorded another hash" in err
+    assert run(capsys, *d, "audit", "verify", "--head", str(kept))[0] == 0

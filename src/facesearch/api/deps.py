@@ -148,7 +148,7 @@ def require(action: Action) -> Callable[..., Caller]:
     return dependency
 
 
-def authenticate_first(request: Request) -> None:
+def authenticate_first(request: Request) -> AuditContext | None:
     """Authenticate and authorize as the route's :func:`require` would, for a request
     whose body could not be read.
 
@@ -158,13 +158,17 @@ def authenticate_first(request: Request) -> None:
     gets 401 (429 when throttled), one without the role 403 (both audited as usual),
     whatever the body; only then is the body refused (422). Does nothing for a route
     without a permission (``/healthz``, ``/readyz``, the web UI's sign-in).
+
+    Returns the caller's audit context, noted on the request (:func:`note_caller`) so a
+    write refused for its body is audited like any other refusal; ``None`` for a route
+    without a permission.
     """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
-        return
+        return None
     action = route_action(route.dependant.dependencies)
     if action is None:
-        return
+        return None
     fs = engine(request)
     address = client_address(request)
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -172,6 +176,9 @@ def authenticate_first(request: Request) -> None:
     key = bearer or request.headers.get("x-api-key") or request.cookies.get(KEY_COOKIE)
     principal = fs.accounts.authenticate(key or None, client_address=address)
     fs.accounts.authorize(principal, action, client_address=address)
+    context = principal.context(address)
+    note_caller(request, context)  # its refusal is audited from here on
+    return context
 
 
 def route_action(dependencies: list[Any]) -> Action | None:

@@ -95,6 +95,14 @@ def _validation_message(errors: Sequence[Any]) -> str:
     """``field: problem; ...`` from pydantic's errors, without echoing any input value."""
     parts = []
     for error in list(errors)[:5]:
+        if error.get("type") == "json_invalid":
+            # pydantic gives the character where parsing stopped as its location
+            reason = str((error.get("ctx") or {}).get("error", "")).splitlines()[0:1]
+            at = [p for p in error.get("loc", ()) if isinstance(p, int)]
+            where = f" at character {at[0]}" if at else ""
+            why = f" ({reason[0]})" if reason and reason[0] else ""
+            parts.append(f"the request body is not valid JSON{why}{where}")
+            continue
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
         where = ".".join(loc) or "request"
         parts.append(f"{where}: {str(error.get('msg', 'invalid')).splitlines()[0]}")
@@ -120,6 +128,20 @@ async def _unread_body(request: Request) -> Response | None:
         await run_in_threadpool(authenticate_first, request)
     except FaceSearchError as err:
         return await _facesearch_error(request, err)
+    return None
+
+
+async def refused_body(request: Request, status: int, code: str, message: str) -> Response | None:
+    """For a body refused before it was read (``api/uploads.py``'s 413): the caller's
+    401/403/429/503 if authentication or authorization refuses it; else the refusal is
+    audited (:func:`facesearch.api.trail.audit_refusal`) and ``None`` returned, to answer
+    ``(status, code, message)`` as it is, or the audit failure's 503 if that failed."""
+    refused = await _unread_body(request)
+    if refused is not None:
+        return refused
+    answer = await audit_refusal(request, status, code, message)
+    if answer != (status, code, message):
+        return error_response(*answer)
     return None
 
 

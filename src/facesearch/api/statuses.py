@@ -10,7 +10,8 @@ route is:
   and it needs the engine and its store (``IndexUnavailable``/``StoreError`` 503);
 - any input (path, query or body): ``InvalidInput`` 422, and ``NotFound`` 404 for an
   id or a name that names nothing (a body that cannot be read is 422 too);
-- a request body: the body cap, 413;
+- a request body: the body cap, 413 (``BodyTooLarge``; for a route that takes images,
+  ``ImageTooLarge``, the cap being what its images may add up to);
 - an uploaded image: ``ImageTooLarge`` 413, ``UnsupportedImageFormat`` 415, and the
   other image errors (422);
 - a write (any method but GET, except search and verify, which only read the catalog):
@@ -36,6 +37,7 @@ from facesearch.auth import Action
 from facesearch.errors import (
     AlreadyExists,
     AuthenticationRequired,
+    BodyTooLarge,
     Conflict,
     FaceSearchError,
     ImageDecodeError,
@@ -59,7 +61,7 @@ AUTHENTICATED: tuple[ErrorClass, ...] = (
     StoreError,
 )
 WITH_INPUT: tuple[ErrorClass, ...] = (InvalidInput, NotFound)
-WITH_BODY: tuple[ErrorClass, ...] = (ImageTooLarge,)  # the body cap answers image_too_large
+WITH_BODY: tuple[ErrorClass, ...] = (BodyTooLarge,)  # the body cap (uploads: image_too_large)
 WITH_IMAGE: tuple[ErrorClass, ...] = (ImageTooLarge, UnsupportedImageFormat, ImageDecodeError)
 WRITING: tuple[ErrorClass, ...] = (AlreadyExists, Conflict)
 
@@ -75,8 +77,10 @@ DESCRIPTIONS: dict[int, str] = {
         "already in the gallery), or the thing is not in a state that allows this."
     ),
     413: (
-        "The body is larger than this operation takes, or an image passes the per-image "
-        "limit; refused before the body is read whole."
+        "`body_too_large`: the body is larger than this operation takes; "
+        "`image_too_large`: an image passes the per-image limit, or an upload's body "
+        "passes what its images may add up to. Refused before the body is read whole "
+        "(and after the key and permission check)."
     ),
     415: "An image in a format that is not supported.",
     422: (

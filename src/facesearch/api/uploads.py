@@ -9,6 +9,11 @@ streams (python-multipart's push parser, the one Starlette uses): the moment one
 passes the per-image limit the request is answered ``413``, so a single oversized file
 in an enroll is never spooled whole. :func:`read_image` then holds each uploaded file
 to the per-image limit once more.
+
+Before any such 413 the caller is authenticated and authorized as the route would
+(401/403/429 first), and an authenticated caller's refused write is audited like any
+other refusal (the route's audit action, outcome ``image_too_large`` or
+``body_too_large``). A body over the cap that holds no images is ``body_too_large``.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
+from fastapi.routing import APIRoute
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.routing import Match
 
-from facesearch.errors import ImageTooLarge
+from facesearch.errors import BodyTooLarge, ImageTooLarge
 from facesearch.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -41,6 +48,10 @@ _VERIFY = re.compile(r"/api/v1/verify/?$")
 _UI_ENROLL = re.compile(r"/ui/galleries/[^/]+/upload/?$")
 
 
+def _takes_images(path: str) -> bool:
+    return any(r.search(path) for r in (_ENROLL, _UI_ENROLL, _VERIFY, _SEARCH, _ERASURE))
+
+
 def body_cap(path: str, settings: Settings) -> int:
     """The most bytes a request body to ``path`` may have."""
     image = settings.imaging.max_bytes
@@ -53,14 +64,23 @@ def body_cap(path: str, settings: Settings) -> int:
     return FORM_OVERHEAD
 
 
-def _too_large_body(cap: int, part: str | None = None, limit: int = 0) -> bytes:
+def _too_large_body(
+    path: str, cap: int, part: str | None = None, limit: int = 0
+) -> tuple[str, str]:
+    """``(code, message)`` of a 413: a part over the image limit, an upload's body over
+    what its images may add up to (both ``image_too_large``), or another body over the
+    cap (``body_too_large``: it holds no image)."""
     if part is not None:
         message = f"{part} is larger than {limit} bytes, the per-image limit; nothing was stored"
-    else:
+        return ImageTooLarge.code, message
+    if _takes_images(path):
         message = (
-            f"request body larger than {cap} bytes; one image may have at most the image limit"
+            f"request body larger than {cap} bytes, what this operation's images may add "
+            "up to; nothing was stored"
         )
-    return json.dumps({"error": {"code": "image_too_large", "message": message}}).encode()
+        return ImageTooLarge.code, message
+    message = f"request body larger than {cap} bytes, the most this operation takes"
+    return BodyTooLarge.code, message
 
 
 def _too_large_page(path: str, cap: int) -> bytes:
@@ -170,15 +190,16 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = body_cap(str(scope.get("path", "")), self.settings)
+        path = str(scope.get("path", ""))
+        cap = body_cap(path, self.settings)
         limit = self.settings.imaging.max_bytes
         length = _content_length(scope)
         if length is not None and length > cap:
-            await _send_413(send, scope, _too_large_body(cap), cap)
+            await _refuse(scope, send, _too_large_body(path, cap), cap)
             return
         watch = _part_watch(scope, limit)
         seen = 0
-        refusal: bytes | None = None
+        refusal: tuple[str, str] | None = None
         page_cap = cap
         started = False
 
@@ -191,11 +212,11 @@ class BodyLimit:
                 body = message.get("body", b"")
                 seen += len(body)
                 if seen > cap:
-                    refusal = _too_large_body(cap)
+                    refusal = _too_large_body(path, cap)
                     return {"type": "http.disconnect"}
                 part = watch.feed(body) if watch is not None else None
                 if part is not None:
-                    refusal, page_cap = _too_large_body(cap, part, limit), limit
+                    refusal, page_cap = _too_large_body(path, cap, part, limit), limit
                     return {"type": "http.disconnect"}
             return message
 
@@ -204,7 +225,7 @@ class BodyLimit:
             if refusal is not None:  # whatever the app answers, the answer is 413
                 if message["type"] == "http.response.start" and not started:
                     started = True
-                    await _send_413(send, scope, refusal, page_cap)
+                    await _refuse(scope, send, refusal, page_cap)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -216,7 +237,8 @@ class BodyLimit:
             if refusal is None:
                 raise
             if not started:
-                await _send_413(send, scope, refusal, page_cap)
+                started = True
+                await _refuse(scope, send, refusal, page_cap)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -229,12 +251,60 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_413(send: Send, scope: Scope, error: bytes, cap: int) -> None:
+def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every API route, also those of included routers (kept apart by newer FastAPI)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+
+
+def _routed(scope: Scope) -> Scope | None:
+    """``scope`` as routing would make it (``route``, ``endpoint``, ``path_params``) for
+    the API route it names, or ``None`` (no app, or no API route)."""
+    router = getattr(scope.get("app"), "router", None)
+    if router is None:
+        return None
+    for route in _api_routes(router.routes):
+        match, child = route.matches(scope)
+        if match == Match.FULL:
+            return {**scope, **child, "route": route}
+    return None
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def _refuse(scope: Scope, send: Send, refusal: tuple[str, str], cap: int) -> None:
+    """Answer a body over the limits: the caller is authenticated and authorized first, as
+    for any other request (401, 403, 429 come before the 413, and are audited as usual);
+    an authenticated caller's refused write is then audited under the one refusal rule
+    (:func:`facesearch.api.errors.refused_body`: the route's action, the 413's code), and
+    an audit that fails answers 503 instead."""
+    from facesearch.api.errors import refused_body  # the error mapping imports the app's parts
+
+    routed = _routed(scope)
+    if routed is not None:
+        code, message = refusal
+        response = await refused_body(Request(routed, _no_body), 413, code, message)
+        if response is not None:
+            response.headers["connection"] = "close"  # the body is left unread
+            await response(routed, _no_body, send)
+            return
+    await _send_413(send, scope, refusal, cap)
+
+
+async def _send_413(send: Send, scope: Scope, refusal: tuple[str, str], cap: int) -> None:
     """The 413: the error shape in JSON (``error``), or a short page for a browser on ``/ui``."""
     if _wants_page(scope):
         body, kind = _too_large_page(str(scope.get("path", "")), cap), b"text/html; charset=utf-8"
     else:
-        body, kind = error, b"application/json"
+        code, message = refusal
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        kind = b"application/json"
     await send(
         {
             "type": "http.response.start",

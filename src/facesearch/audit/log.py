@@ -18,6 +18,7 @@ the seqs lost) and moves the anchor to it, after which appends resume.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import logging
@@ -101,23 +102,33 @@ class AuditLog:
     def get(self, seq: int) -> AuditRecord:
         return self._store.get_audit(seq)
 
-    def verify(self) -> ChainReport:
+    def verify(self, exported: Anchor | None = None) -> ChainReport:
         """Verify the whole chain, that it still holds the anchored head, and (when an
-        anchor file is configured) that a non-empty log has one."""
+        anchor file is configured) that a non-empty log has one. With ``exported`` (a head
+        exported by :meth:`head` and kept elsewhere) the log must hold that event too; a
+        cut it proves is reported even when the anchor is missing or unreadable."""
         try:
             anchor = self.anchor()
         except StoreError as err:
             head = self._store.audit_head()
+            problem = f"{err.message}, so the log's end cannot be checked"
+            if exported is not None:
+                against = verify_chain(self._store.iter_audit(), exported=exported)
+                if not against.ok:
+                    return dataclasses.replace(against, problem=f"{problem}; {against.problem}")
             return ChainReport(
                 ok=False,
                 events_checked=0,
                 head_seq=None if head is None else head[0],
                 head_hash=None if head is None else head[1],
                 first_broken_seq=None if head is None else head[0],
-                problem=f"{err.message}, so the log's end cannot be checked",
+                problem=problem,
             )
         return verify_chain(
-            self._store.iter_audit(), anchor, require_anchor=self._anchor_path is not None
+            self._store.iter_audit(),
+            anchor,
+            require_anchor=self._anchor_path is not None,
+            exported=exported,
         )
 
     def health(self) -> str | None:
@@ -131,14 +142,20 @@ class AuditLog:
             return err.message
         return self._store.audit_head_problem(anchor)
 
-    def acknowledge_cut(self, reason: str, *, context: AuditContext) -> AuditRecord:
+    def acknowledge_cut(
+        self, reason: str, *, context: AuditContext, exported: Anchor | None = None
+    ) -> AuditRecord:
         """Record that the log disagrees with its anchor, and resume appending.
 
         The operator's act is an event (action ``audit.cut_acknowledged``) whose details
         hold ``reason``, the problem found, the log's end and the anchor as they were, and
         the seqs lost (``missing_from``..``missing_to`` when the anchor was ahead: the
         event takes the seq after the anchored one, so no seq the anchor saw is given
-        again). The anchor then names it. ``InvalidInput`` for a blank reason or one the
+        again). ``exported``, the operator's last exported head (:meth:`head`), counts like
+        the anchor: with the anchor missing, it is what tells that events at the log's end
+        are gone (the acknowledgement takes the seq after it and records the range lost);
+        without anchor or export a cut at the end cannot be known. The anchor then names
+        the acknowledgement. ``InvalidInput`` for a blank reason or one the
         sensitive-identifier guard refuses; ``Conflict`` when there is nothing to
         acknowledge; ``StoreError`` when the anchor cannot be written."""
         reason = (reason or "").strip()
@@ -148,6 +165,7 @@ class AuditLog:
         appended = self._store.acknowledge_audit_cut(
             context.event(CUT_ACKNOWLEDGED, target="audit-log", details={"reason": reason}),
             known_seq=self._anchored_seq,
+            exported=None if exported is None else (exported.seq, exported.hash),
         )
         if not self._advance(appended.seq, appended.hash) and self._anchor_path is not None:
             raise StoreError(
@@ -173,7 +191,7 @@ class AuditLog:
 
     def verify_against(self, exported: Anchor) -> ChainReport:
         """Verify the chain against an exported head (say, one kept off this machine)."""
-        return verify_chain(self._store.iter_audit(), exported)
+        return verify_chain(self._store.iter_audit(), exported=exported)
 
     def _committed(self, seq: int, digest: str, outcomes: tuple[str, ...]) -> None:
         """Called by the store after each transaction that appended events commits."""

@@ -158,9 +158,7 @@ def audit_verify(
     """Verify the audit log's hash chain; exit 1 and name the first broken link if broken."""
     exported = None if head is None else _exported_anchor(head)
     with common.engine() as engine:
-        report = engine.audit.verify()
-        if exported is not None and report.ok:
-            report = engine.audit.verify_against(exported)
+        report = engine.audit.verify(exported)
     if json_out:
         output.print_json(report)
     elif report.ok:
@@ -168,6 +166,8 @@ def audit_verify(
         if report.acknowledged_cuts:
             seqs = ", ".join(map(str, report.acknowledged_cuts))
             output.info(f"cuts acknowledged by an operator: events {seqs} (see their details)")
+        for note in report.notes:
+            output.info(f"the exported head: {note}")
     if not report.ok:
         if not json_out:
             output.error(f"audit log broken at event {report.first_broken_seq}: {report.problem}")
@@ -190,10 +190,17 @@ def audit_head() -> None:
     The anchor file beside the database catches a log cut short, but not someone who
     edits both; sign this output and keep it off this machine (for example
     `facesearch audit head | gpg --clearsign >> heads.asc` from cron), then check the log
-    with `audit verify --head FILE`."""
+    with `audit verify --head FILE`.
+
+    Exits 1 (a check that found a fault), still printing the JSON, when the log's end
+    disagrees with its anchor (``anchor_agrees`` false), so a pipeline that ships the
+    head fails instead of shipping a cut head unnoticed."""
     with common.engine() as engine:
         exported = engine.audit.head()
     output.print_json(exported)
+    if not exported.anchor_agrees:
+        output.error(f"the audit log disagrees with its anchor: {exported.problem}")
+        raise typer.Exit(code=1)
 
 
 @audit_app.command("acknowledge-cut")
@@ -204,6 +211,16 @@ def audit_acknowledge_cut(
             "--reason", help="Why, and what was done about it (recorded in the audit log)."
         ),
     ],
+    head: Annotated[
+        Path | None,
+        typer.Option(
+            "--head",
+            exists=True,
+            dir_okay=False,
+            help="The newest head exported by `audit head` (kept elsewhere): events after "
+            "the log's end that it names are recorded as lost, and never given again.",
+        ),
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Record that the audit log was cut, and let appends resume.
@@ -212,9 +229,12 @@ def audit_acknowledge_cut(
     anchor missing or unreadable) every audited action is refused. This appends an
     `audit.cut_acknowledged` event by the local operator, holding the reason, the problem,
     the log's end and the anchor as found and the seqs lost; the anchor then names it.
-    `audit verify` accepts the recorded gap and lists the acknowledgement."""
+    `audit verify` accepts the recorded gap and lists the acknowledgement. Give `--head`
+    when the anchor is missing too: without anchor or export, events cut from the log's
+    end cannot be known, and their seqs would be given again."""
+    exported = None if head is None else _exported_anchor(head)
     with common.engine() as engine:
-        event = engine.audit.acknowledge_cut(reason, context=operator())
+        event = engine.audit.acknowledge_cut(reason, context=operator(), exported=exported)
     if json_out:
         output.print_json(event)
         return

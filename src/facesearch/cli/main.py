@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     interrupted.
 
     A failed write that left no audit event with its code is audited here
-    (:func:`_audit_refusal`)."""
+    (:func:`_audit_refusal`); when that fails, the same line says so."""
 
     command = trail.RequestTrail(action=_command_action(argv if argv is not None else sys.argv[1:]))
     token = trail.begin(command)
@@ -548,13 +548,14 @@ def _command_action(argv: list[str]) -> str:
     return ".".join(["cli", *words])[:64]
 
 
-def _audit_refusal(command: trail.RequestTrail, err: FaceSearchError) -> None:
+def _audit_refusal(command: trail.RequestTrail, err: FaceSearchError) -> str:
     """Append the refusal of a write command (one that asked for the operator's context)
-    unless an event with its code is on record; if that fails, say so (exit 3)."""
+    unless an event with its code is on record. Returns what to add to the error's one
+    line: nothing, or that the refusal could not be audited (and why)."""
     if command.context is None or err.code in command.outcomes:
-        return
+        return ""
     if isinstance(err, AuditUnavailable):
-        return  # the log is what failed: nothing can be recorded
+        return ""  # the log is what failed: nothing can be recorded
     event = command.context.event(
         command.action or "cli", outcome=err.code, details={"error": err.message}
     )
@@ -562,9 +563,8 @@ def _audit_refusal(command: trail.RequestTrail, err: FaceSearchError) -> None:
         with common.engine() as engine:
             engine.audit.record(event)
     except FaceSearchError as audit_err:
-        output.error(err.message)
-        output.error(f"and the refusal could not be audited: {audit_err.message}")
-        sys.exit(3)
+        return f" (and the refusal could not be audited: {audit_err.message})"
+    return ""
 
 
 def _run(argv: list[str] | None, command: trail.RequestTrail) -> None:
@@ -575,8 +575,10 @@ def _run(argv: list[str] | None, command: trail.RequestTrail) -> None:
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except FaceSearchError as err:
-        _audit_refusal(command, err)
-        output.error(err.message)
+        # one line, and the exit code of the error itself: bad input stays 2 even when
+        # its refusal could not be audited (the line says so)
+        unaudited = _audit_refusal(command, err)
+        output.error(err.message + unaudited)
         sys.exit(2 if err.http_status < 500 else 3)
     except typer.Abort:
         output.error("aborted")

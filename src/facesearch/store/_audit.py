@@ -247,7 +247,12 @@ _REFUSED = (
 
 
 def append_event(
-    session: Session, event: NewAuditEvent, *, acknowledging: bool = False, known_seq: int = 0
+    session: Session,
+    event: NewAuditEvent,
+    *,
+    acknowledging: bool = False,
+    known_seq: int = 0,
+    exported: tuple[int, str] | None = None,
 ) -> AuditRecord:
     """Append ``event`` to the chain in ``session``, whose transaction holds the write lock.
 
@@ -265,16 +270,30 @@ def append_event(
     if watched and problem is None:
         problem = head_problem(last, anchor, lambda seq: _stored_hash(session, seq))
     if acknowledging:
+        if exported is not None:
+            against = head_problem(last, exported, lambda seq: _stored_hash(session, seq))
+            if against is not None and against != problem:
+                against = against.replace("was recorded", "was exported")
+                problem = against if problem is None else f"{problem}; {against}"
         if problem is None:
             raise Conflict("the audit log agrees with its anchor: there is no cut to acknowledge")
         end = 0 if last is None else last[0]
-        seq = max(end, 0 if anchor is None else anchor[0], known_seq) + 1
+        seq = (
+            max(
+                end,
+                0 if anchor is None else anchor[0],
+                known_seq,
+                0 if exported is None else exported[0],
+            )
+            + 1
+        )
         prev_hash = GENESIS_HASH if last is None else last[1]
         details = {
             **details,
             "problem": problem,
             "log_end": None if last is None else {"seq": last[0], "hash": last[1]},
             "anchor": None if anchor is None else {"seq": anchor[0], "hash": anchor[1]},
+            "exported": None if exported is None else {"seq": exported[0], "hash": exported[1]},
             "missing_from": end + 1 if seq > end + 1 else None,
             "missing_to": seq - 1 if seq > end + 1 else None,
         }
@@ -341,16 +360,24 @@ class AuditQueries(StoreBase):
         with self._tx("append_audit", write=True) as s:
             return append_event(s, event)
 
-    def acknowledge_audit_cut(self, event: NewAuditEvent, *, known_seq: int = 0) -> AuditRecord:
+    def acknowledge_audit_cut(
+        self,
+        event: NewAuditEvent,
+        *,
+        known_seq: int = 0,
+        exported: tuple[int, str] | None = None,
+    ) -> AuditRecord:
         """Append ``event`` (action :data:`CUT_ACKNOWLEDGED`) to a log that disagrees with
         its anchor, recording in its details what was wrong (``problem``), the log's end and
         the anchor as found, and the seqs that are gone (``missing_from``..``missing_to``,
-        when the anchor, or ``known_seq``, was ahead). ``Conflict`` when the log agrees
-        with its anchor."""
+        when the anchor, ``known_seq`` or the ``exported`` head was ahead). ``Conflict``
+        when the log agrees with its anchor and with ``exported``."""
         if event.action != CUT_ACKNOWLEDGED:
             raise InvalidInput(f"an acknowledgement's action is {CUT_ACKNOWLEDGED}")
         with self._tx("acknowledge_audit_cut", write=True) as s:
-            return append_event(s, event, acknowledging=True, known_seq=known_seq)
+            return append_event(
+                s, event, acknowledging=True, known_seq=known_seq, exported=exported
+            )
 
     def audit_head_problem(self, anchor: tuple[int, str] | None) -> str | None:
         """What is wrong with the log's end against ``anchor`` (:func:`head_problem`)."""
