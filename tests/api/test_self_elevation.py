@@ -31,6 +31,7 @@ def test_an_admin_cannot_raise_its_own_search_rights(api: Api) -> None:
     assert api.client.post("/api/v1/groups", json={"name": "team"}, headers=h).status_code == 201
     r = api.client.post("/api/v1/groups/team/members", json={"user": "root"}, headers=h)
     assert r.status_code == 403, r.text
+    assert "no one may add themselves to a group" in r.json()["error"]["message"]
     assert _newest(api) == ("root", "group.member.add", "permission_denied")
 
     api.engine.add_group_member("team", "root", context=SETUP)  # another admin's act

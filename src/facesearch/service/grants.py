@@ -47,7 +47,7 @@ class Grants:
     def grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
         """Let ``user`` search ``gallery``. Audited (``grant.add``); refused for oneself."""
         try:
-            _not_oneself(context, user, "grant a gallery to")
+            _not_oneself(context, user, "grant a gallery to themselves")
             record = self.store.add_grant(
                 user,
                 gallery,
@@ -134,7 +134,7 @@ class Grants:
             context,
             target=f"group:{group}",
             details={"user": user},
-            check=lambda: _not_oneself(context, user, "add to a group"),
+            check=lambda: _not_oneself(context, user, "add themselves to a group"),
             write=lambda: self.store.add_group_member(
                 group,
                 user,
@@ -266,7 +266,7 @@ class Grants:
 def _not_oneself(context: AuditContext, user: str, what: str) -> None:
     """``PermissionDenied`` when ``user`` is the actor of ``context``."""
     if context.actor == (user.strip() if isinstance(user, str) else user):
-        raise PermissionDenied(f"no one may {what} themselves: another administrator must do it")
+        raise PermissionDenied(f"no one may {what}: another administrator must do it")
 
 
 def galleries_to_search(
