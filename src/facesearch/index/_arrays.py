@@ -56,6 +56,19 @@ def as_vectors(vectors: Any, dim: int, *, name: str = "vectors") -> FloatArray:
     return out
 
 
+def as_rows(ids: Any, vectors: Any, dim: int) -> tuple[IntArray, FloatArray]:
+    """``ids`` ``(n,)`` and ``vectors`` ``(n, dim)`` checked for an index ``add``: as
+    :func:`as_ids` and :func:`as_vectors`, as many ids as vectors, no id twice
+    (:class:`InvalidInput` otherwise)."""
+    id_arr = as_ids(ids)
+    vec = as_vectors(vectors, dim)
+    if id_arr.size != vec.shape[0]:
+        raise InvalidInput(f"got {id_arr.size} ids for {vec.shape[0]} vectors")
+    if np.unique(id_arr).size != id_arr.size:
+        raise InvalidInput("ids contain duplicates")
+    return id_arr, vec
+
+
 def check_k(k: Any) -> int:
     """``k`` as a positive ``int``; raises :class:`InvalidInput` otherwise."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):

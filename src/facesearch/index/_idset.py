@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from facesearch.errors import InvalidInput
 from facesearch.index._arrays import sorted_member
 from facesearch.types import IntArray
 
@@ -35,6 +36,20 @@ class IdSet:
     def contains(self, ids: IntArray) -> NDArray[np.bool_]:
         """Membership of each of ``ids`` (any order, may repeat), bool ``(m,)``."""
         return sorted_member(self._main, ids) | sorted_member(self._delta, ids)
+
+    def refuse_present(self, ids: IntArray) -> None:
+        """:class:`InvalidInput` naming (up to 5 of) ``ids`` already in the set: an index
+        never holds an id twice (FAISS would silently keep both)."""
+        present = self.contains(ids)
+        if present.any():
+            dup = ids[present]
+            shown = ", ".join(str(int(i)) for i in dup[:5])
+            more = f" and {dup.size - 5} more" if dup.size > 5 else ""
+            raise InvalidInput(f"ids already in the index: {shown}{more}")
+
+    def present(self, ids: IntArray) -> IntArray:
+        """The distinct ids of ``ids`` that are in the set, ascending."""
+        return np.unique(ids[self.contains(ids)])
 
     def add(self, ids: IntArray) -> None:
         """Add ``ids``, which the caller has checked are unique and absent."""

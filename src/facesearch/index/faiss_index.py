@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.errors import IndexUnavailable, InvalidInput
-from facesearch.index._arrays import as_ids, as_vectors, check_k
+from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
 from facesearch.types import FloatArray, IntArray
@@ -75,21 +75,11 @@ class FaissFlatIndex:
     # --- writes --------------------------------------------------------------------------
     def add(self, ids: IntArray, vectors: FloatArray) -> None:
         """Add ``vectors`` ``(n, dim)`` under ``ids`` ``(n,)``; see :class:`VectorIndex`."""
-        id_arr = as_ids(ids)
-        vec = as_vectors(vectors, self._dim)
-        if id_arr.size != vec.shape[0]:
-            raise InvalidInput(f"got {id_arr.size} ids for {vec.shape[0]} vectors")
+        id_arr, vec = as_rows(ids, vectors, self._dim)
         if id_arr.size == 0:
             return
-        if np.unique(id_arr).size != id_arr.size:
-            raise InvalidInput("ids contain duplicates")
         with self._lock:
-            present = self._ids.contains(id_arr)
-            if present.any():
-                dup = id_arr[present]
-                shown = ", ".join(str(int(i)) for i in dup[:5])
-                more = f" and {dup.size - 5} more" if dup.size > 5 else ""
-                raise InvalidInput(f"ids already in the index: {shown}{more}")
+            self._ids.refuse_present(id_arr)
             self._index.add_with_ids(vec, id_arr)
             self._ids.add(id_arr)
 
@@ -99,7 +89,7 @@ class FaissFlatIndex:
         if id_arr.size == 0:
             return 0
         with self._lock:
-            hit = np.unique(id_arr[self._ids.contains(id_arr)])
+            hit = self._ids.present(id_arr)
             if hit.size == 0:
                 return 0
             removed = int(self._index.remove_ids(faiss.IDSelectorBatch(hit)))

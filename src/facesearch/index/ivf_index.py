@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.errors import IndexUnavailable, InvalidInput
-from facesearch.index._arrays import as_ids, as_vectors, check_k
+from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
 from facesearch.index.faiss_index import WATERMARK_FILE, _atomic_write, _fsync_dir
@@ -227,21 +227,11 @@ class FaissIVFIndex:
         The rows go to the re-rank file, then (trained) their codes to the IVF, without
         retraining. The add that reaches ``train_min`` faces trains the index.
         """
-        id_arr = as_ids(ids)
-        vec = as_vectors(vectors, self._dim)
-        if id_arr.size != vec.shape[0]:
-            raise InvalidInput(f"got {id_arr.size} ids for {vec.shape[0]} vectors")
+        id_arr, vec = as_rows(ids, vectors, self._dim)
         if id_arr.size == 0:
             return
-        if np.unique(id_arr).size != id_arr.size:
-            raise InvalidInput("ids contain duplicates")
         with self._lock:
-            present = self._ids.contains(id_arr)
-            if present.any():
-                dup = id_arr[present]
-                shown = ", ".join(str(int(i)) for i in dup[:5])
-                more = f" and {dup.size - 5} more" if dup.size > 5 else ""
-                raise InvalidInput(f"ids already in the index: {shown}{more}")
+            self._ids.refuse_present(id_arr)
             self._rows.write(id_arr, vec)
             if self._ivf is not None:
                 self._ivf.add_with_ids(vec, id_arr)
@@ -260,7 +250,7 @@ class FaissIVFIndex:
         if id_arr.size == 0:
             return 0
         with self._lock:
-            hit = np.unique(id_arr[self._ids.contains(id_arr)])
+            hit = self._ids.present(id_arr)
             if hit.size == 0:
                 return 0
             if self._ivf is not None:
