@@ -8,15 +8,14 @@ request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from facesearch.api.trail import AUDIT_ACTIONS
+from facesearch.api.uploads import api_routes
 from facesearch.audit import AuditContext
 
 from .conftest import SETUP, WHY, Api
@@ -36,20 +35,10 @@ def _operations(api: Api) -> dict[tuple[str, str], str]:
     }
     names = {
         (method, route.path_format): route.name
-        for route in _api_routes(api.client.app.routes)  # type: ignore[attr-defined]
+        for route in api_routes(api.client.app.routes)  # type: ignore[attr-defined]
         for method in route.methods
     }
     return {op: names[op] for op in documented}
-
-
-def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
-    """Every API route, also those of included routers (kept apart by newer FastAPI)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from _api_routes(inner.routes)
 
 
 def _setup(api: Api) -> None:

@@ -251,14 +251,14 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
     """Every API route, also those of included routers (kept apart by newer FastAPI)."""
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from _api_routes(inner.routes)
+            yield from api_routes(inner.routes)
 
 
 def _routed(scope: Scope) -> Scope | None:
@@ -267,7 +267,7 @@ def _routed(scope: Scope) -> Scope | None:
     router = getattr(scope.get("app"), "router", None)
     if router is None:
         return None
-    for route in _api_routes(router.routes):
+    for route in api_routes(router.routes):
         match, child = route.matches(scope)
         if match == Match.FULL:
             return {**scope, **child, "route": route}

@@ -7,12 +7,9 @@ Saved as two files in a folder: ``faiss.index`` (``faiss.serialize_index`` bytes
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from facesearch.atomicfile import write_atomically
 from facesearch.errors import IndexUnavailable, InvalidInput
 from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k
 from facesearch.index._idset import IdSet
@@ -171,10 +169,10 @@ class FaissFlatIndex:
             }
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                _atomic_write(folder / name, blob.data)
+                write_atomically(folder / name, blob.data)
                 del blob
                 text = json.dumps(meta, sort_keys=True, indent=2) + "\n"
-                _atomic_write(folder / WATERMARK_FILE, text.encode("utf-8"))
+                write_atomically(folder / WATERMARK_FILE, text.encode("utf-8"))
                 for stale in [*folder.glob("faiss*.index"), *folder.glob("ivf-*.index")]:
                     if stale.name != name:
                         stale.unlink(missing_ok=True)
@@ -260,32 +258,3 @@ def saved_index_path(folder: Path) -> Path:
     """The index file the watermark in ``folder`` names (for tools and tests)."""
     meta = json.loads((Path(folder) / WATERMARK_FILE).read_text("utf-8"))
     return Path(folder) / str(meta.get("index_file", INDEX_FILE))
-
-
-def _atomic_write(path: Path, data: memoryview | bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where directories can't be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -52,11 +52,12 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from facesearch.atomicfile import fsync_dir, write_atomically
 from facesearch.errors import IndexUnavailable, InvalidInput
 from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
-from facesearch.index.faiss_index import WATERMARK_FILE, _atomic_write, _fsync_dir
+from facesearch.index.faiss_index import WATERMARK_FILE
 from facesearch.types import FloatArray, IntArray
 
 __all__ = ["RETRAIN_FACTOR", "FaissIVFIndex", "IVFParams", "nlist_for"]
@@ -428,10 +429,10 @@ class FaissIVFIndex:
                     "n_trained": n_trained,
                     "nlist": nlist,
                 }
-                _atomic_write(folder / name, blob)
+                write_atomically(folder / name, blob)
                 del blob
                 text = json.dumps(meta, sort_keys=True, indent=2) + "\n"
-                _atomic_write(folder / WATERMARK_FILE, text.encode("utf-8"))
+                write_atomically(folder / WATERMARK_FILE, text.encode("utf-8"))
                 for stale in [*folder.glob("ivf-*.index"), *folder.glob("faiss*.index")]:
                     if stale.name != name:
                         stale.unlink(missing_ok=True)
@@ -467,7 +468,7 @@ class FaissIVFIndex:
                 os.fsync(f.fileno())
             os.replace(tmp, dst)
             self._rows = _RowFile(dst, self._dim, create=False)
-        _fsync_dir(folder)
+        fsync_dir(folder)
 
     @classmethod
     def load(cls, folder: Path, params: IVFParams | None = None) -> tuple[FaissIVFIndex, Watermark]:

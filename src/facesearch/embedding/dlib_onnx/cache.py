@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from facesearch.atomicfile import write_atomically
 from facesearch.errors import ModelLoadError
 from facesearch.modelfiles import DLIB_RESNET_V1, packaged_model
 
@@ -56,20 +55,6 @@ def convert(dat_path: Path) -> bytes:
     return data
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_or_convert(cache_dir: Path, *, dat_path: Path | None = None) -> ConvertedModel:
     """The converted model for dlib's packaged ``.dat`` (or ``dat_path``), from ``cache_dir``.
 
@@ -102,8 +87,8 @@ def load_or_convert(cache_dir: Path, *, dat_path: Path | None = None) -> Convert
             raise ModelLoadError(f"cannot convert {dat_path.name} to ONNX: {err}") from err
         digest = hashlib.sha256(data).hexdigest()
         try:
-            _write_atomically(path, data)
-            _write_atomically(digest_path, (digest + "\n").encode("ascii"))
+            write_atomically(path, data)
+            write_atomically(digest_path, (digest + "\n").encode("ascii"))
         except OSError as err:
             raise ModelLoadError(
                 f"cannot write the converted model to {cache_dir}: {err.strerror}"
