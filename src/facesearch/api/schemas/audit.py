@@ -60,6 +60,9 @@ class AuditPage(BaseModel):
     )
 
 
+# Written out, not derived from facesearch.audit.ChainReport: the API always lists
+# first_broken_seq and problem (null when the chain is intact) where the report defaults
+# them, and does not show the report's notes (tests/api/test_schemas.py pins the rest).
 class ChainReportOut(BaseModel):
     model_config = examples(
         {

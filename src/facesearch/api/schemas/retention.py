@@ -31,6 +31,9 @@ class GalleryCountsOut(BaseModel):
     faces: int
 
 
+# Written out: the API shows a RetentionReport with counts of its own (n_images, n_faces,
+# by_gallery) under names of its own (as_of, deleted_face_ids); tests/api/test_schemas.py
+# checks that it still shows every field of the report.
 class RetentionOut(BaseModel):
     """A retention run at ``as_of``: what would go (``dry_run``) or what went."""
 
