@@ -34,7 +34,7 @@ from facesearch.api.routes import (
     reviews,
     search,
 )
-from facesearch.api.schemas_admin import HealthOut, ReadyOut
+from facesearch.api.schemas.system import HealthOut, ReadyOut
 from facesearch.api.statuses import DESCRIPTIONS, operation_statuses
 from facesearch.api.trail import AuditTrail
 from facesearch.api.uploads import BodyLimit

@@ -15,11 +15,7 @@ from facesearch.api.deps import (
     SystemReader,
     UserManager,
 )
-from facesearch.api.schemas_admin import (
-    AuditEventOut,
-    AuditPage,
-    ChainReportOut,
-    IndexOut,
+from facesearch.api.schemas.accounts import (
     IssuedKeyOut,
     KeyIn,
     KeyOut,
@@ -28,6 +24,8 @@ from facesearch.api.schemas_admin import (
     UserOut,
     UserPatch,
 )
+from facesearch.api.schemas.audit import AuditEventOut, AuditPage, ChainReportOut
+from facesearch.api.schemas.system import IndexOut
 from facesearch.auth import Action
 from facesearch.errors import InvalidInput
 from facesearch.store import AuditFilter

@@ -15,20 +15,18 @@ from facesearch.api.deps import (
     catalog_scope,
     check_gallery_scope,
 )
-from facesearch.api.schemas import (
-    Box,
+from facesearch.api.schemas.catalog import (
     DeletedOut,
     EnrolledFile,
     EnrollOut,
     ErrorDetail,
-    FaceOut,
     GalleryIn,
     GalleryOut,
     ImageOut,
-    Quality,
     RejectedFaceOut,
     SubjectOut,
 )
+from facesearch.api.schemas.faces import FaceOut
 from facesearch.api.uploads import read_image
 from facesearch.errors import FaceSearchError, InvalidInput, NotFound
 
@@ -223,12 +221,7 @@ def enroll_images(
                 image_id=result.image_id,
                 sha256=result.sha256,
                 face_ids=list(result.face_ids),
-                rejected=[
-                    RejectedFaceOut(
-                        box=Box.of(r.box), quality=Quality.of(r.quality), reasons=list(r.reasons)
-                    )
-                    for r in result.rejected
-                ],
+                rejected=[RejectedFaceOut.of(r) for r in result.rejected],
             )
         )
     enrolled = sum(f.outcome == "enrolled" for f in out)

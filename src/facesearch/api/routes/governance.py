@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from facesearch.api.deps import GalleryWriter, GrantManager, GroupManager, RetentionManager
-from facesearch.api.schemas import GalleryOut
-from facesearch.api.schemas_governance import (
-    BlindReviewIn,
+from facesearch.api.schemas.catalog import BlindReviewIn, GalleryOut
+from facesearch.api.schemas.grants import (
     GrantIn,
     GrantOut,
     GroupGrantIn,
@@ -17,9 +16,8 @@ from facesearch.api.schemas_governance import (
     GroupIn,
     GroupMemberIn,
     GroupOut,
-    RetentionIn,
-    RetentionOut,
 )
+from facesearch.api.schemas.retention import RetentionIn, RetentionOut
 from facesearch.service.retention import RetentionReport
 
 router = APIRouter(prefix="/api/v1")

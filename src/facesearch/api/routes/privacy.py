@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 
 from facesearch.api.deps import ErasureManager, ErasureReader
-from facesearch.api.schemas_privacy import (
+from facesearch.api.schemas.privacy import (
     ErasureConfirmedOut,
     ErasureConfirmIn,
     ErasureOut,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, status
 from fastapi.responses import Response
 
 from facesearch.api.deps import Caller, ReviewJudge, ReviewReader
-from facesearch.api.schemas_review import JudgementIn, LeadOut, ReviewOut
+from facesearch.api.schemas.reviews import JudgementIn, LeadOut, ReviewOut
 from facesearch.auth import Action
 from facesearch.service.reviews import LEAD_DISCLAIMER, Viewer
 

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from facesearch.api.deps import Caller, Searcher, Verifier
-from facesearch.api.schemas import (
-    Box,
+from facesearch.api.schemas.faces import Box, Quality
+from facesearch.api.schemas.search import (
     CandidateOut,
     ProbeFaceOut,
-    Quality,
     SearchOut,
     VerifyFaceOut,
     VerifyOut,
@@ -67,10 +66,8 @@ def search_out(result: SearchResult) -> SearchOut:
 
 
 def _probe_face(face: ProbeFace) -> ProbeFaceOut:
-    return ProbeFaceOut(
-        box=Box.of(face.box),
-        detector_score=face.detector_score,
-        quality=Quality.of(face.quality),
+    return ProbeFaceOut.from_record(
+        face,
         candidates=[
             CandidateOut(
                 rank=c.rank,
@@ -180,11 +177,6 @@ def verify(
         a, b, context=_justified(caller, purpose, case_reference, authorization_reference)
     )
 
-    def face(p: ProbeFace) -> VerifyFaceOut:
-        return VerifyFaceOut(
-            box=Box.of(p.box), detector_score=p.detector_score, quality=Quality.of(p.quality)
-        )
-
     return VerifyOut(
         similarity=result.similarity,
         threshold=result.threshold,
@@ -193,6 +185,6 @@ def verify(
         threshold_fmr=result.threshold_fmr,
         model_id=result.model_id,
         audit_seq=result.audit_seq,
-        face_a=face(result.face_a),
-        face_b=face(result.face_b),
+        face_a=VerifyFaceOut.of(result.face_a),
+        face_b=VerifyFaceOut.of(result.face_b),
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
-from facesearch.api.schemas import examples
+from facesearch.api.schemas.base import RecordOut, examples, record_schema
 from facesearch.service.reviews import LEAD_DISCLAIMER, LeadView, ReviewView
 from facesearch.store import JudgementRecord
 
@@ -25,15 +25,10 @@ class JudgementIn(BaseModel):
     )
 
 
-class JudgementOut(BaseModel):
-    reviewer: str
-    judgement: str
-    note: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, j: JudgementRecord) -> JudgementOut:
-        return cls(reviewer=j.reviewer, judgement=j.judgement, note=j.note, created_at=j.created_at)
+# The search and the candidate are the review's own (the path names them).
+@record_schema(JudgementRecord, omit=("seq", "face_id"))
+class JudgementOut(RecordOut[JudgementRecord]):
+    pass
 
 
 LEAD_EXAMPLE: dict[str, Any] = {
@@ -63,7 +58,26 @@ LEAD_EXAMPLE: dict[str, Any] = {
 }
 
 
-class LeadOut(BaseModel):
+# The API names the search `search_seq` and the viewer "you", shows the state by its value,
+# and adds the notice (first) and the candidate's thumbnail URL.
+@record_schema(
+    LeadView,
+    rename={"seq": "search_seq", "judged_by_viewer": "judged_by_you"},
+    fields={
+        "notice": (str, Field(LEAD_DISCLAIMER, description="Read before acting on this lead.")),
+        "state": Literal["unreviewed", "pending", "confirmed lead", "excluded"],
+        "judgements": list[JudgementOut],
+        "thumbnail_url": (
+            str | None,
+            Field(
+                None,
+                description="The candidate's face (no gallery shown); null when no longer stored.",
+            ),
+        ),
+    },
+    first=("notice",),
+)
+class LeadOut(RecordOut[LeadView]):
     """A candidate with its lead state, and the notice that it is an investigative lead, not
     an identification, and not sufficient on its own for an arrest. While
     `judgements_hidden` (a reviewer who has not judged it yet) only `n_judgements` is
@@ -73,47 +87,16 @@ class LeadOut(BaseModel):
 
     model_config = examples(LEAD_EXAMPLE)
 
-    notice: str = Field(LEAD_DISCLAIMER, description="Read before acting on this lead.")
-
-    search_seq: int
-    face_id: int
-    rank: int
-    similarity: float
-    state: Literal["unreviewed", "pending", "confirmed lead", "excluded"]
-    n_judgements: int
-    judged_by_you: bool
-    judgements_hidden: bool
-    judgements: list[JudgementOut]
-    stored: bool
-    withheld: bool
-    gallery: str | None
-    source_category: str | None
-    subject_label: str | None
-    thumbnail_url: str | None = Field(
-        None, description="The candidate's face (no gallery shown); null when no longer stored."
-    )
-
     @classmethod
-    def of(cls, v: LeadView) -> LeadOut:
-        return cls(
-            search_seq=v.seq,
-            face_id=v.face_id,
-            rank=v.rank,
-            similarity=v.similarity,
-            state=v.state.value,
-            n_judgements=v.n_judgements,
-            judged_by_you=v.judged_by_viewer,
-            judgements_hidden=v.judgements_hidden,
-            judgements=[JudgementOut.of(j) for j in v.judgements],
-            stored=v.stored,
-            withheld=v.withheld,
-            gallery=v.gallery,
-            source_category=v.source_category,
-            subject_label=v.subject_label,
-            thumbnail_url=(f"/api/v1/reviews/{v.seq}/{v.face_id}/thumbnail" if v.stored else None),
+    def of(cls, record: LeadView) -> Self:
+        thumbnail = f"/api/v1/reviews/{record.seq}/{record.face_id}/thumbnail"
+        return cls.from_record(
+            record, state=record.state.value, thumbnail_url=thumbnail if record.stored else None
         )
 
 
+# Written out, not derived from ReviewView: the API names the search `search_seq` and puts
+# the notice among the fields (tests/api/test_schemas.py checks it shows every field).
 class ReviewOut(BaseModel):
     model_config = examples(
         {

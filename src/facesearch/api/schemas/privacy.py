@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, Field
 
-from facesearch.api.schemas import FACE_EXAMPLE, FaceOut, examples
+from facesearch.api.schemas.base import RecordOut, examples, record_schema
+from facesearch.api.schemas.faces import FACE_EXAMPLE, FaceOut
 from facesearch.service.privacy import ErasureConfirmation, ErasureView
-from facesearch.store import ErasureRecord, SuppressionRecord
+from facesearch.store import ErasureRecord, ProposedFace, SuppressionRecord
 
 
-class ProposedFaceOut(BaseModel):
+@record_schema(ProposedFace, rename={"via": "via_face_id"}, fields={"face": FaceOut | None})
+class ProposedFaceOut(RecordOut[ProposedFace]):
     """A face proposed for erasure: its cosine similarity to the requester's face (or, when
     ``via_face_id`` is set, to that proposed face, through which it was found), and the
     stored face (``null`` once it is gone)."""
 
-    face_id: int
-    similarity: float
-    via_face_id: int | None = None
-    face: FaceOut | None
 
-
-class ErasureOut(BaseModel):
+@record_schema(ErasureRecord, fields={"proposed": list[ProposedFaceOut]})
+class ErasureOut(RecordOut[ErasureRecord]):
     """An erasure request. ``status``: pending, completed or cancelled. ``threshold`` is the
     similarity of ``target_fmr`` in the model's calibration table."""
 
@@ -51,54 +48,21 @@ class ErasureOut(BaseModel):
         }
     )
 
-    id: int
-    reference: str
-    note: str
-    status: str
-    model_id: str
-    target_fmr: float
-    threshold: float
-    proposed: list[ProposedFaceOut]
-    erased_face_ids: list[int]
-    created_by: str
-    created_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-
     @classmethod
-    def of(cls, r: ErasureRecord, view: ErasureView | None = None) -> ErasureOut:
-        if view is not None:
+    def of(cls, record: ErasureRecord, view: ErasureView | None = None) -> Self:
+        """The request ``record``, its proposed faces with the stored faces when ``view``
+        is given, without them (``face``: null) otherwise."""
+        if view is None:
+            proposed = [ProposedFaceOut.from_record(p, face=None) for p in record.proposed]
+        else:
             proposed = [
-                ProposedFaceOut(
-                    face_id=f.face_id,
-                    similarity=f.similarity,
-                    via_face_id=f.via,
+                ProposedFaceOut.from_record(
+                    ProposedFace(f.face_id, f.similarity, f.via),
                     face=None if f.face is None else FaceOut.of(f.face),
                 )
                 for f in view.faces
             ]
-        else:
-            proposed = [
-                ProposedFaceOut(
-                    face_id=p.face_id, similarity=p.similarity, via_face_id=p.via, face=None
-                )
-                for p in r.proposed
-            ]
-        return cls(
-            id=r.id,
-            reference=r.reference,
-            note=r.note,
-            status=r.status,
-            model_id=r.model_id,
-            target_fmr=r.target_fmr,
-            threshold=r.threshold,
-            proposed=proposed,
-            erased_face_ids=list(r.erased_face_ids),
-            created_by=r.created_by,
-            created_at=r.created_at,
-            decided_by=r.decided_by,
-            decided_at=r.decided_at,
-        )
+        return cls.from_record(record, proposed=proposed)
 
 
 class ErasureConfirmedOut(ErasureOut):
@@ -149,7 +113,8 @@ class ErasureConfirmIn(BaseModel):
     )
 
 
-class SuppressionOut(BaseModel):
+@record_schema(SuppressionRecord)
+class SuppressionOut(RecordOut[SuppressionRecord]):
     """One suppressed embedding's provenance (the vector itself is never served)."""
 
     model_config = examples(
@@ -161,19 +126,3 @@ class SuppressionOut(BaseModel):
             "created_at": "2026-02-01T09:20:00Z",
         }
     )
-
-    id: int
-    request_id: int
-    reference: str
-    model_id: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, s: SuppressionRecord) -> SuppressionOut:
-        return cls(
-            id=s.id,
-            request_id=s.request_id,
-            reference=s.reference,
-            model_id=s.model_id,
-            created_at=s.created_at,
-        )
