@@ -144,7 +144,7 @@ def test_an_erased_face_cannot_become_a_lead_and_its_judgements_go(
     engine.confirm_erasure(view.request.id, face_ids=[booked], context=CURATOR)
     event = engine.audit.list(AuditFilter(action="erasure.confirm"), limit=1)[0]
     assert event.details["review_judgements_deleted"] == 1
-    assert [j.face_id for j in engine.store.list_judgements(seq)] == [press]
+    assert [j.face_id for j in engine.store.reviews.list_judgements(seq)] == [press]
 
     with pytest.raises(NotFound, match="no longer stored"):
         engine.judge(seq, booked, "possible_lead", "agree", context=BOB)
@@ -172,7 +172,7 @@ def test_a_purged_face_loses_its_judgements_and_takes_no_more(
         assert report.face_ids == (face,)
         event = fs.audit.list(AuditFilter(action="retention.purge"), limit=1)[0]
         assert event.details["review_judgements_deleted"] == 1
-        assert fs.store.list_judgements(seq) == []
+        assert fs.store.reviews.list_judgements(seq) == []
         with pytest.raises(NotFound, match="no longer stored"):
             fs.judge(seq, face, "possible_lead", context=BOB)
 

@@ -88,7 +88,7 @@ class Enrollment(Privacy):
         enrollment and its audit event commit together; a failure is audited with its code.
         """
         try:
-            record = self.store.get_gallery(gallery)
+            record = self.store.catalog.get_gallery(gallery)
             check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
             analyzed = self.pipeline.analyze(data)
             return self.commit_analyzed(
@@ -214,7 +214,7 @@ class Enrollment(Privacy):
             for attempt in range(_SUPPRESSION_RETRIES):
                 marks = self.refuse_suppressed([f.embedding for f in analyzed.faces])
                 try:
-                    enrolled = self.store.add_image(
+                    enrolled = self.store.catalog.add_image(
                         gallery.id,
                         image,
                         new_faces,

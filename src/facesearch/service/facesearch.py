@@ -140,7 +140,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
                 "source_category": (source_category, FieldKind.REFERENCE),
             }
         )
-        gallery = self.store.create_gallery(
+        gallery = self.store.catalog.create_gallery(
             name.strip(),
             legal_basis=legal_basis.strip(),
             description=description,
@@ -157,12 +157,12 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         return gallery
 
     def list_galleries(self) -> list[GalleryRecord]:
-        return self.store.list_galleries()
+        return self.store.catalog.list_galleries()
 
     def delete_gallery(self, name: str, *, context: AuditContext) -> list[int]:
         target = f"gallery:{name}"
         with self._write_lock:
-            ids = self.store.delete_gallery(
+            ids = self.store.catalog.delete_gallery(
                 name, audit=self._deletion_event(context, "gallery.delete", target, (name,))
             )
             self._index.apply_deletions()
@@ -170,7 +170,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         return ids
 
     def list_subjects(self, gallery: str | None = None) -> list[SubjectRecord]:
-        return self.store.list_subjects(gallery)
+        return self.store.catalog.list_subjects(gallery)
 
     def delete_subject(self, gallery: str, label: str, *, context: AuditContext) -> list[int]:
         """Delete a subject and its faces. The audit event names the subject by its id, not
@@ -186,7 +186,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
             )
 
         with self._write_lock:
-            ids = self.store.delete_subject(gallery, label, audit=event)
+            ids = self.store.catalog.delete_subject(gallery, label, audit=event)
             self._index.apply_deletions()
         self.audit.committed()
         return ids
@@ -200,16 +200,18 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         limit: int = 100,
         offset: int = 0,
     ) -> list[FaceRecord]:
-        return self.store.list_faces(gallery=gallery, subject=subject, limit=limit, offset=offset)
+        return self.store.catalog.list_faces(
+            gallery=gallery, subject=subject, limit=limit, offset=offset
+        )
 
     def get_face(self, face_id: int) -> FaceRecord:
-        return self.store.get_face(face_id)
+        return self.store.catalog.get_face(face_id)
 
     def delete_faces(self, ids: Sequence[int], *, context: AuditContext) -> list[int]:
         """Delete the faces of ``ids``; returns those that existed (ascending)."""
         event = self._deletion_event(context, "face.delete", None, ())
         with self._write_lock:
-            deleted = self.store.delete_faces(list(ids), audit=event)
+            deleted = self.store.catalog.delete_faces(list(ids), audit=event)
             self._index.apply_deletions()
         self.audit.committed()
         return deleted
@@ -217,7 +219,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
     def delete_image(self, image_id: int, *, context: AuditContext) -> list[int]:
         event = self._deletion_event(context, "image.delete", f"image:{image_id}", ())
         with self._write_lock:
-            deleted = self.store.delete_image(image_id, audit=event)
+            deleted = self.store.catalog.delete_image(image_id, audit=event)
             self._index.apply_deletions()
         self.audit.committed()
         return deleted
@@ -293,12 +295,14 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         analyzed = self.pipeline.analyze(data)
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
         if galleries:
-            records = [self.store.get_gallery(name) for name in galleries]
-            subset = self.store.face_ids_in_galleries(self.model_id, [g.id for g in records])
+            records = [self.store.catalog.get_gallery(name) for name in galleries]
+            subset = self.store.index_rows.face_ids_in_galleries(
+                self.model_id, [g.id for g in records]
+            )
             names = tuple(g.name for g in records)
         else:
             subset = None
-            names = tuple(g.name for g in self.store.list_galleries())
+            names = tuple(g.name for g in self.store.catalog.list_galleries())
         # after reading the subset: every face it lists that had committed is now indexed
         # (another request may have committed it and not yet added it to the index)
         self._index.catch_up()
@@ -311,7 +315,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         if threshold is None:
             threshold = self.leads.search_threshold(gallery_size)
         wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
-        records_by_id = self.store.get_faces(wanted)
+        records_by_id = self.store.catalog.get_faces(wanted)
         results = []
         for face, row_scores, row_ids in zip(probe_faces, scores, ids, strict=True):
             kept = [

@@ -188,10 +188,10 @@ def enroll_paths(
     run is refused); a file whose own label (folder name) or path holds one is reported in
     ``errors`` by field and kind, and nothing of it is stored."""
     started = time.perf_counter()
-    record = engine.store.get_gallery(gallery)
+    record = engine.store.catalog.get_gallery(gallery)
     check_enroll_fields(subject, None, source_uri, legal_basis)
     engine.pipeline.warm_up()  # a model that fails its checksum: one error, before any file
-    existing = engine.store.existing_sha256(record.id)
+    existing = engine.store.catalog.existing_sha256(record.id)
     summary = EnrollSummary()
     todo: list[FileTask] = []
     limit = engine.settings.imaging.max_bytes

@@ -48,7 +48,7 @@ class Grants:
         """Let ``user`` search ``gallery``. Audited (``grant.add``); refused for oneself."""
         try:
             _not_oneself(context, user, "grant a gallery to themselves")
-            record = self.store.add_grant(
+            record = self.store.groups.add_grant(
                 user,
                 gallery,
                 granted_by=context.actor,
@@ -67,7 +67,7 @@ class Grants:
     def revoke_grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
         """Withdraw ``user``'s grant on ``gallery``. Audited (``grant.remove``)."""
         try:
-            record = self.store.remove_grant(
+            record = self.store.groups.remove_grant(
                 user,
                 gallery,
                 audit=lambda g: context.event(
@@ -85,11 +85,11 @@ class Grants:
     def list_grants(
         self, *, user: str | None = None, gallery: str | None = None
     ) -> list[GrantRecord]:
-        return self.store.list_grants(user=user, gallery=gallery)
+        return self.store.groups.list_grants(user=user, gallery=gallery)
 
     def granted_galleries(self, user: str) -> list[str]:
         """The galleries ``user`` may search, by name: their own grants and their groups'."""
-        return self.store.granted_galleries(user)
+        return self.store.groups.granted_galleries(user)
 
     # --- groups --------------------------------------------------------------------------
     def create_group(self, name: str, *, context: AuditContext) -> GroupRecord:
@@ -99,7 +99,7 @@ class Grants:
             "group.create",
             context,
             target=f"group:{name}",
-            write=lambda: self.store.create_group(
+            write=lambda: self.store.groups.create_group(
                 name,
                 created_by=context.actor,
                 audit=lambda g: context.event("group.create", target=f"group:{g.name}"),
@@ -114,7 +114,7 @@ class Grants:
             "group.delete",
             context,
             target=f"group:{name}",
-            write=lambda: self.store.delete_group(
+            write=lambda: self.store.groups.delete_group(
                 name,
                 audit=lambda g: context.event(
                     "group.delete",
@@ -135,7 +135,7 @@ class Grants:
             target=f"group:{group}",
             details={"user": user},
             check=lambda: _not_oneself(context, user, "add themselves to a group"),
-            write=lambda: self.store.add_group_member(
+            write=lambda: self.store.groups.add_group_member(
                 group,
                 user,
                 added_by=context.actor,
@@ -153,7 +153,7 @@ class Grants:
             context,
             target=f"group:{group}",
             details={"user": user},
-            write=lambda: self.store.remove_group_member(
+            write=lambda: self.store.groups.remove_group_member(
                 group,
                 user,
                 audit=lambda g: context.event(
@@ -163,11 +163,11 @@ class Grants:
         )
 
     def get_group(self, name: str) -> GroupRecord:
-        return self.store.get_group(name)
+        return self.store.groups.get_group(name)
 
     def list_groups(self, *, user: str | None = None) -> list[GroupRecord]:
         """Every group by name, or only those ``user`` belongs to."""
-        return self.store.list_groups(user=user)
+        return self.store.groups.list_groups(user=user)
 
     def grant_group(self, group: str, gallery: str, *, context: AuditContext) -> GroupGrantRecord:
         """Let every member of ``group`` search ``gallery``. Audited (``grant.add``, target
@@ -179,7 +179,7 @@ class Grants:
             target=f"group:{group}",
             galleries=(gallery,),
             check=lambda: self._not_a_member(context, group),
-            write=lambda: self.store.add_group_grant(
+            write=lambda: self.store.groups.add_group_grant(
                 group,
                 gallery,
                 granted_by=context.actor,
@@ -200,7 +200,7 @@ class Grants:
             context,
             target=f"group:{group}",
             galleries=(gallery,),
-            write=lambda: self.store.remove_group_grant(
+            write=lambda: self.store.groups.remove_group_grant(
                 group,
                 gallery,
                 audit=lambda g: context.event(
@@ -212,11 +212,11 @@ class Grants:
     def list_group_grants(
         self, *, group: str | None = None, gallery: str | None = None
     ) -> list[GroupGrantRecord]:
-        return self.store.list_group_grants(group=group, gallery=gallery)
+        return self.store.groups.list_group_grants(group=group, gallery=gallery)
 
     def _not_a_member(self, context: AuditContext, group: str) -> None:
         """``PermissionDenied`` when the actor is a member of ``group``."""
-        if context.actor in self.store.get_group(group).members:
+        if context.actor in self.store.groups.get_group(group).members:
             raise PermissionDenied(
                 "no one may grant a gallery to a group they belong to: "
                 "another administrator must do it"

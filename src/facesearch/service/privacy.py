@@ -101,10 +101,10 @@ class SuppressionList:
     def snapshot(self) -> tuple[tuple[int, int], NDArray[np.float32]]:
         """The list's marks (``Store.suppression_marks``) and its ``(n, d)`` vectors, as
         read together."""
-        marks = self._store.suppression_marks(self._model_id)
+        marks = self._store.privacy.suppression_marks(self._model_id)
         with self._lock:
             if marks != self._marks:
-                self._vectors = self._store.suppressed_embeddings(self._model_id)
+                self._vectors = self._store.privacy.suppressed_embeddings(self._model_id)
                 self._marks = marks
             return marks, self._vectors
 
@@ -176,7 +176,7 @@ class Privacy:
             target = self.settings.privacy.erasure_target_fmr
             threshold = self.erasure_threshold
             proposed = self._propose(face.embedding, threshold)
-            record = self.store.add_erasure_request(
+            record = self.store.privacy.add_erasure_request(
                 reference=reference,
                 note=note,
                 model_id=self.model_id,
@@ -204,8 +204,8 @@ class Privacy:
 
     def erasure(self, request_id: int) -> ErasureView:
         """A request with its proposed faces (those still stored carry their record)."""
-        record = self.store.get_erasure_request(request_id)
-        faces = self.store.get_faces([p.face_id for p in record.proposed])
+        record = self.store.privacy.get_erasure_request(request_id)
+        faces = self.store.catalog.get_faces([p.face_id for p in record.proposed])
         return ErasureView(
             record,
             tuple(
@@ -215,10 +215,10 @@ class Privacy:
         )
 
     def list_erasures(self, status: str | None = None) -> list[ErasureRecord]:
-        return self.store.list_erasure_requests(status)
+        return self.store.privacy.list_erasure_requests(status)
 
     def list_suppressions(self) -> list[SuppressionRecord]:
-        return self.store.list_suppressions()
+        return self.store.privacy.list_suppressions()
 
     def confirm_erasure(
         self,
@@ -240,8 +240,10 @@ class Privacy:
         details: dict[str, Any] = {}
         try:
             with self._write_lock:  # enrollment takes it too: no face slips in meanwhile
-                request = self.store.get_erasure_request(request_id)
-                embedding = self.store.erasure_embedding(request_id)  # Conflict unless pending
+                request = self.store.privacy.get_erasure_request(request_id)
+                embedding = self.store.privacy.erasure_embedding(
+                    request_id
+                )  # Conflict unless pending
                 proposed = {p.face_id for p in request.proposed}
                 new = [
                     p
@@ -249,7 +251,7 @@ class Privacy:
                     if p.face_id not in proposed
                 ]
                 if new:
-                    self.store.add_erasure_proposals(request_id, new)
+                    self.store.privacy.add_erasure_proposals(request_id, new)
                     details["new_face_ids"] = [p.face_id for p in new]
                     raise Conflict(
                         f"{len(new)} new face(s) since the request was filed; "
@@ -260,7 +262,7 @@ class Privacy:
                 if unknown:
                     raise InvalidInput(f"faces {unknown[:10]} were not proposed by this request")
                 hidden = self._hidden_by(embedding, chosen)
-                record = self.store.complete_erasure(
+                record = self.store.privacy.complete_erasure(
                     request_id,
                     chosen,
                     decided_by=context.actor,
@@ -289,7 +291,7 @@ class Privacy:
         """Cancel a pending request (its embedding is wiped; nothing is deleted)."""
         target = f"erasure:{request_id}"
         try:
-            record = self.store.cancel_erasure(
+            record = self.store.privacy.cancel_erasure(
                 request_id,
                 decided_by=context.actor,
                 audit=lambda r: context.event(
@@ -328,7 +330,7 @@ class Privacy:
             return ids
         threshold = self.suppression_threshold
         hidden: set[int] = set()
-        for batch_ids, vectors in self.store.iter_embeddings(self.model_id, ids=wanted):
+        for batch_ids, vectors in self.store.index_rows.iter_embeddings(self.model_id, ids=wanted):
             best = self.suppressions.best(vectors)
             hidden.update(int(i) for i, b in zip(batch_ids, best, strict=True) if b >= threshold)
         if not hidden:
@@ -343,7 +345,9 @@ class Privacy:
         threshold to the requester's embedding or to an erased face's: the faces the
         suppression entries of this erasure will drop from every search (ascending)."""
         vectors = [np.asarray(requester, dtype=np.float32).reshape(1, -1)]
-        vectors += [v for _, v in self.store.iter_embeddings(self.model_id, ids=list(erased))]
+        vectors += [
+            v for _, v in self.store.index_rows.iter_embeddings(self.model_id, ids=list(erased))
+        ]
         queries = np.ascontiguousarray(np.concatenate(vectors, axis=0), dtype=np.float32)
         self._index.catch_up()
         n = min(len(self._index), MAX_PROPOSED)
@@ -378,7 +382,9 @@ class Privacy:
                 break
             queries = {
                 int(i): v
-                for ids, vectors in self.store.iter_embeddings(self.model_id, ids=frontier)
+                for ids, vectors in self.store.index_rows.iter_embeddings(
+                    self.model_id, ids=frontier
+                )
                 for i, v in zip(ids, vectors, strict=True)
             }
             order = [i for i in frontier if i in queries]

@@ -71,7 +71,7 @@ class Retention:
     ) -> GalleryRecord:
         """Set ``gallery``'s retention period (``None``: keep). Audited (``gallery.retention``)."""
         try:
-            record = self.store.set_retention(
+            record = self.store.retention.set_retention(
                 gallery,
                 days,
                 audit=lambda g: context.event(
@@ -89,7 +89,7 @@ class Retention:
 
     def expired_images(self) -> list[ExpiredImage]:
         """The images past their gallery's retention period now (by the engine's clock)."""
-        return self.store.expired_images(self.clock())
+        return self.store.retention.expired_images(self.clock())
 
     def apply_retention(
         self, *, context: AuditContext, dry_run: bool = False, quiet: bool = False
@@ -101,9 +101,9 @@ class Retention:
         something). A failure is audited with its code."""
         now = self.clock()
         if dry_run:
-            return RetentionReport(now, True, tuple(self.store.expired_images(now)), ())
+            return RetentionReport(now, True, tuple(self.store.retention.expired_images(now)), ())
         try:
-            if quiet and not self.store.expired_images(now):
+            if quiet and not self.store.retention.expired_images(now):
                 return RetentionReport(now, False, (), ())
             with self._write_lock:
 
@@ -121,7 +121,7 @@ class Retention:
                         },
                     )
 
-                purged = self.store.purge_expired(now, audit=event)
+                purged = self.store.retention.purge_expired(now, audit=event)
                 self._index.apply_deletions()
         except Exception as err:
             self._accountability.failed(context, "retention.purge", err)

@@ -155,7 +155,7 @@ class Reviews:
 
         try:
             check_fields({"note": (note, FieldKind.NARRATIVE)})
-            self.store.add_judgement(
+            self.store.reviews.add_judgement(
                 seq,
                 face_id,
                 reviewer=context.actor,
@@ -177,11 +177,11 @@ class Reviews:
 
     def review(self, seq: int, viewer: Viewer) -> ReviewView:
         """Search ``seq``'s candidates, in rank order, as ``viewer`` may see them."""
-        event = self.store.get_audit(seq)
-        self.store.search_candidates(seq)  # NotFound unless a completed search
-        judgements = self.store.list_judgements(seq)
-        faces = self.store.get_faces([r.face_id for r in event.results])
-        galleries = {g.name: g for g in self.store.list_galleries()}
+        event = self.store.audit.get_audit(seq)
+        self.store.reviews.search_candidates(seq)  # NotFound unless a completed search
+        judgements = self.store.reviews.list_judgements(seq)
+        faces = self.store.catalog.get_faces([r.face_id for r in event.results])
+        galleries = {g.name: g for g in self.store.catalog.list_galleries()}
         found: list[tuple[AuditResult, FaceRecord | None, GalleryRecord | None]] = []
         for result in event.results:
             face = faces.get(result.face_id)
@@ -211,9 +211,9 @@ class Reviews:
         """The JPEG thumbnail of candidate ``face_id`` of search ``seq``, for reviewers: it
         shows the face, not its gallery (``NotFound`` when it is no candidate of that
         search or is no longer stored)."""
-        if face_id not in self.store.search_candidates(seq):
+        if face_id not in self.store.reviews.search_candidates(seq):
             raise NotFound(f"face {face_id} is not a candidate of search {seq}")
-        return self.store.get_thumbnail(face_id)
+        return self.store.catalog.get_thumbnail(face_id)
 
     def lead_state(self, seq: int, face_id: int, viewer: Viewer) -> LeadView:
         """Candidate ``face_id`` of search ``seq`` as ``viewer`` may see it (``NotFound``
@@ -256,7 +256,7 @@ class Reviews:
     def set_blind_review(self, gallery: str, mask: bool, *, context: AuditContext) -> GalleryRecord:
         """Mark (or unmark) ``gallery`` for blind review. Audited (``gallery.blind_review``)."""
         try:
-            record = self.store.set_mask_source_category(
+            record = self.store.reviews.set_mask_source_category(
                 gallery,
                 mask,
                 audit=lambda g: context.event(
