@@ -360,11 +360,11 @@ def service_level(
         out["gallery_face_ids_ms"] = float(np.median(lookups))
         out["gallery_faces"] = len(subset)
         out["index_search_filtered_ms"] = single_query_ms(
-            lambda x, fs=fs, sub=subset: fs._index.search(x, 10, subset=sub),
+            lambda x, fs=fs, sub=subset: fs.index.search(x, 10, subset=sub),
             np.repeat(emb, 20, axis=0),
         )["p50_ms"]
         out["index_search_ms"] = single_query_ms(
-            lambda x, fs=fs: fs._index.search(x, 10), np.repeat(emb, 50, axis=0)
+            lambda x, fs=fs: fs.index.search(x, 10), np.repeat(emb, 50, axis=0)
         )["p50_ms"]
         with open("/proc/self/status") as f:
             for line in f:

@@ -57,7 +57,7 @@ def test_erasure_by_face_removes_a_person_everywhere_and_suppresses_them(
     assert view.request.status == "pending"
     assert {f.face_id for f in view.faces} == set(galleries["Colin_Powell"])
     assert all(f.similarity >= view.request.threshold for f in view.faces)
-    assert view.request.threshold == pytest.approx(engine.erasure_threshold)
+    assert view.request.threshold == pytest.approx(engine.privacy.erasure_threshold)
     assert row_counts(engine.store) == before  # nothing deleted before confirmation
 
     done = engine.confirm_erasure(view.request.id, context=CURATOR)
@@ -233,8 +233,8 @@ def test_a_search_still_returns_k_candidates_when_suppressed_faces_rank_first(
 
 def test_the_suppression_check_is_cheap_when_the_list_is_empty(engine: FaceSearch) -> None:
     ids = np.array([[3, -1]], dtype=np.int64)
-    assert engine.drop_suppressed(ids) is ids
-    engine.refuse_suppressed([np.ones(128, dtype=np.float32) / np.sqrt(128)])
+    assert engine.suppression.drop_suppressed(ids) is ids
+    engine.suppression.refuse_suppressed([np.ones(128, dtype=np.float32) / np.sqrt(128)])
 
 
 @pytest.mark.slow

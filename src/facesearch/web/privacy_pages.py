@@ -69,7 +69,7 @@ def _request_page(
         page="erasures",
         view=caller.engine.erasure(request_id),
         can_manage=caller.principal.can(Action.ERASURE_MANAGE),
-        suppression_threshold=caller.engine.suppression_threshold,
+        suppression_threshold=caller.engine.suppression.threshold,
         **context,
     )
 
