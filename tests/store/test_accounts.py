@@ -11,6 +11,8 @@ from sqlalchemy import text
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from facesearch.store import NewAuditEvent
+from facesearch.store.accounts import AccountRepository
+from facesearch.store.database import Database as StoreDatabase
 
 
 def _hash(secret: str) -> str:
@@ -99,3 +101,9 @@ def test_key_change_and_its_audit_event_commit_together(store: Any) -> None:
         store.accounts.add_api_key("alice", prefix="fsk_bad", key_hash=_hash("bad"), audit=broken)
     assert [k.prefix for k in store.accounts.list_api_keys()] == ["fsk_ok"]  # rolled back
     assert len(store.audit.list_audit()) == 1
+
+
+def test_accounts_are_built_from_the_database_alone(sqlite_db: StoreDatabase) -> None:
+    accounts = AccountRepository(sqlite_db)
+    accounts.create_user("ann", ["admin"])
+    assert [u.name for u in accounts.list_users()] == ["ann"]

@@ -9,7 +9,11 @@ from sqlalchemy import text
 
 from facesearch.errors import AlreadyExists, InvalidInput, NotFound
 from facesearch.store import NewAuditEvent
+from facesearch.store.accounts import AccountRepository
+from facesearch.store.catalog import CatalogRepository
+from facesearch.store.database import Database as StoreDatabase
 from facesearch.store.engine import migrate
+from facesearch.store.groups import GroupRepository
 
 
 def _setup(store: Any) -> None:
@@ -153,3 +157,11 @@ def test_list_faces_within_galleries(store: Any, make: Any) -> None:
     assert [f.id for f in store.catalog.list_faces(galleries=["a"], subject="p-a")] == [ids["a"]]
     with pytest.raises(NotFound, match="subject"):  # p-b exists, but not within a
         store.catalog.list_faces(galleries=["a"], subject="p-b")
+
+
+def test_groups_are_built_from_the_database_alone(sqlite_db: StoreDatabase) -> None:
+    AccountRepository(sqlite_db).create_user("ann", ["investigator"])
+    CatalogRepository(sqlite_db).create_gallery("g", legal_basis="t")
+    groups = GroupRepository(sqlite_db)
+    groups.add_grant("ann", "g", granted_by="root")
+    assert groups.granted_galleries("ann") == ["g"]

@@ -9,6 +9,8 @@ import pytest
 
 from facesearch.errors import Conflict, NotFound, SuppressionListChanged
 from facesearch.store import NewAuditEvent, ProposedFace
+from facesearch.store.database import Database as StoreDatabase
+from facesearch.store.privacy import PrivacyRepository
 
 from .conftest import DIM, MODEL
 
@@ -109,3 +111,13 @@ def test_an_image_checked_against_an_older_suppression_list_is_not_stored(
         g.id, make.image(), [make.face()], [], suppressions_checked=(MODEL, fresh)
     )
     assert len(stored.face_ids) == 1
+
+
+def test_privacy_is_built_from_the_database_alone(sqlite_db: StoreDatabase) -> None:
+    privacy = PrivacyRepository(sqlite_db)
+    vector = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    request = privacy.add_erasure_request(
+        reference="ER-1", note="", model_id=MODEL, embedding=vector,
+        target_fmr=1e-4, threshold=0.9, proposed=[], created_by="c",
+    )  # fmt: skip
+    assert privacy.get_erasure_request(request.id).status == "pending"

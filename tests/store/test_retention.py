@@ -10,7 +10,10 @@ from sqlalchemy import text
 
 from facesearch.errors import AlreadyExists, InvalidInput, NotFound
 from facesearch.store import NewAuditEvent
+from facesearch.store.catalog import CatalogRepository
+from facesearch.store.database import Database as StoreDatabase
 from facesearch.store.engine import migrate
+from facesearch.store.retention import RetentionRepository
 
 from .conftest import MODEL
 
@@ -157,3 +160,10 @@ def test_grants_add_list_remove_and_go_with_the_gallery(store: Any) -> None:
     store.catalog.delete_gallery("a")
     assert store.groups.list_grants() == []
     assert store.audit.list_audit(limit=5)[-1].action == "grant.add"
+
+
+def test_retention_is_built_from_the_database_alone(sqlite_db: StoreDatabase) -> None:
+    CatalogRepository(sqlite_db).create_gallery("g", legal_basis="t")
+    retention = RetentionRepository(sqlite_db)
+    assert retention.set_retention("g", 7).retention_days == 7
+    assert retention.expired_images(datetime.now(UTC)) == []

@@ -6,6 +6,9 @@ import pytest
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from facesearch.store import AuditFilter, AuditResult, JudgementAdded, NewAuditEvent, Store
+from facesearch.store.catalog import CatalogRepository
+from facesearch.store.database import Database as StoreDatabase
+from facesearch.store.reviews import ReviewRepository
 
 from .conftest import Make
 
@@ -96,3 +99,9 @@ def test_a_face_no_longer_stored_cannot_be_judged(store: Store, make: Make) -> N
     with pytest.raises(NotFound, match="no longer stored"):
         store.reviews.add_judgement(seq, face, reviewer="ann", judgement="excluded")
     assert store.reviews.list_judgements(seq) == []
+
+
+def test_reviews_are_built_from_the_database_alone(sqlite_db: StoreDatabase) -> None:
+    CatalogRepository(sqlite_db).create_gallery("g", legal_basis="t")
+    reviews = ReviewRepository(sqlite_db)
+    assert reviews.set_mask_source_category("g", True).mask_source_category

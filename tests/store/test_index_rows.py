@@ -9,6 +9,8 @@ import pytest
 
 from facesearch.errors import InvalidInput
 from facesearch.store import IndexState
+from facesearch.store.database import Database as StoreDatabase
+from facesearch.store.index_rows import IndexRowsRepository
 
 MODEL = "test-model-v1"
 
@@ -124,3 +126,8 @@ def test_change_marks_and_face_ids_after(store: Any, enrolled: dict[str, Any]) -
     assert (
         max_id == max(all_ids) and seq == store.index_rows.index_state(MODEL).last_deletion_seq > 0
     )
+
+
+def test_index_rows_are_built_from_the_database_alone(sqlite_db: StoreDatabase, make: Any) -> None:
+    rows = IndexRowsRepository(sqlite_db)
+    assert rows.index_state(MODEL).n_faces == 0 and rows.change_marks(MODEL) == (0, 0)

@@ -10,11 +10,19 @@ import pytest
 from facesearch.audit import AuditContext
 from facesearch.errors import AlreadyExists, NotFound, SensitiveIdentifierFound
 from facesearch.service import FacePipeline, FaceSearch
-from facesearch.service.reviews import LEAD_DISCLAIMER, WITHHELD, LeadState, LeadView, Viewer
+from facesearch.service.reviews import (
+    LEAD_DISCLAIMER,
+    WITHHELD,
+    LeadState,
+    LeadView,
+    Reviews,
+    Viewer,
+)
 from facesearch.settings import Settings
-from facesearch.store import AuditFilter
+from facesearch.store import AuditFilter, AuditResult
 
 from .helpers import CURATOR, INVESTIGATION
+from .parts import add_face, collaborators, unit_vector
 
 Images = dict[str, list[Path]]
 ANN = AuditContext(actor="ann", client_address="127.0.0.1")
@@ -188,3 +196,27 @@ def test_notes_with_identifiers_and_non_candidates_are_refused(
     with pytest.raises(NotFound):
         engine.judge(seq + 1000, face, "possible_lead", context=ANN)
     assert engine.lead_state(seq, face, ANN_SEES).n_judgements == 0
+
+
+def test_reviews_are_built_from_their_dependencies_alone(tmp_path: Path) -> None:
+    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+    try:
+        reviews = Reviews(
+            reviews=deps.store.reviews,
+            audit_events=deps.store.audit,
+            catalog=deps.store.catalog,
+            audit=deps.audit,
+            accountability=deps.accountability,
+        )
+        gallery = deps.store.catalog.create_gallery("g", legal_basis="test")
+        face_id = add_face(deps.store, gallery.id, unit_vector(1), n=1)
+        seq = deps.audit.record(
+            INVESTIGATION.event("search", results=(AuditResult(face_id, 0.9),))
+        ).seq
+        ann = AuditContext(actor="ann")
+        lead = reviews.judge(seq, face_id, "possible_lead", context=ann)
+        assert (lead.face_id, lead.state) == (face_id, LeadState.PENDING)
+        view = reviews.review(seq, Viewer("bob", blind=True))
+        assert [c.face_id for c in view.candidates] == [face_id]
+    finally:
+        deps.close()

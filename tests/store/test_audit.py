@@ -18,6 +18,8 @@ from facesearch.store import (
     Store,
     event_hash,
 )
+from facesearch.store.audit import AuditRepository
+from facesearch.store.database import Database as StoreDatabase
 
 
 def _search_event(n: int = 0, **overrides: Any) -> NewAuditEvent:
@@ -158,3 +160,9 @@ def test_concurrent_appends_form_one_unbroken_chain(database: Any) -> None:
         assert event.prev_hash == previous
         assert event_hash(event) == event.hash
         previous = event.hash
+
+
+def test_audit_is_built_from_the_database_alone(sqlite_db: StoreDatabase) -> None:
+    audit = AuditRepository(sqlite_db)
+    first = audit.append_audit(NewAuditEvent(actor="ann", action="search"))
+    assert audit.audit_head() == (first.seq, first.hash) and first.seq == 1
