@@ -294,8 +294,8 @@ def service_level(
     )
     out: dict[str, Any] = {"faces": n, **out_kind}
     with FaceSearch(settings) as fs:
-        big = fs.store.create_gallery("bulk", legal_basis="benchmark").id
-        small = fs.store.create_gallery("one-percent", legal_basis="benchmark").id
+        big = fs.store.catalog.create_gallery("bulk", legal_basis="benchmark").id
+        small = fs.store.catalog.create_gallery("one-percent", legal_basis="benchmark").id
         model_id = fs.model_id
         t0 = time.perf_counter()
         quality_ = FaceQuality(interocular_px=30.0, sharpness=100.0, frontalness=0.9, score=0.9)
@@ -325,7 +325,7 @@ def service_level(
                 source_uri=None,
             )
             gallery = small if j % 100 == 0 else big
-            fs.store.add_image(gallery, image, faces, [])
+            fs.store.catalog.add_image(gallery, image, faces, [])
         out["insert_s"] = time.perf_counter() - t0
     import shutil
 
@@ -351,20 +351,20 @@ def service_level(
         t1 = time.perf_counter()
         fs.pipeline.analyze(photo)
         out["analyze_ms"] = (time.perf_counter() - t1) * 1000
-        one = fs.store.get_gallery("one-percent")
+        one = fs.store.catalog.get_gallery("one-percent")
         lookups = []
         for _ in range(5):
             t1 = time.perf_counter()
-            subset = fs.store.face_ids_in_galleries(model_id, [one.id])
+            subset = fs.store.index_rows.face_ids_in_galleries(model_id, [one.id])
             lookups.append((time.perf_counter() - t1) * 1000)
         out["gallery_face_ids_ms"] = float(np.median(lookups))
         out["gallery_faces"] = len(subset)
         out["index_search_filtered_ms"] = single_query_ms(
-            lambda x, fs=fs, sub=subset: fs._index.search(x, 10, subset=sub),
+            lambda x, fs=fs, sub=subset: fs.index.search(x, 10, subset=sub),
             np.repeat(emb, 20, axis=0),
         )["p50_ms"]
         out["index_search_ms"] = single_query_ms(
-            lambda x, fs=fs: fs._index.search(x, 10), np.repeat(emb, 50, axis=0)
+            lambda x, fs=fs: fs.index.search(x, 10), np.repeat(emb, 50, axis=0)
         )["p50_ms"]
         with open("/proc/self/status") as f:
             for line in f:

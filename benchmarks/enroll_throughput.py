@@ -187,7 +187,7 @@ def stage_breakdown(
                         if isinstance(analyzed, Exception) or not analyzed.faces:
                             continue
                         fs.commit_analyzed(  # type: ignore[attr-defined]
-                            analyzed, gallery=fs.store.get_gallery("bench"), subject=None,
+                            analyzed, gallery=fs.store.catalog.get_gallery("bench"), subject=None,
                             source_uri=path.resolve().as_uri(), legal_basis=None,
                             collected_at=None, context=operator,
                         )  # fmt: skip

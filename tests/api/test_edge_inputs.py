@@ -106,7 +106,7 @@ def test_names_a_url_cannot_address_are_refused(
     )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"].startswith("subject ")
-    assert api.engine.store.list_subjects("g") == []
+    assert api.engine.store.catalog.list_subjects("g") == []
     names = [g["name"] for g in api.client.get("/api/v1/galleries", headers=curator).json()]
     assert names == ["g"]
 
@@ -130,7 +130,7 @@ def test_names_keep_inner_spaces_and_any_script_and_lose_spaces_at_the_ends(
         headers=curator,
     )
     assert r.status_code == 200 and r.json()["enrolled"] == 1, r.text
-    assert [s.label for s in api.engine.store.list_subjects(name)] == [label]
+    assert [s.label for s in api.engine.store.catalog.list_subjects(name)] == [label]
     r = api.client.delete(
         f"/api/v1/galleries/{quote(name)}/subjects/{quote(label)}", headers=curator
     )

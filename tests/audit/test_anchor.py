@@ -24,7 +24,7 @@ def test_a_late_writer_never_moves_the_anchor_back(db: Db, tmp_path: Path) -> No
     assert json.loads(head.read_text())["seq"] == 4
     # the server appended event 2 before the command line's events, and its anchor step
     # runs late, after the command line anchored 4
-    server._advance(2, db.store.get_audit(2).hash)
+    server._advance(2, db.store.audit.get_audit(2).hash)
     assert json.loads(head.read_text())["seq"] == 4
     # so cutting the tail (event 4) is still caught
     db.execute("DELETE FROM audit_events WHERE seq = 4")

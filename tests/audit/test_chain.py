@@ -73,7 +73,7 @@ def test_reordering_events_is_caught(db: Db, log: AuditLog) -> None:
 
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(db: Db, log: AuditLog) -> None:
     fill(log)
-    forged = dataclasses.replace(db.store.get_audit(3), purpose="nothing to see")
+    forged = dataclasses.replace(db.store.audit.get_audit(3), purpose="nothing to see")
     db.execute(
         "UPDATE audit_events SET purpose = :p, hash = :h WHERE seq = 3",
         p=forged.purpose,
@@ -88,13 +88,13 @@ def test_a_rewritten_tail_is_caught_by_the_anchor(db: Db, log: AuditLog, tmp_pat
     the anchor outside the database catches it."""
     fill(log)
     db.execute("DELETE FROM audit_events WHERE seq >= 5")
-    assert verify_chain(db.store.iter_audit()).ok  # the chain alone cannot see a cut tail
+    assert verify_chain(db.store.audit.iter_audit()).ok  # the chain alone cannot see a cut tail
     report = log.verify()
     assert not report.ok and report.first_broken_seq == 6
     # rewrite event 4 and re-chain: still caught when the anchor names event 4
     anchored = AuditLog(db.store, anchor_path=tmp_path / "other-head.json")
-    anchored._advance(4, db.store.get_audit(4).hash)
-    forged = dataclasses.replace(db.store.get_audit(4), purpose="rewritten")
+    anchored._advance(4, db.store.audit.get_audit(4).hash)
+    forged = dataclasses.replace(db.store.audit.get_audit(4), purpose="rewritten")
     db.execute(
         "UPDATE audit_events SET purpose = :p, hash = :h WHERE seq = 4",
         p=forged.purpose,

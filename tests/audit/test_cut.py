@@ -46,7 +46,7 @@ def test_deleting_the_newest_event_stops_appends_until_acknowledged(
     assert (ack.seq, ack.action, ack.actor) == (7, CUT_ACKNOWLEDGED, "cli:operator")
     assert ack.details["missing_from"] == 6 and ack.details["missing_to"] == 6
     assert ack.details["reason"] == REASON and ack.details["anchor"]["seq"] == 6
-    assert ack.prev_hash == db.store.get_audit(5).hash
+    assert ack.prev_hash == db.store.audit.get_audit(5).hash
     assert log.health() is None
     fill(log, 2)
     assert _seqs(log) == [1, 2, 3, 4, 5, 7, 8, 9]  # 6 is never given again
@@ -76,7 +76,7 @@ def test_a_rewritten_newest_event_stops_appends(db: Db, log: AuditLog) -> None:
     fill(log)
     db.execute("DELETE FROM audit_events WHERE seq = 6")
     db.store.watch_audit(anchor=None, committed=None)  # the same code, unwatched
-    db.store.append_audit(OPERATOR.event("search", target="nothing to see"))
+    db.store.audit.append_audit(OPERATOR.event("search", target="nothing to see"))
     log = AuditLog(db.store, anchor_path=log._anchor_path)
     assert "rewritten" in (log.health() or "")
     with pytest.raises(AuditLogCut, match="rewritten"):
@@ -88,7 +88,7 @@ def test_a_forged_acknowledgement_does_not_pass(db: Db, log: AuditLog) -> None:
     at the lost event: verify and appends still refuse."""
     fill(log)
     db.execute("DELETE FROM audit_events WHERE seq = 6")
-    five = db.store.get_audit(5)
+    five = db.store.audit.get_audit(5)
     forged = dataclasses.replace(
         five,
         seq=7,
@@ -110,9 +110,9 @@ def test_a_forged_acknowledgement_does_not_pass(db: Db, log: AuditLog) -> None:
                 hash=event_hash(forged),
             )
         )
-    stored = db.store.get_audit(7)  # as the database gives it back: hash that
+    stored = db.store.audit.get_audit(7)  # as the database gives it back: hash that
     db.execute("UPDATE audit_events SET hash = :h WHERE seq = 7", h=event_hash(stored))
-    assert verify_chain(db.store.iter_audit()).ok  # the chain alone accepts the gap
+    assert verify_chain(db.store.audit.iter_audit()).ok  # the chain alone accepts the gap
     report = log.verify()
     assert not report.ok and report.first_broken_seq == 6
     with pytest.raises(AuditLogCut):
@@ -137,7 +137,7 @@ def test_an_exported_head_checks_the_log_later(db: Db, log: AuditLog) -> None:
     assert log.verify_against(Anchor(exported.seq, exported.hash)).ok
     # someone with the database and the anchor file cuts both consistently
     db.execute("DELETE FROM audit_events WHERE seq >= 4")
-    log._advance(3, db.store.get_audit(3).hash)  # as if the anchor were rewritten too
+    log._advance(3, db.store.audit.get_audit(3).hash)  # as if the anchor were rewritten too
     report = log.verify_against(Anchor(exported.seq, exported.hash))
     assert not report.ok and report.first_broken_seq == 4
 

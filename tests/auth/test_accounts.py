@@ -67,7 +67,7 @@ def test_authenticate_accepts_a_valid_key(accounts: Accounts, store: Store) -> N
     principal = accounts.authenticate(issued.secret, client_address="1.2.3.4")
     assert principal.name == "root" and principal.roles == {Role.ADMIN}
     assert principal.key_prefix == issued.key.prefix
-    assert store.get_api_key(issued.key.prefix).last_used_at is not None
+    assert store.accounts.get_api_key(issued.key.prefix).last_used_at is not None
 
 
 def test_every_kind_of_bad_key_is_refused_alike_and_audited(
@@ -103,7 +103,7 @@ def test_expired_keys_are_refused(accounts: Accounts, store: Store) -> None:
     accounts.create_user("old", ["auditor"], context=ROOT)
     issued = accounts.issue_key("old", context=ROOT, expires_in_days=1)
     accounts.authenticate(issued.secret)
-    with store._tx("age", write=True) as s:
+    with store.database.transaction("age", write=True) as s:
         s.execute(text("UPDATE api_keys SET expires_at = :t"), {"t": utcnow() - timedelta(days=1)})
     with pytest.raises(AuthenticationRequired):
         accounts.authenticate(issued.secret)

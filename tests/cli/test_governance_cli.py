@@ -153,10 +153,10 @@ def test_deleting_the_nfd_gallery_left_by_0007_deletes_that_one(
             )
     engine.dispose()
     store = Store(url)
-    ids = {g.name: g.id for g in store.list_galleries()}  # upgraded to head
+    ids = {g.name: g.id for g in store.catalog.list_galleries()}  # upgraded to head
     assert ids == {nfc: 1, nfd: 2}
     make = Make()
-    store.add_image(1, make.image(), [make.face()], [], subject_label="a")
+    store.catalog.add_image(1, make.image(), [make.face()], [], subject_label="a")
     store.close()
     d = ["--data-dir", str(data)]
     code, out, _ = run(capsys, *d, "report", "names")

@@ -41,7 +41,7 @@ def around_now() -> Period:
 def log(built: Built) -> list[AuditRecord]:
     store = Store(built.settings.resolved_database_url)
     try:
-        return list(store.iter_audit())
+        return list(store.audit.iter_audit())
     finally:
         store.close()
 

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from facesearch.audit import AuditLog
 from facesearch.errors import ImageDecodeError, InvalidInput, NotFound, StoreError
 from facesearch.service import FacePipeline, FaceSearch
+from facesearch.service.accountability import Accountability
 from facesearch.settings import AuditSettings, Settings
+from facesearch.store import Store
 
 from ..disclosure import audit_texts, disclosed
 from .helpers import CURATOR, INVESTIGATION
@@ -87,10 +90,10 @@ def test_a_search_whose_audit_event_cannot_be_written_fails(
     with pytest.raises(StoreError):
         gallery.verify(probe, probe, context=INVESTIGATION)
     # writes cannot happen without their audit event either
-    faces_before = gallery.store.count_faces()
+    faces_before = gallery.store.index_rows.count_faces()
     with pytest.raises(StoreError):
         gallery.enroll(test_images["Colin_Powell"][2].read_bytes(), gallery="g", context=CURATOR)
-    assert gallery.store.count_faces() == faces_before
+    assert gallery.store.index_rows.count_faces() == faces_before
 
 
 def test_failed_searches_and_enrollments_are_audited(
@@ -169,3 +172,19 @@ def test_probes_are_kept_only_when_the_setting_says_so(
             assert (settings.probe_dir / sha).exists() is keep
             if keep:
                 assert (settings.probe_dir / sha).read_bytes() == probe
+
+
+def test_accountability_is_built_from_the_audit_log_and_settings_alone(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", workers=1)
+    store = Store(settings.resolved_database_url)
+    try:
+        accountability = Accountability(
+            AuditLog(store, anchor_path=settings.audit_anchor_path), settings
+        )
+        with pytest.raises(InvalidInput):
+            accountability.justify(CURATOR, "search", "0" * 64)  # no purpose: refused
+        event = store.audit.list_audit(limit=1)[0]
+        assert (event.action, event.outcome) == ("search", "invalid_input")
+        assert accountability.justify(INVESTIGATION, "search", "0" * 64) is not None
+    finally:
+        store.close()

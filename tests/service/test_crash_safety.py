@@ -99,7 +99,7 @@ def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
     )
     assert '"skipped_existing"' in done.stdout
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
-        images = fs.store.list_galleries()[0].n_images
+        images = fs.store.catalog.list_galleries()[0].n_images
         with fs.store.engine.connect() as conn:
             from sqlalchemy import text
 

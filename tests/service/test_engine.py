@@ -43,7 +43,7 @@ def test_enroll_stores_and_indexes_every_face(enrolled: FaceSearch) -> None:
     assert face.model_id == "dlib-resnet-v1"
     assert face.source_uri == "test:Colin_Powell_0001.jpg"
     assert face.quality.interocular_px > 16
-    assert enrolled.store.get_thumbnail(face.id)[:2] == b"\xff\xd8"  # a JPEG
+    assert enrolled.store.catalog.get_thumbnail(face.id)[:2] == b"\xff\xd8"  # a JPEG
 
 
 def test_search_ranks_the_same_person_first(
@@ -299,15 +299,15 @@ def test_face_committed_while_a_gallery_search_reads_its_subset_is_searched_and_
     indexed it here yet: the search still covers it, and says it searched 5 faces, not
     '5 searched' with only 4 in the index (the race CI once caught in the API test)."""
     probe = test_images["Junichiro_Koizumi"][2].read_bytes()
-    read_subset = enrolled.store.face_ids_in_galleries
+    read_subset = enrolled.store.index_rows.face_ids_in_galleries
 
     def commit_then_read(model_id: str, gallery_ids: list[int]):  # type: ignore[no-untyped-def]
         with FaceSearch(settings, pipeline=real_pipeline) as other:
             other.enroll(probe, gallery="a", subject="JK", context=CURATOR)
-        monkeypatch.setattr(enrolled.store, "face_ids_in_galleries", read_subset)
+        monkeypatch.setattr(enrolled.store.index_rows, "face_ids_in_galleries", read_subset)
         return read_subset(model_id, gallery_ids)
 
-    monkeypatch.setattr(enrolled.store, "face_ids_in_galleries", commit_then_read)
+    monkeypatch.setattr(enrolled.store.index_rows, "face_ids_in_galleries", commit_then_read)
     result = enrolled.search(probe, galleries=["a"], k=10, threshold=-1, context=INVESTIGATION)
     candidates = result.faces[0].candidates
     assert result.gallery_size == 5

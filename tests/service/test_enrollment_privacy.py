@@ -245,7 +245,8 @@ def test_a_suppression_completed_while_an_image_waits_to_be_stored_refuses_it(
         gallery.confirm_erasure(view.request.id, context=CURATOR)
         erased.set()
 
-    monkeypatch.setattr(gallery, "_write_lock", _EraseOnFirstAcquire(gallery._write_lock, erase))
+    lock = _EraseOnFirstAcquire(gallery.enrollment._write_lock, erase)
+    monkeypatch.setattr(gallery.enrollment, "_write_lock", lock)
 
     with pytest.raises(Suppressed, match="suppression list"):
         gallery.enroll(colin[2].read_bytes(), gallery="g", subject="Colin", context=CURATOR)
@@ -298,7 +299,7 @@ def test_a_suppression_another_process_commits_after_the_check_refuses_the_image
         view = cli.request_erasure(colin[1].read_bytes(), reference="ER-10", context=CURATOR)
         assert {f.face_id for f in view.faces} == set(first.face_ids)
         checks = []
-        check = server.refuse_suppressed
+        check = server.suppression.refuse_suppressed
 
         def check_then_erase_elsewhere(embeddings: Any) -> tuple[int, int]:
             marks = check(embeddings)  # passes while nothing is suppressed
@@ -307,7 +308,7 @@ def test_a_suppression_another_process_commits_after_the_check_refuses_the_image
                 cli.confirm_erasure(view.request.id, context=CURATOR)
             return marks
 
-        monkeypatch.setattr(server, "refuse_suppressed", check_then_erase_elsewhere)
+        monkeypatch.setattr(server.suppression, "refuse_suppressed", check_then_erase_elsewhere)
         with pytest.raises(Suppressed, match="suppression list"):
             server.enroll(colin[2].read_bytes(), gallery="g", subject="Colin", context=CURATOR)
         assert len(checks) == 1  # the second check refused the image

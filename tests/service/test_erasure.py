@@ -57,7 +57,7 @@ def test_erasure_by_face_removes_a_person_everywhere_and_suppresses_them(
     assert view.request.status == "pending"
     assert {f.face_id for f in view.faces} == set(galleries["Colin_Powell"])
     assert all(f.similarity >= view.request.threshold for f in view.faces)
-    assert view.request.threshold == pytest.approx(engine.erasure_threshold)
+    assert view.request.threshold == pytest.approx(engine.privacy.erasure_threshold)
     assert row_counts(engine.store) == before  # nothing deleted before confirmation
 
     done = engine.confirm_erasure(view.request.id, context=CURATOR)
@@ -106,8 +106,8 @@ def test_search_never_returns_a_suppressed_face_enrolled_by_another_path(
     # A face written straight into the store (no enrollment check), as another tool might.
     analyzed = engine.pipeline.analyze(colin[2].read_bytes())
     face = analyzed.faces[0]
-    gallery = engine.store.get_gallery("g1")
-    enrolled = engine.store.add_image(
+    gallery = engine.store.catalog.get_gallery("g1")
+    enrolled = engine.store.catalog.add_image(
         gallery.id,
         NewImage(
             sha256=analyzed.sha256,
@@ -132,7 +132,7 @@ def test_search_never_returns_a_suppressed_face_enrolled_by_another_path(
         [],
     )
     sneaked = enrolled.face_ids[0]
-    assert sneaked in engine.store.face_ids(engine.model_id)
+    assert sneaked in engine.store.index_rows.face_ids(engine.model_id)
     for path in colin:
         assert sneaked not in _returned(engine, path)
 
@@ -154,7 +154,9 @@ def test_a_partial_confirmation_a_cancellation_and_refusals(
     with pytest.raises(Conflict):
         engine.confirm_erasure(cancelled.request.id, context=CURATOR)
     assert engine.list_suppressions() == []
-    assert set(galleries["Colin_Powell"]) <= set(engine.store.face_ids(engine.model_id).tolist())
+    assert set(galleries["Colin_Powell"]) <= set(
+        engine.store.index_rows.face_ids(engine.model_id).tolist()
+    )
 
     view = engine.request_erasure(photo, reference="ER-3", context=CURATOR)
     other = galleries["Serena_Williams"][0]
@@ -163,7 +165,7 @@ def test_a_partial_confirmation_a_cancellation_and_refusals(
     first = galleries["Colin_Powell"][0]
     done = engine.confirm_erasure(view.request.id, face_ids=[first], context=CURATOR)
     assert done.record.erased_face_ids == (first,)
-    stored = set(engine.store.face_ids(engine.model_id).tolist())
+    stored = set(engine.store.index_rows.face_ids(engine.model_id).tolist())
     assert first not in stored and set(galleries["Colin_Powell"][1:]) <= stored
     assert [e.status for e in engine.list_erasures()] == ["completed", "cancelled"]
 
@@ -206,7 +208,7 @@ def test_confirming_refuses_faces_enrolled_since_the_request_until_reviewed(
 
     done = engine.confirm_erasure(view.request.id, context=CURATOR)
     assert set(done.record.erased_face_ids) == {*galleries["Colin_Powell"], late}
-    assert late not in set(engine.store.face_ids(engine.model_id).tolist())
+    assert late not in set(engine.store.index_rows.face_ids(engine.model_id).tolist())
 
 
 def test_a_search_still_returns_k_candidates_when_suppressed_faces_rank_first(
@@ -218,7 +220,7 @@ def test_a_search_still_returns_k_candidates_when_suppressed_faces_rank_first(
     done = engine.confirm_erasure(view.request.id, face_ids=[first], context=CURATOR)
     hidden = set(done.hidden_face_ids)
     assert hidden  # his kept faces outrank everyone else for a probe of him
-    visible = set(engine.store.face_ids(engine.model_id).tolist()) - hidden
+    visible = set(engine.store.index_rows.face_ids(engine.model_id).tolist()) - hidden
     for k in range(1, len(visible) + 2):
         result = engine.search(colin[2].read_bytes(), context=INVESTIGATION, k=k, threshold=-1)
         ids = [c.face_id for c in result.faces[0].candidates]
@@ -231,8 +233,8 @@ def test_a_search_still_returns_k_candidates_when_suppressed_faces_rank_first(
 
 def test_the_suppression_check_is_cheap_when_the_list_is_empty(engine: FaceSearch) -> None:
     ids = np.array([[3, -1]], dtype=np.int64)
-    assert engine.drop_suppressed(ids) is ids
-    engine.refuse_suppressed([np.ones(128, dtype=np.float32) / np.sqrt(128)])
+    assert engine.suppression.drop_suppressed(ids) is ids
+    engine.suppression.refuse_suppressed([np.ones(128, dtype=np.float32) / np.sqrt(128)])
 
 
 @pytest.mark.slow

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from facesearch.service import FaceSearch
-from facesearch.service.folder import FileTask, Passed, discover
+from facesearch.service import FacePipeline, FaceSearch
+from facesearch.service.folder import FileTask, FolderEnrollment, Passed, discover
+from facesearch.settings import Settings
 
 from .helpers import CURATOR
+from .parts import collaborators, enrollment_of
 
 Images = dict[str, list[Path]]
 
@@ -108,3 +110,28 @@ def test_links_to_folders_are_named_not_followed(tmp_path: Path, folder: Path) -
         ("elsewhere", "link to a folder (not followed)")
     ]
     assert not [t for t in found if isinstance(t, FileTask)]
+
+
+def test_folder_enrollment_is_built_from_its_dependencies_alone(
+    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", workers=1)
+    deps = collaborators(settings, model_id=real_pipeline.model_id, dim=real_pipeline.embedder.dim)
+    try:
+        folders = FolderEnrollment(
+            settings,
+            enrollment=enrollment_of(deps, real_pipeline),
+            catalog=deps.store.catalog,
+            pipeline=real_pipeline,
+            audit=deps.audit,
+            accountability=deps.accountability,
+        )
+        deps.store.catalog.create_gallery("g", legal_basis="test")
+        folder = tmp_path / "photos"
+        folder.mkdir()
+        (folder / "a.jpg").write_bytes(test_images["Colin_Powell"][0].read_bytes())
+        summary = folders.enroll_paths([folder], gallery="g", context=CURATOR)
+        assert (summary.files, summary.images, summary.faces) == (1, 1, 1)
+        assert deps.audit.list(limit=1)[0].action == "enroll.batch"
+    finally:
+        deps.close()

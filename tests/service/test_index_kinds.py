@@ -28,7 +28,7 @@ class Gallery:
 
     def __init__(self, path: Path) -> None:
         self.store = Store(f"sqlite:///{path / 'fs.db'}")
-        self.gallery = self.store.create_gallery("g", legal_basis="test").id
+        self.gallery = self.store.catalog.create_gallery("g", legal_basis="test").id
         self.rng = np.random.default_rng(7)
         self.n = 0
 
@@ -48,7 +48,7 @@ class Gallery:
                 source_uri=None,
             )
             faces = [_face(v) for v in vectors[s : s + 10]]
-            ids += self.store.add_image(self.gallery, image, faces, []).face_ids
+            ids += self.store.catalog.add_image(self.gallery, image, faces, []).face_ids
         return np.asarray(ids, dtype=np.int64), vectors
 
 
@@ -88,7 +88,7 @@ def _sync(tmp_path: Path, gallery: Gallery, kind: IndexKind, crossover: int = 10
 
 def _exact(sync: IndexSync, gallery: Gallery, queries: np.ndarray, k: int) -> np.ndarray:
     flat = FaissFlatIndex(DIM)
-    for ids, vectors in gallery.store.iter_embeddings(MODEL):
+    for ids, vectors in gallery.store.index_rows.iter_embeddings(MODEL):
         flat.add(ids, vectors)
     return flat.search(queries, k)[1]
 
@@ -106,7 +106,7 @@ def test_ivf_kind_rebuilds_reloads_and_catches_up(tmp_path: Path, gallery: Galle
     assert sync2.open().action == "loaded"
     # the store moves on while no index is open (a process killed before it saved)
     new_ids, _ = gallery.add(20)
-    gallery.store.delete_faces([int(new_ids[0]), 1])
+    gallery.store.catalog.delete_faces([int(new_ids[0]), 1])
     sync3 = _sync(tmp_path, gallery, IndexKind.IVF)
     report = sync3.open()
     assert report.action == "caught-up" and (report.added, report.removed) == (19, 1)
@@ -150,7 +150,7 @@ def test_auto_switches_to_ivf_in_the_background_and_back(tmp_path: Path, gallery
     again = _sync(tmp_path, gallery, IndexKind.AUTO, crossover=50)
     assert again.open().action == "loaded" and again.current_kind is IndexKind.IVF
     # below half the crossover it goes back to flat
-    gallery.store.delete_faces([int(x) for x in all_ids[:40]])
+    gallery.store.catalog.delete_faces([int(x) for x in all_ids[:40]])
     again.apply_deletions()
     assert again.wait_for_rebuild(60)
     assert again.current_kind is IndexKind.FLAT and again.status().in_sync
@@ -165,7 +165,7 @@ def test_writes_during_a_background_switch_are_not_lost(tmp_path: Path, gallery:
     late_ids, late = gallery.add(10)
     sync.add(late_ids, late)
     gone = int(late_ids[0])
-    gallery.store.delete_faces([gone])
+    gallery.store.catalog.delete_faces([gone])
     sync.apply_deletions()
     assert sync.wait_for_rebuild(60)
     assert sync.current_kind is IndexKind.IVF

@@ -11,11 +11,12 @@ import pytest
 
 from facesearch.errors import InvalidInput, PermissionDenied
 from facesearch.service import FacePipeline, FaceSearch
-from facesearch.service.retention import RETENTION_ACTOR, RetentionTask
+from facesearch.service.retention import RETENTION_ACTOR, Retention, RetentionTask
 from facesearch.settings import Settings
 from facesearch.store import AuditFilter
 
 from .helpers import CURATOR, INVESTIGATION
+from .parts import add_face, collaborators, unit_vector
 
 Images = dict[str, list[Path]]
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -101,7 +102,7 @@ def test_the_periodic_task_purges_quietly_and_stops(
 ) -> None:
     fs.create_gallery("g", legal_basis="t", retention_days=1, context=CURATOR)
     enrolled = fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g", context=CURATOR)
-    task = RetentionTask(fs, interval_s=3600)
+    task = RetentionTask(fs.retention, interval_s=3600)
     before = fs.audit.list(limit=1)[0].seq
     assert task.run_once() is not None and fs.audit.list(limit=1)[0].seq == before  # quiet
     clock.now = T0 + timedelta(days=2)
@@ -138,3 +139,27 @@ def test_grants_bound_a_search_and_the_event_names_the_galleries(
         _search_ids(fs, probe, allowed_galleries=[])
     # the local operator (no allowed_galleries) is unrestricted
     assert {fs.get_face(i).gallery_name for i in _search_ids(fs, probe)} == {"a", "b", "c"}
+
+
+def test_retention_is_built_from_its_dependencies_alone(tmp_path: Path) -> None:
+    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+    now = [datetime.now(UTC)]
+    try:
+        retention = Retention(
+            retention=deps.store.retention,
+            index=deps.index,
+            audit=deps.audit,
+            accountability=deps.accountability,
+            write_lock=deps.write_lock,
+            clock=lambda: now[0],
+        )
+        gallery = deps.store.catalog.create_gallery("g", legal_basis="test")
+        face_id = add_face(deps.store, gallery.id, unit_vector(1), n=1)  # collected today
+        assert retention.set_retention("g", 30, context=CURATOR).retention_days == 30
+        assert retention.apply_retention(context=CURATOR).face_ids == ()
+        now[0] += timedelta(days=31)
+        report = retention.apply_retention(context=CURATOR)
+        assert report.face_ids == (face_id,) and len(deps.index) == 0
+        assert deps.audit.list(limit=1)[0].action == "retention.purge"
+    finally:
+        deps.close()

@@ -21,7 +21,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from facesearch.store import NewFace, NewImage, NewRejection, Store
-from facesearch.store.engine import configure_engine
+from facesearch.store.database import Database as StoreDatabase
+from facesearch.store.engine import configure_engine, make_engine
 from facesearch.types import BoundingBox, FaceQuality, Landmarks5
 
 DATABASE_URL_VAR = "FACESEARCH_TEST_DATABASE_URL"
@@ -149,3 +150,12 @@ class Make:
 @pytest.fixture
 def make() -> Make:
     return Make()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[StoreDatabase]:
+    """The store's database part alone, over an SQLite file: what a repository is built
+    from in the tests that show it needs nothing else."""
+    db = StoreDatabase(make_engine(f"sqlite:///{tmp_path / 'alone' / 'fs.db'}"), owns_engine=True)
+    yield db
+    db.close()

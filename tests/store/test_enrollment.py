@@ -14,7 +14,7 @@ from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound, S
 
 @pytest.fixture
 def gallery(store: Any) -> Any:
-    return store.create_gallery("g", legal_basis="consent")
+    return store.catalog.create_gallery("g", legal_basis="consent")
 
 
 def test_add_image_stores_image_faces_and_rejections(
@@ -23,7 +23,7 @@ def test_add_image_stores_image_faces_and_rejections(
     captured = datetime(2020, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     image = make.image(captured_at=captured)
     faces = [make.face(x=10.0), make.face(x=100.0)]
-    enrolled = store.add_image(
+    enrolled = store.catalog.add_image(
         gallery.id,
         image,
         faces,
@@ -43,7 +43,7 @@ def test_add_image_stores_image_faces_and_rejections(
         "face_deletions": 0,
     }
 
-    record = store.get_image(enrolled.image_id)
+    record = store.catalog.get_image(enrolled.image_id)
     assert (record.sha256, record.width, record.height, record.format) == (
         image.sha256,
         640,
@@ -54,17 +54,19 @@ def test_add_image_stores_image_faces_and_rejections(
     assert record.captured_at == captured
     assert record.captured_at.tzinfo == UTC
     assert record.source_uri == image.source_uri
-    assert store.get_face(enrolled.face_ids[1]).box.x1 == 100.0
-    assert store.image_exists(gallery.id, image.sha256)
-    assert not store.image_exists(gallery.id, "0" * 64)
-    assert store.existing_sha256(gallery.id) == {image.sha256}
+    assert store.catalog.get_face(enrolled.face_ids[1]).box.x1 == 100.0
+    assert store.catalog.image_exists(gallery.id, image.sha256)
+    assert not store.catalog.image_exists(gallery.id, "0" * 64)
+    assert store.catalog.existing_sha256(gallery.id) == {image.sha256}
 
 
 def test_subject_is_reused_and_external_reference_checked(
     store: Any, make: Any, gallery: Any
 ) -> None:
-    first = store.add_image(gallery.id, make.image(), [make.face()], [], subject_label="bob")
-    second = store.add_image(
+    first = store.catalog.add_image(
+        gallery.id, make.image(), [make.face()], [], subject_label="bob"
+    )
+    second = store.catalog.add_image(
         gallery.id,
         make.image(),
         [make.face()],
@@ -73,10 +75,10 @@ def test_subject_is_reused_and_external_reference_checked(
         subject_external_reference="ref-9",
     )
     assert first.subject_id == second.subject_id
-    (subject,) = store.list_subjects("g")
+    (subject,) = store.catalog.list_subjects("g")
     assert (subject.n_faces, subject.external_reference) == (2, "ref-9")
     with pytest.raises(Conflict):
-        store.add_image(
+        store.catalog.add_image(
             gallery.id,
             make.image(),
             [make.face()],
@@ -84,36 +86,38 @@ def test_subject_is_reused_and_external_reference_checked(
             subject_label="bob",
             subject_external_reference="ref-other",
         )
-    assert store.list_subjects("g")[0].n_faces == 2
+    assert store.catalog.list_subjects("g")[0].n_faces == 2
 
 
 def test_no_label_means_no_subject(store: Any, make: Any, gallery: Any) -> None:
-    enrolled = store.add_image(gallery.id, make.image(), [make.face()], [])
+    enrolled = store.catalog.add_image(gallery.id, make.image(), [make.face()], [])
     assert enrolled.subject_id is None
-    face = store.get_face(enrolled.face_ids[0])
+    face = store.catalog.get_face(enrolled.face_ids[0])
     assert (face.subject_id, face.subject_label) == (None, None)
-    assert store.list_subjects() == []
+    assert store.catalog.list_subjects() == []
 
 
 def test_duplicate_sha256_is_already_exists_and_writes_nothing(
     database: Any, store: Any, make: Any, gallery: Any
 ) -> None:
     image = make.image()
-    store.add_image(gallery.id, image, [make.face()], [])
+    store.catalog.add_image(gallery.id, image, [make.face()], [])
     before = database.count_rows()
     with pytest.raises(AlreadyExists):
-        store.add_image(gallery.id, image, [make.face()], [make.rejection()], subject_label="new")
+        store.catalog.add_image(
+            gallery.id, image, [make.face()], [make.rejection()], subject_label="new"
+        )
     assert database.count_rows() == before
     # The same bytes may be enrolled in another gallery.
-    other = store.create_gallery("other", legal_basis="consent")
-    store.add_image(other.id, image, [make.face()], [])
+    other = store.catalog.create_gallery("other", legal_basis="consent")
+    store.catalog.add_image(other.id, image, [make.face()], [])
 
 
 def test_failure_midway_rolls_back_every_row(
     database: Any, store: Any, make: Any, gallery: Any
 ) -> None:
     """A database error after the image and face rows were inserted leaves nothing behind."""
-    store.add_image(gallery.id, make.image(), [make.face()], [])
+    store.catalog.add_image(gallery.id, make.image(), [make.face()], [])
     before = database.count_rows()
     seen: list[str] = []
 
@@ -125,7 +129,7 @@ def test_failure_midway_rolls_back_every_row(
     event.listen(store.engine, "before_cursor_execute", fail_on_rejections)
     try:
         with pytest.raises(RuntimeError, match="injected"):
-            store.add_image(
+            store.catalog.add_image(
                 gallery.id,
                 make.image(),
                 [make.face(), make.face()],
@@ -136,7 +140,7 @@ def test_failure_midway_rolls_back_every_row(
         event.remove(store.engine, "before_cursor_execute", fail_on_rejections)
     assert {"subjects", "images", "faces"} <= set(seen)  # the failure really was mid-way
     assert database.count_rows() == before
-    assert store.list_subjects() == []
+    assert store.catalog.list_subjects() == []
 
 
 def test_database_error_midway_is_store_error_and_rolls_back(
@@ -155,7 +159,7 @@ def test_database_error_midway_is_store_error_and_rolls_back(
     event.listen(store.engine, "before_cursor_execute", break_rejections, retval=True)
     try:
         with pytest.raises(StoreError, match="add_image failed") as info:
-            store.add_image(
+            store.catalog.add_image(
                 gallery.id,
                 make.image(),
                 [make.face(), make.face()],
@@ -167,12 +171,12 @@ def test_database_error_midway_is_store_error_and_rolls_back(
     assert "no_such_table" not in str(info.value)  # one line, no SQL
     assert database.count_rows() == before
     # The store still works afterwards.
-    assert len(store.add_image(gallery.id, make.image(), [make.face()], []).face_ids) == 1
+    assert len(store.catalog.add_image(gallery.id, make.image(), [make.face()], []).face_ids) == 1
 
 
 def test_unknown_gallery_is_not_found(database: Any, store: Any, make: Any) -> None:
     with pytest.raises(NotFound):
-        store.add_image(12345, make.image(), [make.face()], [])
+        store.catalog.add_image(12345, make.image(), [make.face()], [])
     assert sum(database.count_rows().values()) == 0
 
 
@@ -192,8 +196,8 @@ def test_invalid_image_is_refused(
     store: Any, make: Any, gallery: Any, change: dict[str, Any]
 ) -> None:
     with pytest.raises(InvalidInput):
-        store.add_image(gallery.id, make.image(**change), [make.face()], [])
-    assert store.get_gallery("g").n_images == 0
+        store.catalog.add_image(gallery.id, make.image(**change), [make.face()], [])
+    assert store.catalog.get_gallery("g").n_images == 0
 
 
 @pytest.mark.parametrize(
@@ -209,23 +213,23 @@ def test_invalid_embedding_is_refused(store: Any, make: Any, gallery: Any, embed
     face = make.face()
     object.__setattr__(face, "embedding", embedding)
     with pytest.raises(InvalidInput):
-        store.add_image(gallery.id, make.image(), [make.face(), face], [])
-    assert store.count_faces() == 0
+        store.catalog.add_image(gallery.id, make.image(), [make.face(), face], [])
+    assert store.index_rows.count_faces() == 0
 
 
 def test_external_reference_needs_label(store: Any, make: Any, gallery: Any) -> None:
     with pytest.raises(InvalidInput):
-        store.add_image(gallery.id, make.image(), [], [], subject_external_reference="ref")
+        store.catalog.add_image(gallery.id, make.image(), [], [], subject_external_reference="ref")
 
 
 def test_image_without_faces(store: Any, make: Any, gallery: Any) -> None:
-    enrolled = store.add_image(gallery.id, make.image(), [], [make.rejection()])
+    enrolled = store.catalog.add_image(gallery.id, make.image(), [], [make.rejection()])
     assert enrolled.face_ids == []
-    assert store.get_image(enrolled.image_id).n_faces == 0
+    assert store.catalog.get_image(enrolled.image_id).n_faces == 0
 
 
 def test_non_numeric_face_fields_are_invalid_input(store: Any, make: Any, gallery: Any) -> None:
     face = make.face()
     object.__setattr__(face, "detector_score", None)
     with pytest.raises(InvalidInput):
-        store.add_image(gallery.id, make.image(), [face], [])
+        store.catalog.add_image(gallery.id, make.image(), [face], [])

@@ -14,33 +14,35 @@ MODEL = "test-model-v1"
 
 @pytest.fixture
 def two_galleries(store: Any, make: Any) -> dict[str, Any]:
-    a = store.create_gallery("a", legal_basis="consent A")
-    b = store.create_gallery("b", legal_basis="consent B")
+    a = store.catalog.create_gallery("a", legal_basis="consent A")
+    b = store.catalog.create_gallery("b", legal_basis="consent B")
     return {
-        "a_alice": store.add_image(
+        "a_alice": store.catalog.add_image(
             a.id,
             make.image(source_uri="s3://a/1.jpg"),
             [make.face(), make.face()],
             [],
             subject_label="alice",
         ),
-        "a_none": store.add_image(a.id, make.image(source_uri=None), [make.face()], []),
-        "b_alice": store.add_image(
+        "a_none": store.catalog.add_image(a.id, make.image(source_uri=None), [make.face()], []),
+        "b_alice": store.catalog.add_image(
             b.id, make.image(legal_basis="warrant 5"), [make.face()], [], subject_label="alice"
         ),
-        "b_bob": store.add_image(b.id, make.image(), [make.face()], [], subject_label="bob"),
+        "b_bob": store.catalog.add_image(
+            b.id, make.image(), [make.face()], [], subject_label="bob"
+        ),
         "a": a,
         "b": b,
     }
 
 
 def test_get_faces_joins_gallery_subject_and_image(store: Any, make: Any) -> None:
-    g = store.create_gallery("g", legal_basis="gallery basis")
+    g = store.catalog.create_gallery("g", legal_basis="gallery basis")
     image = make.image(source_uri="https://example.org/p.jpg", legal_basis="image basis")
     face = make.face()
-    enrolled = store.add_image(g.id, image, [face], [], subject_label="carol")
+    enrolled = store.catalog.add_image(g.id, image, [face], [], subject_label="carol")
 
-    records = store.get_faces([enrolled.face_ids[0], 999_999])
+    records = store.catalog.get_faces([enrolled.face_ids[0], 999_999])
     assert list(records) == enrolled.face_ids
     record = records[enrolled.face_ids[0]]
     assert (record.gallery_id, record.gallery_name) == (g.id, "g")
@@ -57,46 +59,48 @@ def test_get_faces_joins_gallery_subject_and_image(store: Any, make: Any) -> Non
     assert (record.detector, record.detector_score) == ("fake", 0.875)
     assert record.created_at.tzinfo is not None
     assert not hasattr(record, "embedding")
-    assert store.get_face(enrolled.face_ids[0]) == record
-    assert store.get_thumbnail(enrolled.face_ids[0]) == b"\xff\xd8thumb"
+    assert store.catalog.get_face(enrolled.face_ids[0]) == record
+    assert store.catalog.get_thumbnail(enrolled.face_ids[0]) == b"\xff\xd8thumb"
 
 
 def test_get_faces_chunks_long_id_lists(store: Any, make: Any) -> None:
-    g = store.create_gallery("g", legal_basis="test")
-    enrolled = store.add_image(g.id, make.image(), [make.face() for _ in range(5)], [])
+    g = store.catalog.create_gallery("g", legal_basis="test")
+    enrolled = store.catalog.add_image(g.id, make.image(), [make.face() for _ in range(5)], [])
     asked = list(range(1, 2600)) + enrolled.face_ids
-    assert sorted(store.get_faces(asked)) == enrolled.face_ids
-    assert store.get_faces([]) == {}
+    assert sorted(store.catalog.get_faces(asked)) == enrolled.face_ids
+    assert store.catalog.get_faces([]) == {}
 
 
 def test_unknown_ids_are_not_found(store: Any) -> None:
     with pytest.raises(NotFound):
-        store.get_face(1)
+        store.catalog.get_face(1)
     with pytest.raises(NotFound):
-        store.get_thumbnail(1)
+        store.catalog.get_thumbnail(1)
     with pytest.raises(NotFound):
-        store.get_image(1)
+        store.catalog.get_image(1)
     with pytest.raises(NotFound):
-        store.delete_image(1)
-    assert store.delete_faces([1, 2]) == []
+        store.catalog.delete_image(1)
+    assert store.catalog.delete_faces([1, 2]) == []
 
 
 def test_list_faces_filters_and_pages(store: Any, two_galleries: dict[str, Any]) -> None:
     ids = {k: v.face_ids for k, v in two_galleries.items() if hasattr(v, "face_ids")}
     everything = sorted(i for v in ids.values() for i in v)
 
-    assert [f.id for f in store.list_faces()] == everything
-    assert [f.id for f in store.list_faces(gallery="a")] == ids["a_alice"] + ids["a_none"]
-    assert [f.id for f in store.list_faces(subject="alice")] == ids["a_alice"] + ids["b_alice"]
-    assert [f.id for f in store.list_faces(gallery="b", subject="alice")] == ids["b_alice"]
-    assert [f.id for f in store.list_faces(limit=2, offset=1)] == everything[1:3]
-    assert store.list_faces(limit=0) == []
+    assert [f.id for f in store.catalog.list_faces()] == everything
+    assert [f.id for f in store.catalog.list_faces(gallery="a")] == ids["a_alice"] + ids["a_none"]
+    assert [f.id for f in store.catalog.list_faces(subject="alice")] == ids["a_alice"] + ids[
+        "b_alice"
+    ]
+    assert [f.id for f in store.catalog.list_faces(gallery="b", subject="alice")] == ids["b_alice"]
+    assert [f.id for f in store.catalog.list_faces(limit=2, offset=1)] == everything[1:3]
+    assert store.catalog.list_faces(limit=0) == []
     with pytest.raises(NotFound):
-        store.list_faces(gallery="zzz")
+        store.catalog.list_faces(gallery="zzz")
     with pytest.raises(NotFound):
-        store.list_faces(gallery="a", subject="bob")
+        store.catalog.list_faces(gallery="a", subject="bob")
     with pytest.raises(InvalidInput):
-        store.list_faces(limit=-1)
+        store.catalog.list_faces(limit=-1)
 
 
 def test_delete_faces_returns_existing_ids_and_updates_images(
@@ -104,21 +108,23 @@ def test_delete_faces_returns_existing_ids_and_updates_images(
 ) -> None:
     alice = two_galleries["a_alice"]
     first, second = alice.face_ids
-    assert store.delete_faces([first, 424242, first]) == [first]
-    assert store.get_image(alice.image_id).n_faces == 1
-    assert store.get_gallery("a").n_faces == 2
-    assert store.list_subjects("a")[0].n_faces == 1
-    assert store.delete_faces([first]) == []
-    assert store.delete_faces([second]) == [second]
-    assert store.get_image(alice.image_id).n_faces == 0
-    assert store.deletions_since(MODEL, 0)[0].tolist() == [first, second]
+    assert store.catalog.delete_faces([first, 424242, first]) == [first]
+    assert store.catalog.get_image(alice.image_id).n_faces == 1
+    assert store.catalog.get_gallery("a").n_faces == 2
+    assert store.catalog.list_subjects("a")[0].n_faces == 1
+    assert store.catalog.delete_faces([first]) == []
+    assert store.catalog.delete_faces([second]) == [second]
+    assert store.catalog.get_image(alice.image_id).n_faces == 0
+    assert store.index_rows.deletions_since(MODEL, 0)[0].tolist() == [first, second]
 
 
 def test_delete_image_deletes_faces_and_rejections(database: Any, store: Any, make: Any) -> None:
-    g = store.create_gallery("g", legal_basis="test")
-    gone = store.add_image(g.id, make.image(), [make.face(), make.face()], [make.rejection()])
-    kept = store.add_image(g.id, make.image(), [make.face()], [make.rejection()])
-    assert store.delete_image(gone.image_id) == gone.face_ids
+    g = store.catalog.create_gallery("g", legal_basis="test")
+    gone = store.catalog.add_image(
+        g.id, make.image(), [make.face(), make.face()], [make.rejection()]
+    )
+    kept = store.catalog.add_image(g.id, make.image(), [make.face()], [make.rejection()])
+    assert store.catalog.delete_image(gone.image_id) == gone.face_ids
     rows = database.count_rows()
     assert (rows["images"], rows["faces"], rows["face_rejections"], rows["face_deletions"]) == (
         1,
@@ -126,28 +132,28 @@ def test_delete_image_deletes_faces_and_rejections(database: Any, store: Any, ma
         1,
         2,
     )
-    assert store.get_image(kept.image_id).n_faces == 1
+    assert store.catalog.get_image(kept.image_id).n_faces == 1
     with pytest.raises(NotFound):
-        store.get_image(gone.image_id)
-    assert store.existing_sha256(g.id) == {store.get_image(kept.image_id).sha256}
+        store.catalog.get_image(gone.image_id)
+    assert store.catalog.existing_sha256(g.id) == {store.catalog.get_image(kept.image_id).sha256}
 
 
 def test_face_ids_increase_and_are_never_reused(database: Any, store: Any, make: Any) -> None:
-    g = store.create_gallery("g", legal_basis="test")
-    ids = store.add_image(g.id, make.image(), [make.face() for _ in range(3)], []).face_ids
+    g = store.catalog.create_gallery("g", legal_basis="test")
+    ids = store.catalog.add_image(g.id, make.image(), [make.face() for _ in range(3)], []).face_ids
     assert ids == sorted(ids) and len(set(ids)) == 3
     highest = ids[-1]
-    assert store.delete_faces([highest]) == [highest]
-    again = store.add_image(g.id, make.image(), [make.face()], []).face_ids[0]
+    assert store.catalog.delete_faces([highest]) == [highest]
+    again = store.catalog.add_image(g.id, make.image(), [make.face()], []).face_ids[0]
     assert again > highest
     # Also across a restart: the counter lives in the database, not the process.
-    assert store.delete_faces([again]) == [again]
+    assert store.catalog.delete_faces([again]) == [again]
     store.close()
     reopened = database.open_store()
-    newest = reopened.add_image(g.id, make.image(), [make.face()], []).face_ids[0]
+    newest = reopened.catalog.add_image(g.id, make.image(), [make.face()], []).face_ids[0]
     assert newest > again
     # Deletion sequence numbers are never reused either.
-    _, seq = reopened.deletions_since(MODEL, 0)
-    reopened.delete_faces([newest])
-    ids_after, seq_after = reopened.deletions_since(MODEL, seq)
+    _, seq = reopened.index_rows.deletions_since(MODEL, 0)
+    reopened.catalog.delete_faces([newest])
+    ids_after, seq_after = reopened.index_rows.deletions_since(MODEL, seq)
     assert ids_after.tolist() == [newest] and seq_after > seq

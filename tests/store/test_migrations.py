@@ -63,8 +63,8 @@ def test_upgrade_from_0001_keeps_the_catalog(database: Any) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO galleries (name, legal_basis) VALUES ('old', 'test')"))
     store = database.open_store()  # upgrades to head
-    assert [g.name for g in store.list_galleries()] == ["old"]
-    assert store.list_users() == [] and store.audit_head() is None
+    assert [g.name for g in store.catalog.list_galleries()] == ["old"]
+    assert store.accounts.list_users() == [] and store.audit.audit_head() is None
 
 
 def test_version_table_is_in_the_test_schema(database: Any, store: Any) -> None:
@@ -84,9 +84,9 @@ def test_migration_mirrors_the_models(database: Any, store: Any) -> None:
 
 
 def test_reopening_does_not_migrate_again(database: Any, store: Any) -> None:
-    store.create_gallery("kept", legal_basis="test")
+    store.catalog.create_gallery("kept", legal_basis="test")
     again = database.open_store()
-    assert [g.name for g in again.list_galleries()] == ["kept"]
+    assert [g.name for g in again.catalog.list_galleries()] == ["kept"]
 
 
 def test_downgrade_to_base_drops_the_tables(database: Any, store: Any) -> None:
@@ -114,7 +114,7 @@ def test_sqlite_writers_begin_immediate(database: Any, store: Any) -> None:
     """A write transaction holds SQLite's write lock from its start, not its first write."""
     other = sqlite3.connect(database.sqlite_path, timeout=0, isolation_level=None)
     try:
-        with store._tx("probe", write=True) as session:
+        with store.database.transaction("probe", write=True) as session:
             session.execute(text("SELECT 1"))
             with pytest.raises(sqlite3.OperationalError, match="locked"):
                 other.execute("BEGIN IMMEDIATE")
@@ -128,7 +128,7 @@ def test_from_engine_keeps_the_callers_engine(database: Any) -> None:
 
     engine = database.engine()
     store = Store.from_engine(engine)
-    store.create_gallery("g", legal_basis="test")
+    store.catalog.create_gallery("g", legal_basis="test")
     store.close()
     with engine.connect() as conn:  # still usable: the store did not dispose it
         assert conn.execute(text("SELECT COUNT(*) FROM galleries")).scalar_one() == 1
@@ -145,7 +145,7 @@ def test_database_of_an_unknown_newer_revision_is_store_error(database: Any, sto
 def test_sqlite_store_creates_its_folder(tmp_path: Any) -> None:
     store = Store(f"sqlite:///{tmp_path}/new/folder/facesearch.db")
     try:
-        assert store.list_galleries() == []
+        assert store.catalog.list_galleries() == []
         assert (tmp_path / "new" / "folder" / "facesearch.db").is_file()
     finally:
         store.close()

@@ -24,13 +24,13 @@ def test_the_two_forms_differ_as_strings() -> None:
 
 
 def test_a_subject_in_two_unicode_forms_is_one_subject(store: Store, make: Make) -> None:
-    gallery = store.create_gallery("g", legal_basis="test")
-    one = store.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFC)
-    two = store.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFD)
+    gallery = store.catalog.create_gallery("g", legal_basis="test")
+    one = store.catalog.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFC)
+    two = store.catalog.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFD)
     assert one.subject_id == two.subject_id
-    [subject] = store.list_subjects("g")
+    [subject] = store.catalog.list_subjects("g")
     assert subject.label == NFC and subject.n_faces == 2
-    assert len(store.list_faces(subject=NFD)) == 2
+    assert len(store.catalog.list_faces(subject=NFD)) == 2
 
 
 @pytest.mark.parametrize(
@@ -45,9 +45,9 @@ def test_look_alike_names_are_refused(
     store: Store, kind: str, first: str, others: list[str]
 ) -> None:
     create: Any = {
-        "gallery": lambda n: store.create_gallery(n, legal_basis="test"),
-        "user": lambda n: store.create_user(n, ["curator"]),
-        "group": lambda n: store.create_group(n, created_by="root"),
+        "gallery": lambda n: store.catalog.create_gallery(n, legal_basis="test"),
+        "user": lambda n: store.accounts.create_user(n, ["curator"]),
+        "group": lambda n: store.groups.create_group(n, created_by="root"),
     }[kind]
     create(first)
     for other in others:
@@ -57,26 +57,26 @@ def test_look_alike_names_are_refused(
 
 
 def test_names_are_stored_in_nfc_and_found_in_either_form(store: Store) -> None:
-    assert store.create_gallery(NFD, legal_basis="test").name == NFC
-    assert store.get_gallery(NFD).name == NFC
+    assert store.catalog.create_gallery(NFD, legal_basis="test").name == NFC
+    assert store.catalog.get_gallery(NFD).name == NFC
     with pytest.raises(AlreadyExists):
-        store.create_gallery(NFC, legal_basis="test")
-    assert store.create_user(NFD, ["curator"]).name == NFC
-    assert store.get_user(NFC).name == NFC
-    assert store.create_group(NFD, created_by="root").name == NFC
+        store.catalog.create_gallery(NFC, legal_basis="test")
+    assert store.accounts.create_user(NFD, ["curator"]).name == NFC
+    assert store.accounts.get_user(NFC).name == NFC
+    assert store.groups.create_group(NFD, created_by="root").name == NFC
 
 
 @pytest.mark.parametrize("name", [".", ".."])
 def test_dot_names_are_refused(store: Store, name: str) -> None:
     with pytest.raises(InvalidInput, match=r"\. or \.\."):
-        store.create_gallery(name, legal_basis="test")
+        store.catalog.create_gallery(name, legal_basis="test")
     with pytest.raises(InvalidInput, match=r"\. or \.\."):
-        store.create_user(name, ["curator"])
+        store.accounts.create_user(name, ["curator"])
     with pytest.raises(InvalidInput, match=r"\. or \.\."):
-        store.create_group(name, created_by="root")
-    assert store.list_galleries() == []
+        store.groups.create_group(name, created_by="root")
+    assert store.catalog.list_galleries() == []
     # a name that merely holds dots is fine
-    assert store.create_gallery("a.b", legal_basis="test").name == "a.b"
+    assert store.catalog.create_gallery("a.b", legal_basis="test").name == "a.b"
 
 
 def test_migration_0007_reports_collisions_and_never_merges(database: Any) -> None:
@@ -103,14 +103,16 @@ def test_migration_0007_reports_collisions_and_never_merges(database: Any) -> No
                 {"g": gallery_id, "l": label},
             )
     store = database.open_store()  # upgrades to head; must not fail
-    names = [g.name for g in store.list_galleries()]
+    names = [g.name for g in store.catalog.list_galleries()]
     assert len(names) == 6  # nothing merged, nothing dropped
     assert "Zoë" in names  # made NFC: it collided with nothing
     assert NFD in names and NFC in names  # left as they were
-    assert sorted(u.name for u in store.list_users()) == sorted(["admin", "аdmin", "ａｄｍｉｎ"])
-    labels = sorted(s.label for s in store.list_subjects("g"))
+    assert sorted(u.name for u in store.accounts.list_users()) == sorted(
+        ["admin", "аdmin", "ａｄｍｉｎ"]
+    )
+    labels = sorted(s.label for s in store.catalog.list_subjects("g"))
     assert labels == sorted([NFC, NFD, unicodedata.normalize("NFC", "Aná")])
-    found = {(c.kind, c.name, c.other, c.reason) for c in store.name_collisions()}
+    found = {(c.kind, c.name, c.other, c.reason) for c in store.catalog.name_collisions()}
     assert found == {
         ("gallery", NFD, NFC, "nfc"),
         ("gallery", "ɡ", "g", "look-alike"),
@@ -121,14 +123,14 @@ def test_migration_0007_reports_collisions_and_never_merges(database: Any) -> No
     }
     # the keys are in place: a new look-alike is refused, a new distinct name is not
     with pytest.raises(AlreadyExists, match="looks like"):
-        store.create_gallery("ｇ", legal_basis="test")
+        store.catalog.create_gallery("ｇ", legal_basis="test")
     with pytest.raises(AlreadyExists, match="looks like"):
-        store.create_user("ADMIN", ["curator"])
-    assert store.create_gallery("h", legal_basis="test").name == "h"
+        store.accounts.create_user("ADMIN", ["curator"])
+    assert store.catalog.create_gallery("h", legal_basis="test").name == "h"
 
 
 def test_a_fresh_store_reports_no_collisions(store: Store) -> None:
-    assert store.name_collisions() == []
+    assert store.catalog.name_collisions() == []
 
 
 def _store_from_0006(database: Any, inserts: list[tuple[str, dict[str, Any]]]) -> Store:
@@ -155,16 +157,16 @@ def test_a_gallery_name_finds_the_row_stored_under_it_before_its_nfc_form(
     the NFD one deletes id 2, never the NFC one and its faces; with it gone, NFD input
     finds the NFC row again."""
     store = _store_from_0006(database, [(_GALLERY, {"n": NFC}), (_GALLERY, {"n": NFD})])
-    ids = {g.name: g.id for g in store.list_galleries()}
-    store.add_image(ids[NFC], make.image(), [make.face()], [], subject_label="a")
-    assert store.get_gallery(NFD).id == ids[NFD]
-    assert store.get_gallery(NFC).id == ids[NFC]
-    assert store.list_faces(gallery=NFD) == []
-    assert len(store.list_faces(galleries=[NFD, NFC])) == 1
-    assert store.delete_gallery(NFD) == []
-    [left] = store.list_galleries()
+    ids = {g.name: g.id for g in store.catalog.list_galleries()}
+    store.catalog.add_image(ids[NFC], make.image(), [make.face()], [], subject_label="a")
+    assert store.catalog.get_gallery(NFD).id == ids[NFD]
+    assert store.catalog.get_gallery(NFC).id == ids[NFC]
+    assert store.catalog.list_faces(gallery=NFD) == []
+    assert len(store.catalog.list_faces(galleries=[NFD, NFC])) == 1
+    assert store.catalog.delete_gallery(NFD) == []
+    [left] = store.catalog.list_galleries()
     assert (left.id, left.name, left.n_faces) == (ids[NFC], NFC, 1)
-    assert store.get_gallery(NFD).id == ids[NFC]
+    assert store.catalog.get_gallery(NFD).id == ids[NFC]
 
 
 def test_user_and_group_names_find_the_row_stored_under_them(database: Any) -> None:
@@ -172,57 +174,65 @@ def test_user_and_group_names_find_the_row_stored_under_them(database: Any) -> N
         database,
         [(_USER, {"n": NFC}), (_USER, {"n": NFD}), (_GROUP, {"n": NFC}), (_GROUP, {"n": NFD})],
     )
-    ids = {u.name: u.id for u in store.list_users()}
-    assert store.get_user(NFD).id == ids[NFD] and store.get_user(NFC).id == ids[NFC]
-    store.create_gallery("g", legal_basis="test")
-    store.add_grant(NFD, "g", granted_by="root")
-    assert store.granted_galleries(NFD) == ["g"] and store.granted_galleries(NFC) == []
-    store.add_group_member(NFD, NFD, added_by="root")
-    assert store.get_group(NFD).members == (NFD,)
-    assert store.get_group(NFC).members == ()
-    store.delete_group(NFD)
-    assert [g.name for g in store.list_groups()] == [NFC]
-    assert store.get_group(NFD).name == NFC  # NFD input finds the NFC row once alone
+    ids = {u.name: u.id for u in store.accounts.list_users()}
+    assert (
+        store.accounts.get_user(NFD).id == ids[NFD] and store.accounts.get_user(NFC).id == ids[NFC]
+    )
+    store.catalog.create_gallery("g", legal_basis="test")
+    store.groups.add_grant(NFD, "g", granted_by="root")
+    assert (
+        store.groups.granted_galleries(NFD) == ["g"] and store.groups.granted_galleries(NFC) == []
+    )
+    store.groups.add_group_member(NFD, NFD, added_by="root")
+    assert store.groups.get_group(NFD).members == (NFD,)
+    assert store.groups.get_group(NFC).members == ()
+    store.groups.delete_group(NFD)
+    assert [g.name for g in store.groups.list_groups()] == [NFC]
+    assert store.groups.get_group(NFD).name == NFC  # NFD input finds the NFC row once alone
 
 
 def test_a_subject_label_finds_the_row_stored_under_it(database: Any, make: Make) -> None:
     store = _store_from_0006(database, [(_GALLERY, {"n": "g"})])
-    gallery = store.get_gallery("g")
+    gallery = store.catalog.get_gallery("g")
     with database.engine().begin() as conn:
         for label in (NFC, NFD):  # as migration 0007 leaves them: both kept
             conn.execute(
                 text("INSERT INTO subjects (gallery_id, label) VALUES (:g, :l)"),
                 {"g": gallery.id, "l": label},
             )
-    ids = {s.label: s.id for s in store.list_subjects("g")}
+    ids = {s.label: s.id for s in store.catalog.list_subjects("g")}
     assert (
-        store.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFD).subject_id
+        store.catalog.add_image(
+            gallery.id, make.image(), [make.face()], [], subject_label=NFD
+        ).subject_id
         == ids[NFD]
     )
     assert (
-        store.add_image(gallery.id, make.image(), [make.face()], [], subject_label=NFC).subject_id
+        store.catalog.add_image(
+            gallery.id, make.image(), [make.face()], [], subject_label=NFC
+        ).subject_id
         == ids[NFC]
     )
-    assert [f.subject_id for f in store.list_faces(subject=NFD)] == [ids[NFD]]
-    assert [f.subject_id for f in store.list_faces(gallery="g", subject=NFD)] == [ids[NFD]]
-    store.delete_subject("g", NFD)
-    assert [s.id for s in store.list_subjects("g")] == [ids[NFC]]
-    assert [f.subject_id for f in store.list_faces(subject=NFD)] == [ids[NFC]]
+    assert [f.subject_id for f in store.catalog.list_faces(subject=NFD)] == [ids[NFD]]
+    assert [f.subject_id for f in store.catalog.list_faces(gallery="g", subject=NFD)] == [ids[NFD]]
+    store.catalog.delete_subject("g", NFD)
+    assert [s.id for s in store.catalog.list_subjects("g")] == [ids[NFC]]
+    assert [f.subject_id for f in store.catalog.list_faces(subject=NFD)] == [ids[NFC]]
 
 
 def test_a_look_alike_refusal_shows_escapes_when_the_names_render_alike(database: Any) -> None:
     store = _store_from_0006(database, [(_GALLERY, {"n": NFC}), (_GALLERY, {"n": NFD})])
-    store.delete_gallery(NFC)  # the NFD row is left, under its stored (NFD) name
+    store.catalog.delete_gallery(NFC)  # the NFD row is left, under its stored (NFD) name
     with pytest.raises(AlreadyExists) as refused:
-        store.create_gallery(NFC, legal_basis="test")
+        store.catalog.create_gallery(NFC, legal_basis="test")
     assert str(refused.value) == (r"gallery 'Jos\xe9' looks like the existing gallery 'Jose\u0301'")
-    store.create_user("admin", ["curator"])
+    store.accounts.create_user("admin", ["curator"])
     with pytest.raises(AlreadyExists) as refused:
-        store.create_user("аdmin", ["curator"])  # Cyrillic а
+        store.accounts.create_user("аdmin", ["curator"])  # Cyrillic а
     assert str(refused.value) == r"user '\u0430dmin' looks like the existing user 'admin'"
-    store.create_group("g", created_by="root")
+    store.groups.create_group("g", created_by="root")
     with pytest.raises(AlreadyExists) as refused:
-        store.create_group("G", created_by="root")  # looks different: shown as typed
+        store.groups.create_group("G", created_by="root")  # looks different: shown as typed
     assert str(refused.value) == "group 'G' looks like the existing group 'g'"
 
 
@@ -233,7 +243,7 @@ def test_the_collision_report_lists_only_open_collisions(database: Any) -> None:
         database,
         [(_GALLERY, {"n": n}) for n in ("g", "ɡ", ".", "..", NFC, NFD)],
     )
-    before = {(c.kind, c.name, c.reason) for c in store.name_collisions()}
+    before = {(c.kind, c.name, c.reason) for c in store.catalog.name_collisions()}
     assert before == {
         ("gallery", "ɡ", "look-alike"),
         ("gallery", ".", "reserved"),
@@ -241,13 +251,13 @@ def test_the_collision_report_lists_only_open_collisions(database: Any) -> None:
         ("gallery", NFD, "nfc"),
     }
     for name in (".", "..", "ɡ"):
-        store.delete_gallery(name)
-    [left] = store.name_collisions()
+        store.catalog.delete_gallery(name)
+    [left] = store.catalog.name_collisions()
     assert (left.name, left.resolved) == (NFD, False)
-    everything = store.name_collisions(include_resolved=True)
+    everything = store.catalog.name_collisions(include_resolved=True)
     assert sorted((c.name, c.resolved) for c in everything) == sorted(
         [("ɡ", True), (".", True), ("..", True), (NFD, False)]
     )
-    store.delete_gallery(NFD)
-    assert store.name_collisions() == []
-    assert sorted(g.name for g in store.list_galleries()) == sorted(["g", NFC])
+    store.catalog.delete_gallery(NFD)
+    assert store.catalog.name_collisions() == []
+    assert sorted(g.name for g in store.catalog.list_galleries()) == sorted(["g", NFC])

@@ -30,10 +30,10 @@ def test_a_deleted_thumbnail_is_overwritten_in_the_database_file(
     path = tmp_path / "facesearch.db"
     marker = b"THUMBNAIL-OF-AN-ERASED-PERSON-" * 40
     store = Store(f"sqlite:///{path}")
-    gallery = store.create_gallery("g", legal_basis="test")
+    gallery = store.catalog.create_gallery("g", legal_basis="test")
     face = dataclasses.replace(make.face(), thumbnail=marker)
-    enrolled = store.add_image(gallery.id, make.image(), [face], [])
-    store.delete_faces(enrolled.face_ids)
+    enrolled = store.catalog.add_image(gallery.id, make.image(), [face], [])
+    store.catalog.delete_faces(enrolled.face_ids)
     store.close()  # the last connection checkpoints the WAL into the file
     with sqlite3.connect(path) as raw:  # and empties the WAL, if any is left
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")

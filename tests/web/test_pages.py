@@ -148,7 +148,7 @@ def test_an_upload_with_a_sensitive_shared_field_stores_nothing(
         r = ui.client.post("/ui/galleries/g/upload", data={field: value}, files=files)
         assert r.status_code == 422 and kind in r.text, (field, value)
         assert value not in r.text
-    assert ui.engine.store.list_galleries()[0].n_images == 0
+    assert ui.engine.store.catalog.list_galleries()[0].n_images == 0
 
 
 def test_picking_a_probe_face_embeds_nothing(

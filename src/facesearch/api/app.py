@@ -71,7 +71,7 @@ def _build(
             engine.pipeline.warm_up()
         interval = state.settings.retention.interval_s
         if interval > 0:
-            state.retention = RetentionTask(engine, interval)
+            state.retention = RetentionTask(engine.retention, interval)
             state.retention.start()
         state.engine = engine
     except FaceSearchError as err:

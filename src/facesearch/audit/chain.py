@@ -1,4 +1,4 @@
-"""Verifying the audit log's hash chain (its definition is in :mod:`facesearch.store._audit`)."""
+"""Verifying the audit log's hash chain (its definition is in :mod:`facesearch.store.audit`)."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ class AuditLog:
         ``StoreError`` when the database fails, else ``AuditUnavailable`` (503) saying why
         (never a silent loss)."""
         try:
-            appended = self._store.append_audit(event)
+            appended = self._store.audit.append_audit(event)
         except (AuditUnavailable, StoreError):
             raise  # already a 503 that says what failed
         except FaceSearchError as err:
@@ -92,15 +92,15 @@ class AuditLog:
 
     def committed(self) -> None:
         """Move the anchor to the newest event after a write that appended its event itself."""
-        head = self._store.audit_head()
+        head = self._store.audit.audit_head()
         if head is not None:
             self._advance(*head)
 
     def list(self, where: AuditFilter | None = None, *, limit: int = 100) -> list[AuditRecord]:
-        return self._store.list_audit(where, limit=limit)
+        return self._store.audit.list_audit(where, limit=limit)
 
     def get(self, seq: int) -> AuditRecord:
-        return self._store.get_audit(seq)
+        return self._store.audit.get_audit(seq)
 
     def verify(self, exported: Anchor | None = None) -> ChainReport:
         """Verify the whole chain, that it still holds the anchored head, and (when an
@@ -110,10 +110,10 @@ class AuditLog:
         try:
             anchor = self.anchor()
         except StoreError as err:
-            head = self._store.audit_head()
+            head = self._store.audit.audit_head()
             problem = f"{err.message}, so the log's end cannot be checked"
             if exported is not None:
-                against = verify_chain(self._store.iter_audit(), exported=exported)
+                against = verify_chain(self._store.audit.iter_audit(), exported=exported)
                 if not against.ok:
                     return dataclasses.replace(against, problem=f"{problem}; {against.problem}")
             return ChainReport(
@@ -125,7 +125,7 @@ class AuditLog:
                 problem=problem,
             )
         return verify_chain(
-            self._store.iter_audit(),
+            self._store.audit.iter_audit(),
             anchor,
             require_anchor=self._anchor_path is not None,
             exported=exported,
@@ -140,7 +140,7 @@ class AuditLog:
             anchor = self._anchor_pair()
         except StoreError as err:
             return err.message
-        return self._store.audit_head_problem(anchor)
+        return self._store.audit.audit_head_problem(anchor)
 
     def acknowledge_cut(
         self, reason: str, *, context: AuditContext, exported: Anchor | None = None
@@ -162,7 +162,7 @@ class AuditLog:
         if len(reason) < MIN_REASON:
             raise InvalidInput(f"a reason of at least {MIN_REASON} characters is required")
         check_fields({"reason": (reason, FieldKind.NARRATIVE)})
-        appended = self._store.acknowledge_audit_cut(
+        appended = self._store.audit.acknowledge_audit_cut(
             context.event(CUT_ACKNOWLEDGED, target="audit-log", details={"reason": reason}),
             known_seq=self._anchored_seq,
             exported=None if exported is None else (exported.seq, exported.hash),
@@ -178,7 +178,7 @@ class AuditLog:
         """The newest event's ``(seq, hash, time)`` and whether the log's end agrees with
         the anchor: what an operator exports and keeps elsewhere (``facesearch audit
         head``); :meth:`verify` with that export as ``anchor`` checks the log later."""
-        newest = self._store.list_audit(limit=1)
+        newest = self._store.audit.list_audit(limit=1)
         problem = self.health()
         return AuditHead(
             seq=newest[0].seq if newest else None,
@@ -191,7 +191,7 @@ class AuditLog:
 
     def verify_against(self, exported: Anchor) -> ChainReport:
         """Verify the chain against an exported head (say, one kept off this machine)."""
-        return verify_chain(self._store.iter_audit(), exported=exported)
+        return verify_chain(self._store.audit.iter_audit(), exported=exported)
 
     def _committed(self, seq: int, digest: str, outcomes: tuple[str, ...]) -> None:
         """Called by the store after each transaction that appended events commits."""

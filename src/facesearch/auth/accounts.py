@@ -78,15 +78,15 @@ class Accounts:
 
     # --- users -------------------------------------------------------------------------
     def list_users(self) -> list[UserRecord]:
-        return self._store.list_users()
+        return self._store.accounts.list_users()
 
     def get_user(self, name: str) -> UserRecord:
-        return self._store.get_user(name)
+        return self._store.accounts.get_user(name)
 
     def create_user(self, name: str, roles: Sequence[str], *, context: AuditContext) -> UserRecord:
         role_list = _roles(roles)
         _check_name(name)
-        user = self._store.create_user(
+        user = self._store.accounts.create_user(
             name.strip(),
             role_list,
             audit=lambda u: context.event(
@@ -101,7 +101,7 @@ class Accounts:
     ) -> tuple[UserRecord, IssuedKey]:
         """The first user, with the admin role, and a key; ``Conflict`` if any user exists."""
         _check_name(name)
-        user = self._store.create_user(
+        user = self._store.accounts.create_user(
             name.strip(),
             [Role.ADMIN.value],
             only_if_no_users=True,
@@ -127,7 +127,7 @@ class Accounts:
         admin must make it; the local operator of the command line acts as ``cli:<os
         user>``, never as an account). Dropping one's own roles is allowed."""
         role_list = None if roles is None else _roles(roles)
-        current = self._store.get_user(name)
+        current = self._store.accounts.get_user(name)
         loses_admin = (
             Role.ADMIN.value in current.roles
             and not current.disabled
@@ -136,7 +136,7 @@ class Accounts:
         if loses_admin:
             admins = [
                 u
-                for u in self._store.list_users()
+                for u in self._store.accounts.list_users()
                 if Role.ADMIN.value in u.roles and not u.disabled
             ]
             if len(admins) <= 1:
@@ -160,7 +160,7 @@ class Accounts:
             changes["roles"] = role_list
         if disabled is not None:
             changes["disabled"] = bool(disabled)
-        user = self._store.update_user(
+        user = self._store.accounts.update_user(
             name,
             roles=role_list,
             disabled=disabled,
@@ -171,7 +171,7 @@ class Accounts:
 
     # --- keys --------------------------------------------------------------------------
     def list_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
-        return self._store.list_api_keys(user)
+        return self._store.accounts.list_api_keys(user)
 
     def issue_key(
         self,
@@ -191,7 +191,7 @@ class Accounts:
         for _ in range(5):
             new = generate_key()
             try:
-                record = self._store.add_api_key(
+                record = self._store.accounts.add_api_key(
                     user,
                     prefix=new.prefix,
                     key_hash=new.key_hash,
@@ -210,7 +210,7 @@ class Accounts:
         raise Conflict("could not draw an unused key prefix")  # pragma: no cover
 
     def revoke_key(self, prefix: str, *, context: AuditContext) -> ApiKeyRecord:
-        record = self._store.revoke_api_key(
+        record = self._store.accounts.revoke_api_key(
             prefix,
             at=utcnow(),
             audit=lambda k: context.event(
@@ -247,7 +247,7 @@ class Accounts:
                 f"try again in {refusal.retry_after_s} s"
             )
         prefix = key_prefix(key)
-        lookup = None if prefix is None else self._store.find_api_key(prefix)
+        lookup = None if prefix is None else self._store.accounts.find_api_key(prefix)
         now = utcnow()
         reason = None
         if prefix is None:
@@ -276,7 +276,7 @@ class Accounts:
             )
             raise AuthenticationRequired(_INVALID_KEY)
         try:
-            self._store.touch_api_key(lookup.key.prefix, now)
+            self._store.accounts.touch_api_key(lookup.key.prefix, now)
         except Exception:  # bookkeeping only: never fail a request for it
             logger.warning("could not record the use of key %s", lookup.key.prefix)
         return Principal(

@@ -30,7 +30,7 @@ def names(
     look-alike key, they collide with another row's, and that are still open (the row
     still has that name): resolve each (delete or re-create under a distinct name)."""
     with common.engine() as engine:
-        rows = engine.store.name_collisions(include_resolved=show_all)
+        rows = engine.store.catalog.name_collisions(include_resolved=show_all)
     if json_out:
         output.print_json(rows)
         return

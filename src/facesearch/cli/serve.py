@@ -53,7 +53,7 @@ def serve_command(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.resolved_database_url)
     try:
-        if store.count_users() == 0:
+        if store.accounts.count_users() == 0:
             accounts = Accounts(
                 store, AuditLog(store, anchor_path=settings.audit_anchor_path), settings.auth
             )

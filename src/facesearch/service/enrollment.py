@@ -1,4 +1,5 @@
-"""Enrollment, as part of :class:`~facesearch.service.FaceSearch`: one image, or many files.
+"""Enrollment of one image, a part of the engine (:class:`~facesearch.service.FaceSearch`
+builds it); many files go through :mod:`facesearch.service.folder`.
 
 Each image is one store transaction holding the image, its faces, its rejected faces and its
 audit event; accepted faces are added to the vector index after that commits.
@@ -16,9 +17,8 @@ one holds the sha256 and, for a guard refusal, the field's name and the identifi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 
@@ -35,10 +35,11 @@ from facesearch.quality import enrollment_failures
 from facesearch.service.accountability import Accountability
 from facesearch.service.index_sync import IndexSync
 from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
-from facesearch.service.privacy import Privacy
-from facesearch.service.results import EnrollResult, EnrollSummary, RejectedFace
+from facesearch.service.results import EnrollResult, RejectedFace
+from facesearch.service.suppression import Suppression
 from facesearch.settings import Settings
-from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, Store, _validate
+from facesearch.store import GalleryRecord, NewFace, NewImage, NewRejection, _validate
+from facesearch.store.catalog import CatalogRepository
 
 _CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a ``collected_at`` may lie (clocks of other machines)."""
@@ -47,20 +48,36 @@ _SUPPRESSION_RETRIES = 3
 """Checks of an image against the suppression list when other processes keep changing it."""
 
 
-class Enrollment(Privacy):
-    """The enrollment methods of :class:`~facesearch.service.FaceSearch` (which sets the
-    attributes declared here). Enrollment consults the suppression list
-    (:class:`~facesearch.service.privacy.Privacy`), so those methods come with it."""
+class Enrollment:
+    """Enrollment of one image: checks, quality gate, suppression check, one store
+    transaction with its audit event, then the index.
 
-    settings: Settings
-    store: Store
-    pipeline: FacePipeline
-    model_id: str
-    audit: AuditLog
-    _index: IndexSync
-    _write_lock: threading.Lock
-    _accountability: Accountability
-    clock: Callable[[], datetime]
+    ``write_lock`` is the engine's lock around store-then-index steps (erasure takes it
+    too); ``clock`` (aware UTC ``now``) dates ``collected_at`` when none is given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        catalog: CatalogRepository,
+        pipeline: FacePipeline,
+        index: IndexSync,
+        suppression: Suppression,
+        audit: AuditLog,
+        accountability: Accountability,
+        write_lock: threading.Lock,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._pipeline = pipeline
+        self._model_id = pipeline.model_id
+        self._index = index
+        self._suppression = suppression
+        self._audit = audit
+        self._accountability = accountability
+        self._write_lock = write_lock
+        self._clock = clock
 
     def enroll(
         self,
@@ -88,9 +105,9 @@ class Enrollment(Privacy):
         enrollment and its audit event commit together; a failure is audited with its code.
         """
         try:
-            record = self.store.get_gallery(gallery)
+            record = self._catalog.get_gallery(gallery)
             check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
-            analyzed = self.pipeline.analyze(data)
+            analyzed = self._pipeline.analyze(data)
             return self.commit_analyzed(
                 analyzed,
                 gallery=record,
@@ -154,13 +171,13 @@ class Enrollment(Privacy):
         :class:`SensitiveIdentifierFound` when any text to be stored holds a sensitive
         identifier, :class:`Suppressed` when a face is a suppressed person's."""
         check_enroll_fields(subject, subject_reference, source_uri, legal_basis)
-        if analyzed.model_id != self.model_id:
+        if analyzed.model_id != self._model_id:
             raise InvalidInput(
-                f"image analysed with {analyzed.model_id}, this engine uses {self.model_id}"
+                f"image analysed with {analyzed.model_id}, this engine uses {self._model_id}"
             )
         if not analyzed.faces:
             raise NoFaceFound("no face found in the image")
-        now = self.clock()
+        now = self._clock()
         if collected_at is None:
             collected_at = now  # the enrollment time, by the engine's clock
         elif collected_at.tzinfo is None or collected_at > now + _CLOCK_SKEW:
@@ -170,7 +187,7 @@ class Enrollment(Privacy):
         rejected: list[RejectedFace] = []
         primary = analyzed.largest_face()
         for face in analyzed.faces:
-            reasons = enrollment_failures(face.quality, self.settings.quality)
+            reasons = enrollment_failures(face.quality, self._settings.quality)
             if subject and face is not primary:
                 # A photo enrolled for a subject shows that subject as its largest face;
                 # bystanders are not enrolled under the subject's name.
@@ -212,16 +229,16 @@ class Enrollment(Privacy):
             # from the store; and the store refuses the write if an erasure of another
             # process completed since this check (then check again, at most a few times).
             for attempt in range(_SUPPRESSION_RETRIES):
-                marks = self.refuse_suppressed([f.embedding for f in analyzed.faces])
+                marks = self._suppression.refuse_suppressed([f.embedding for f in analyzed.faces])
                 try:
-                    enrolled = self.store.add_image(
+                    enrolled = self._catalog.add_image(
                         gallery.id,
                         image,
                         new_faces,
                         rejections,
                         subject_label=subject,
                         subject_external_reference=subject_reference,
-                        suppressions_checked=(self.model_id, marks),
+                        suppressions_checked=(self._model_id, marks),
                         audit=lambda e: context.event(
                             "enroll",
                             target=f"image:{e.image_id}",
@@ -241,7 +258,7 @@ class Enrollment(Privacy):
             if enrolled.face_ids:
                 vectors = np.stack([f.embedding for f in accepted]).astype(np.float32)
                 self._index.add(np.asarray(enrolled.face_ids, dtype=np.int64), vectors)
-        self.audit.committed()
+        self._audit.committed()
         return EnrollResult(
             image_id=enrolled.image_id,
             sha256=analyzed.sha256,
@@ -250,58 +267,6 @@ class Enrollment(Privacy):
             face_ids=tuple(enrolled.face_ids),
             rejected=tuple(rejected),
         )
-
-    def enroll_paths(
-        self,
-        paths: Sequence[Path],
-        *,
-        gallery: str,
-        subject: str | None = None,
-        subject_from_folder: bool = False,
-        source_uri: str | None = None,
-        legal_basis: str | None = None,
-        collected_at: datetime | None = None,
-        progress: bool = False,
-        context: AuditContext,
-    ) -> EnrollSummary:
-        """Enroll files and folders (recursively); see :mod:`facesearch.service.folder`.
-
-        Each image is audited as it commits (``enroll``); the run ends with an
-        ``enroll.batch`` event holding the summary."""
-        from facesearch.service.folder import enroll_paths
-
-        try:
-            summary = enroll_paths(
-                self,
-                paths,
-                gallery=gallery,
-                subject=subject,
-                subject_from_folder=subject_from_folder,
-                source_uri=source_uri,
-                legal_basis=legal_basis,
-                collected_at=collected_at,
-                progress=progress,
-                context=context,
-            )
-        except Exception as err:
-            self._accountability.failed(context, "enroll.batch", err, galleries=(gallery,))
-            raise
-        self.audit.record(
-            context.event(
-                "enroll.batch",
-                galleries=(gallery,),
-                details={
-                    "files": summary.files,
-                    "images": summary.images,
-                    "faces": summary.faces,
-                    "skipped_existing": summary.skipped_existing,
-                    "images_without_faces": summary.images_without_faces,
-                    "errors": len(summary.errors),
-                    "skipped": len(summary.skipped),
-                },
-            )
-        )
-        return summary
 
 
 def check_enroll_fields(

@@ -1,53 +1,69 @@
-"""The one orchestrator: enroll, search, verify, delete and keep the index in step."""
+"""The one entry point of the engine: :class:`FaceSearch` builds its parts and forwards
+the operations the API, web UI and command line call to them.
+
+Parts (each a class whose constructor takes what it uses; none imports this module):
+
+* :class:`~facesearch.service.accountability.Accountability`: justification checks and
+  audit events of search, verify and failures;
+* :class:`~facesearch.service.index_sync.IndexSync`: the vector index, its persistence and
+  reconciliation with the store;
+* :class:`~facesearch.service.suppression.Suppression`: the suppression list's checks;
+* :class:`~facesearch.service.catalog.Catalog`: galleries, subjects, images, faces;
+* :class:`~facesearch.service.search.Searcher`: search and verify;
+* :class:`~facesearch.service.enrollment.Enrollment` and
+  :class:`~facesearch.service.folder.FolderEnrollment`: one image, many files;
+* :class:`~facesearch.service.privacy.Privacy`: erasure requests;
+* :class:`~facesearch.service.retention.Retention`: retention periods and purges;
+* :class:`~facesearch.service.grants.Grants`: gallery grants and user groups;
+* :class:`~facesearch.service.reviews.Reviews`: review of leads.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
-
-import numpy as np
-from numpy.typing import NDArray
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth import Accounts
-from facesearch.errors import InvalidInput, NoFaceFound
-from facesearch.imaging import sha256_hex
 from facesearch.index.ivf_index import IVFParams
 from facesearch.index.registry import configure_backend
-from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
+from facesearch.service.catalog import Catalog
 from facesearch.service.enrollment import Enrollment
-from facesearch.service.grants import Grants, galleries_to_search
+from facesearch.service.folder import FolderEnrollment
+from facesearch.service.grants import Grants
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.leads import LeadScorer
-from facesearch.service.pipeline import AnalyzedFace, AnalyzedImage, FacePipeline
-from facesearch.service.results import (
-    Candidate,
-    ProbeFace,
-    SearchResult,
-    VerifyResult,
-)
-from facesearch.service.retention import Retention
-from facesearch.service.reviews import Reviews
+from facesearch.service.pipeline import AnalyzedImage, FacePipeline
+from facesearch.service.privacy import ErasureConfirmation, ErasureView, Privacy
+from facesearch.service.results import EnrollResult, EnrollSummary, SearchResult, VerifyResult
+from facesearch.service.retention import Retention, RetentionReport
+from facesearch.service.reviews import LeadView, Reviews, ReviewView, Viewer
+from facesearch.service.search import Searcher
+from facesearch.service.suppression import Suppression
 from facesearch.settings import Settings
 from facesearch.store import (
-    AuditHook,
+    ErasureRecord,
+    ExpiredImage,
     FaceRecord,
     GalleryRecord,
-    NewAuditEvent,
+    GrantRecord,
+    GroupGrantRecord,
+    GroupRecord,
     Store,
     SubjectRecord,
+    SuppressionRecord,
 )
 from facesearch.store.tables import utcnow
 
 logger = logging.getLogger(__name__)
 
 
-class FaceSearch(Enrollment, Retention, Grants, Reviews):
+class FaceSearch:
     """facesearch's engine over one data folder (or database URL).
 
     Build it with :class:`Settings`; it opens the store (running migrations), builds the
@@ -58,6 +74,13 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
     and for search and verify why) and is audited (:mod:`facesearch.service.accountability`);
     :attr:`accounts` holds users and API keys, :attr:`audit` the hash-chained log.
     ``clock`` (aware UTC ``now``) drives retention; tests pass one they control.
+
+    The engine's parts are attributes (:attr:`catalog`, :attr:`searcher`,
+    :attr:`enrollment`, :attr:`folders`, :attr:`privacy`, :attr:`suppression`,
+    :attr:`retention`, :attr:`grants`, :attr:`reviews`, :attr:`index`,
+    :attr:`accountability`); the methods below only forward to them, so the adapters keep
+    one entry point. Parts that write and then update the index share one
+    ``threading.Lock`` (store first, then index, under that lock).
     """
 
     def __init__(
@@ -75,7 +98,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         self.model_id = self.pipeline.model_id
         self.leads = LeadScorer.for_model(self.model_id, settings.search)
         configure_backend(settings.index.backend, threads=settings.index.threads)
-        self._index = IndexSync(
+        self.index = IndexSync(
             self.store,
             model_id=self.model_id,
             dim=self.pipeline.embedder.dim,
@@ -91,11 +114,78 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
                 exact_subset_max=settings.index.exact_subset_max,
             ),
         )
-        self._write_lock = threading.Lock()
+        write_lock = threading.Lock()
         self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
         self.accounts = Accounts(self.store, self.audit, settings.auth)
-        self._accountability = Accountability(self.audit, settings)
-        self.reconcile_report: ReconcileReport = self._index.open()
+        self.accountability = Accountability(self.audit, settings)
+        self.suppression = Suppression(
+            settings,
+            model_id=self.model_id,
+            privacy=self.store.privacy,
+            index_rows=self.store.index_rows,
+        )
+        self.catalog = Catalog(
+            catalog=self.store.catalog, index=self.index, audit=self.audit, write_lock=write_lock
+        )
+        self.searcher = Searcher(
+            settings.search,
+            catalog=self.store.catalog,
+            index_rows=self.store.index_rows,
+            pipeline=self.pipeline,
+            index=self.index,
+            leads=self.leads,
+            suppression=self.suppression,
+            accountability=self.accountability,
+        )
+        self.enrollment = Enrollment(
+            settings,
+            catalog=self.store.catalog,
+            pipeline=self.pipeline,
+            index=self.index,
+            suppression=self.suppression,
+            audit=self.audit,
+            accountability=self.accountability,
+            write_lock=write_lock,
+            clock=self.clock,
+        )
+        self.folders = FolderEnrollment(
+            settings,
+            enrollment=self.enrollment,
+            catalog=self.store.catalog,
+            pipeline=self.pipeline,
+            audit=self.audit,
+            accountability=self.accountability,
+        )
+        self.privacy = Privacy(
+            settings,
+            store=self.store,
+            pipeline=self.pipeline,
+            index=self.index,
+            suppression=self.suppression,
+            audit=self.audit,
+            accountability=self.accountability,
+            write_lock=write_lock,
+        )
+        self.retention = Retention(
+            retention=self.store.retention,
+            index=self.index,
+            audit=self.audit,
+            accountability=self.accountability,
+            write_lock=write_lock,
+            clock=self.clock,
+        )
+        self.grants = Grants(
+            groups=self.store.groups, audit=self.audit, accountability=self.accountability
+        )
+        self.reviews = Reviews(
+            reviews=self.store.reviews,
+            audit_events=self.store.audit,
+            catalog=self.store.catalog,
+            audit=self.audit,
+            accountability=self.accountability,
+        )
+        self._write_lock = write_lock
+        self.reconcile_report: ReconcileReport = self.index.open()
         logger.info(
             "index %s: %s (%s)",
             self.model_id,
@@ -105,7 +195,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
-        self._index.close()
+        self.index.close()
         self.store.close()
 
     def __enter__(self) -> FaceSearch:
@@ -119,7 +209,15 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
     ) -> None:
         self.close()
 
-    # --- galleries and subjects ---------------------------------------------------------
+    # --- index --------------------------------------------------------------------------
+    def index_status(self) -> IndexStatus:
+        return self.index.status()
+
+    def rebuild_index(self) -> ReconcileReport:
+        with self._write_lock:
+            return self.index.rebuild()
+
+    # --- catalog (Catalog) -----------------------------------------------------
     def create_gallery(
         self,
         name: str,
@@ -130,68 +228,32 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         retention_days: int | None = None,
         context: AuditContext,
     ) -> GalleryRecord:
-        check_fields(
-            {
-                # a gallery is not a person: a date in its name is an event's unless marked
-                # as a birth ("booking-2024-03-15" passes)
-                "name": (name, FieldKind.REFERENCE),
-                "description": (description, FieldKind.NARRATIVE),
-                "legal_basis": (legal_basis, FieldKind.NARRATIVE),
-                "source_category": (source_category, FieldKind.REFERENCE),
-            }
-        )
-        gallery = self.store.create_gallery(
-            name.strip(),
-            legal_basis=legal_basis.strip(),
+        """See :meth:`Catalog.create_gallery`."""
+        return self.catalog.create_gallery(
+            name,
+            legal_basis=legal_basis,
             description=description,
             source_category=source_category,
             retention_days=retention_days,
-            audit=lambda g: context.event(
-                "gallery.create",
-                target=f"gallery:{g.name}",
-                galleries=(g.name,),
-                details={"retention_days": g.retention_days},
-            ),
+            context=context,
         )
-        self.audit.committed()
-        return gallery
 
     def list_galleries(self) -> list[GalleryRecord]:
-        return self.store.list_galleries()
+        """See :meth:`Catalog.list_galleries`."""
+        return self.catalog.list_galleries()
 
     def delete_gallery(self, name: str, *, context: AuditContext) -> list[int]:
-        target = f"gallery:{name}"
-        with self._write_lock:
-            ids = self.store.delete_gallery(
-                name, audit=self._deletion_event(context, "gallery.delete", target, (name,))
-            )
-            self._index.apply_deletions()
-        self.audit.committed()
-        return ids
+        """See :meth:`Catalog.delete_gallery`."""
+        return self.catalog.delete_gallery(name, context=context)
 
     def list_subjects(self, gallery: str | None = None) -> list[SubjectRecord]:
-        return self.store.list_subjects(gallery)
+        """See :meth:`Catalog.list_subjects`."""
+        return self.catalog.list_subjects(gallery)
 
     def delete_subject(self, gallery: str, label: str, *, context: AuditContext) -> list[int]:
-        """Delete a subject and its faces. The audit event names the subject by its id, not
-        its label (often a person's name, which the append-only log could never drop)."""
+        """See :meth:`Catalog.delete_subject`."""
+        return self.catalog.delete_subject(gallery, label, context=context)
 
-        def event(deleted: tuple[int, list[int]]) -> NewAuditEvent:
-            subject_id, ids = deleted
-            return context.event(
-                "subject.delete",
-                target=f"subject:{subject_id}",
-                galleries=(gallery,),
-                details={"face_ids": list(ids)},
-            )
-
-        with self._write_lock:
-            ids = self.store.delete_subject(gallery, label, audit=event)
-            self._index.apply_deletions()
-        self.audit.committed()
-        return ids
-
-    # --- faces and images ---------------------------------------------------------------
     def list_faces(
         self,
         *,
@@ -200,29 +262,22 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         limit: int = 100,
         offset: int = 0,
     ) -> list[FaceRecord]:
-        return self.store.list_faces(gallery=gallery, subject=subject, limit=limit, offset=offset)
+        """See :meth:`Catalog.list_faces`."""
+        return self.catalog.list_faces(gallery=gallery, subject=subject, limit=limit, offset=offset)
 
     def get_face(self, face_id: int) -> FaceRecord:
-        return self.store.get_face(face_id)
+        """See :meth:`Catalog.get_face`."""
+        return self.catalog.get_face(face_id)
 
     def delete_faces(self, ids: Sequence[int], *, context: AuditContext) -> list[int]:
-        """Delete the faces of ``ids``; returns those that existed (ascending)."""
-        event = self._deletion_event(context, "face.delete", None, ())
-        with self._write_lock:
-            deleted = self.store.delete_faces(list(ids), audit=event)
-            self._index.apply_deletions()
-        self.audit.committed()
-        return deleted
+        """See :meth:`Catalog.delete_faces`."""
+        return self.catalog.delete_faces(ids, context=context)
 
     def delete_image(self, image_id: int, *, context: AuditContext) -> list[int]:
-        event = self._deletion_event(context, "image.delete", f"image:{image_id}", ())
-        with self._write_lock:
-            deleted = self.store.delete_image(image_id, audit=event)
-            self._index.apply_deletions()
-        self.audit.committed()
-        return deleted
+        """See :meth:`Catalog.delete_image`."""
+        return self.catalog.delete_image(image_id, context=context)
 
-    # --- search and verify --------------------------------------------------------------
+    # --- searcher (Searcher) ---------------------------------------------------
     def search(
         self,
         data: bytes,
@@ -235,263 +290,260 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         face: int | None = None,
         allowed_galleries: Collection[str] | None = None,
     ) -> SearchResult:
-        """Rank enrolled faces by similarity to the probe's largest face (or every face, or
-        the ``face``-th face of ``pipeline.analyze(data).faces``).
+        """See :meth:`Searcher.search`."""
+        return self.searcher.search(
+            data,
+            context=context,
+            k=k,
+            galleries=galleries,
+            all_faces=all_faces,
+            threshold=threshold,
+            face=face,
+            allowed_galleries=allowed_galleries,
+        )
 
-        ``context`` must carry a purpose, a case reference and an authorization reference
-        (else :class:`InvalidInput` and nothing runs). Returns at most ``k`` candidates per
-        probe face whose similarity is at or above ``threshold`` (default: the search
-        threshold setting). ``galleries`` restricts the search (default: all). Raises
-        :class:`NoFaceFound` when the probe holds no face. The audit event (galleries, probe
-        sha256, every candidate returned) is committed before this returns; if it cannot
-        be, the search fails. Failures are audited too.
-        """
-        sha = sha256_hex(data)
-        self._accountability.justify(context, "search", sha)
-        searched: list[str] = []
-        try:
-            result = self._search(
-                data,
-                k=k,
-                galleries=galleries_to_search(galleries, allowed_galleries),
-                all_faces=all_faces,
-                threshold=threshold,
-                face_index=face,
-                searched=searched,
-            )
-        except Exception as err:
-            details = {
-                "k": k,
-                "threshold": threshold,
-                "all_faces": all_faces,
-                "face": face,
-                "requested_galleries": list(galleries or ()),
-            }
-            # only the galleries actually searched (none when refused before searching)
-            self._accountability.failed(
-                context, "search", err, galleries=searched, probe_sha256=sha, details=details
-            )
-            raise
-        record = self._accountability.searched(context, result)
-        self._accountability.keep_probe(data, sha)
-        return dataclasses.replace(result, audit_seq=record.seq)
+    def verify(self, data_a: bytes, data_b: bytes, *, context: AuditContext) -> VerifyResult:
+        """See :meth:`Searcher.verify`."""
+        return self.searcher.verify(data_a, data_b, context=context)
 
-    def _search(
+    # --- enrollment (Enrollment) -----------------------------------------------
+    def enroll(
         self,
         data: bytes,
         *,
-        k: int | None,
-        galleries: Sequence[str] | None,
-        all_faces: bool,
-        threshold: float | None,
-        face_index: int | None = None,
-        searched: list[str] | None = None,
-    ) -> SearchResult:
-        """See :meth:`search`; the names of the galleries searched are appended to
-        ``searched`` once the index is about to be searched."""
-        k = self._check_k(k)
-        analyzed = self.pipeline.analyze(data)
-        probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
-        if galleries:
-            records = [self.store.get_gallery(name) for name in galleries]
-            subset = self.store.face_ids_in_galleries(self.model_id, [g.id for g in records])
-            names = tuple(g.name for g in records)
-        else:
-            subset = None
-            names = tuple(g.name for g in self.store.list_galleries())
-        # after reading the subset: every face it lists that had committed is now indexed
-        # (another request may have committed it and not yet added it to the index)
-        self._index.catch_up()
-        queries = np.stack([f.embedding for f in probe_faces]).astype(np.float32)
-        if searched is not None:
-            searched.extend(names)
-        scores, ids, gallery_size = self._search_unsuppressed(
-            queries, k, subset=subset, threshold=threshold
-        )
-        if threshold is None:
-            threshold = self.leads.search_threshold(gallery_size)
-        wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
-        records_by_id = self.store.get_faces(wanted)
-        results = []
-        for face, row_scores, row_ids in zip(probe_faces, scores, ids, strict=True):
-            kept = [
-                (float(score), records_by_id[int(face_id)])
-                for score, face_id in zip(row_scores, row_ids, strict=True)
-                # a face deleted between the index search and the row read is dropped
-                if face_id >= 0 and float(score) >= threshold and int(face_id) in records_by_id
-            ]
-            est = self.leads.estimates([sim for sim, _ in kept], gallery_size)
-            candidates = tuple(
-                _candidate(
-                    rank,
-                    sim,
-                    rec,
-                    fmr=float(est.fmr[rank - 1]),
-                    fpir=float(est.fpir[rank - 1]),
-                    expected=float(est.expected_false_candidates[rank - 1]),
-                )
-                for rank, (sim, rec) in enumerate(kept, start=1)
-            )
-            results.append(
-                ProbeFace(
-                    box=face.detection.box,
-                    detector_score=face.detection.score,
-                    quality=face.quality,
-                    candidates=candidates,
-                )
-            )
-        return SearchResult(
-            probe_sha256=analyzed.sha256,
-            model_id=self.model_id,
-            k=k,
-            threshold=threshold,
-            galleries=names,
-            gallery_size=gallery_size,
-            faces=tuple(results),
-            threshold_fmr=self.leads.fmr(threshold),
-            threshold_fpir=self.leads.fpir(threshold, gallery_size),
-            calibration=self.leads.describe(),
+        gallery: str,
+        subject: str | None = None,
+        subject_reference: str | None = None,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        captured_at: datetime | None = None,
+        collected_at: datetime | None = None,
+        context: AuditContext,
+    ) -> EnrollResult:
+        """See :meth:`Enrollment.enroll`."""
+        return self.enrollment.enroll(
+            data,
+            gallery=gallery,
+            subject=subject,
+            subject_reference=subject_reference,
+            source_uri=source_uri,
+            legal_basis=legal_basis,
+            captured_at=captured_at,
+            collected_at=collected_at,
+            context=context,
         )
 
-    def _search_unsuppressed(
+    def check_enroll_request(
         self,
-        queries: NDArray[np.float32],
-        k: int,
         *,
-        subset: NDArray[np.int64] | None,
-        threshold: float | None,
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64], int]:
-        """The top ``k`` faces per query ``(m, d)`` that are not of a suppressed person:
-        ``(scores (m, k), ids (m, k) with -1 where fewer, gallery size)``.
-
-        Suppressed faces are dropped after the index search, so while a row has fewer
-        than ``k`` faces left, holds no face below the threshold yet and the index holds
-        more, the search is widened (at least doubled) and repeated."""
-        fetch = k
-        while True:
-            scores, ids, gallery_size = self._index.search_counted(queries, fetch, subset=subset)
-            limit = self.leads.search_threshold(gallery_size) if threshold is None else threshold
-            kept = self.drop_suppressed(ids)  # never return a suppressed person's face
-            valid = kept >= 0
-            short = valid.sum(axis=1) < k
-            # a row whose last fetched face is below the threshold cannot gain a candidate
-            more_above = (ids[:, -1] >= 0) & (scores[:, -1] >= limit)
-            if fetch >= gallery_size or not np.any(short & more_above):
-                break
-            dropped = int(((ids >= 0) & ~valid).sum(axis=1).max())
-            fetch = min(max(2 * fetch, k + dropped), gallery_size)
-        out_scores = np.full((len(kept), k), -np.inf, dtype=np.float32)
-        out_ids = np.full((len(kept), k), -1, dtype=np.int64)
-        for row in range(len(kept)):
-            take = np.flatnonzero(valid[row])[:k]
-            out_scores[row, : len(take)] = scores[row, take]
-            out_ids[row, : len(take)] = kept[row, take]
-        return out_scores, out_ids, gallery_size
-
-    def verify(self, data_a: bytes, data_b: bytes, *, context: AuditContext) -> VerifyResult:
-        """Compare the largest face of two images (1:1) at the verify threshold.
-
-        Justified and audited like :meth:`search` (both probes' sha256, the similarity).
-        """
-        sha_a, sha_b = sha256_hex(data_a), sha256_hex(data_b)
-        self._accountability.justify(context, "verify", sha_a)
-        try:
-            face_a = self._largest(self.pipeline.analyze(data_a), "first")
-            face_b = self._largest(self.pipeline.analyze(data_b), "second")
-        except Exception as err:
-            self._accountability.failed(
-                context, "verify", err, probe_sha256=sha_a, details={"second_probe_sha256": sha_b}
-            )
-            raise
-        similarity = float(np.dot(face_a.embedding, face_b.embedding))
-        threshold = self.leads.verify_threshold
-        result = VerifyResult(
-            similarity=similarity,
-            threshold=threshold,
-            above_threshold=similarity >= threshold,
-            model_id=self.model_id,
-            fmr=self.leads.fmr(similarity),
-            threshold_fmr=self.leads.fmr(threshold),
-            face_a=_probe(face_a),
-            face_b=_probe(face_b),
-        )
-        record = self._accountability.verified(context, result, sha_a, sha_b)
-        self._accountability.keep_probe(data_a, sha_a)
-        self._accountability.keep_probe(data_b, sha_b)
-        return dataclasses.replace(result, audit_seq=record.seq)
-
-    # --- index --------------------------------------------------------------------------
-    def index_status(self) -> IndexStatus:
-        return self._index.status()
-
-    def rebuild_index(self) -> ReconcileReport:
-        with self._write_lock:
-            return self._index.rebuild()
-
-    # --- helpers ------------------------------------------------------------------------
-    @staticmethod
-    def _deletion_event(
-        context: AuditContext, action: str, target: str | None, galleries: tuple[str, ...]
-    ) -> AuditHook[list[int]]:
-        return lambda ids: context.event(
-            action, target=target, galleries=galleries, details={"face_ids": list(ids)}
+        gallery: str,
+        subject: str | None = None,
+        subject_reference: str | None = None,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        context: AuditContext,
+    ) -> None:
+        """See :meth:`Enrollment.check_enroll_request`."""
+        return self.enrollment.check_enroll_request(
+            gallery=gallery,
+            subject=subject,
+            subject_reference=subject_reference,
+            source_uri=source_uri,
+            legal_basis=legal_basis,
+            context=context,
         )
 
-    def _check_k(self, k: int | None) -> int:
-        search = self.settings.search
-        if k is None:
-            return search.default_k
-        if not 1 <= k <= search.max_k:
-            raise InvalidInput(f"k must be between 1 and {search.max_k}, got {k}")
-        return k
+    def commit_analyzed(
+        self,
+        analyzed: AnalyzedImage,
+        *,
+        gallery: GalleryRecord,
+        subject: str | None = None,
+        subject_reference: str | None = None,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        captured_at: datetime | None = None,
+        collected_at: datetime | None = None,
+        context: AuditContext,
+    ) -> EnrollResult:
+        """See :meth:`Enrollment.commit_analyzed`."""
+        return self.enrollment.commit_analyzed(
+            analyzed,
+            gallery=gallery,
+            subject=subject,
+            subject_reference=subject_reference,
+            source_uri=source_uri,
+            legal_basis=legal_basis,
+            captured_at=captured_at,
+            collected_at=collected_at,
+            context=context,
+        )
 
-    @staticmethod
-    def _probe_faces(
-        analyzed: AnalyzedImage, *, all_faces: bool, face: int | None = None
-    ) -> list[AnalyzedFace]:
-        if not analyzed.faces:
-            raise NoFaceFound("no face found in the probe image")
-        if face is not None:
-            if not 0 <= face < len(analyzed.faces):
-                raise InvalidInput(f"face must be between 0 and {len(analyzed.faces) - 1}")
-            return [analyzed.faces[face]]
-        if all_faces:
-            return list(analyzed.faces)
-        largest = analyzed.largest_face()
-        return [largest] if largest is not None else []
+    # --- folders (FolderEnrollment) --------------------------------------------
+    def enroll_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        gallery: str,
+        subject: str | None = None,
+        subject_from_folder: bool = False,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        collected_at: datetime | None = None,
+        progress: bool = False,
+        context: AuditContext,
+    ) -> EnrollSummary:
+        """See :meth:`FolderEnrollment.enroll_paths`."""
+        return self.folders.enroll_paths(
+            paths,
+            gallery=gallery,
+            subject=subject,
+            subject_from_folder=subject_from_folder,
+            source_uri=source_uri,
+            legal_basis=legal_basis,
+            collected_at=collected_at,
+            progress=progress,
+            context=context,
+        )
 
-    @staticmethod
-    def _largest(analyzed: AnalyzedImage, which: str) -> AnalyzedFace:
-        face = analyzed.largest_face()
-        if face is None:
-            raise NoFaceFound(f"no face found in the {which} image")
-        return face
+    # --- privacy (Privacy) -----------------------------------------------------
+    def request_erasure(
+        self, data: bytes, *, reference: str, note: str = "", context: AuditContext
+    ) -> ErasureView:
+        """See :meth:`Privacy.request_erasure`."""
+        return self.privacy.request_erasure(data, reference=reference, note=note, context=context)
 
+    def erasure(self, request_id: int) -> ErasureView:
+        """See :meth:`Privacy.erasure`."""
+        return self.privacy.erasure(request_id)
 
-def _candidate(
-    rank: int, similarity: float, rec: FaceRecord, *, fmr: float, fpir: float, expected: float
-) -> Candidate:
-    return Candidate(
-        rank=rank,
-        face_id=rec.id,
-        similarity=similarity,
-        gallery=rec.gallery_name,
-        subject=rec.subject_label,
-        image_id=rec.image_id,
-        source_uri=rec.source_uri,
-        legal_basis=rec.legal_basis,
-        box=rec.box,
-        quality=rec.quality,
-        fmr=fmr,
-        expected_false_candidates=expected,
-        fpir=fpir,
-    )
+    def list_erasures(self, status: str | None = None) -> list[ErasureRecord]:
+        """See :meth:`Privacy.list_erasures`."""
+        return self.privacy.list_erasures(status)
 
+    def list_suppressions(self) -> list[SuppressionRecord]:
+        """See :meth:`Privacy.list_suppressions`."""
+        return self.privacy.list_suppressions()
 
-def _probe(face: AnalyzedFace) -> ProbeFace:
-    return ProbeFace(
-        box=face.detection.box,
-        detector_score=face.detection.score,
-        quality=face.quality,
-        candidates=(),
-    )
+    def confirm_erasure(
+        self,
+        request_id: int,
+        *,
+        face_ids: Sequence[int] | None = None,
+        context: AuditContext,
+    ) -> ErasureConfirmation:
+        """See :meth:`Privacy.confirm_erasure`."""
+        return self.privacy.confirm_erasure(request_id, face_ids=face_ids, context=context)
+
+    def cancel_erasure(self, request_id: int, *, context: AuditContext) -> ErasureRecord:
+        """See :meth:`Privacy.cancel_erasure`."""
+        return self.privacy.cancel_erasure(request_id, context=context)
+
+    # --- retention (Retention) -------------------------------------------------
+    def set_retention(
+        self, gallery: str, days: int | None, *, context: AuditContext
+    ) -> GalleryRecord:
+        """See :meth:`Retention.set_retention`."""
+        return self.retention.set_retention(gallery, days, context=context)
+
+    def expired_images(self) -> list[ExpiredImage]:
+        """See :meth:`Retention.expired_images`."""
+        return self.retention.expired_images()
+
+    def apply_retention(
+        self, *, context: AuditContext, dry_run: bool = False, quiet: bool = False
+    ) -> RetentionReport:
+        """See :meth:`Retention.apply_retention`."""
+        return self.retention.apply_retention(context=context, dry_run=dry_run, quiet=quiet)
+
+    # --- grants (Grants) -------------------------------------------------------
+    def grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
+        """See :meth:`Grants.grant`."""
+        return self.grants.grant(user, gallery, context=context)
+
+    def revoke_grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
+        """See :meth:`Grants.revoke_grant`."""
+        return self.grants.revoke_grant(user, gallery, context=context)
+
+    def list_grants(
+        self, *, user: str | None = None, gallery: str | None = None
+    ) -> list[GrantRecord]:
+        """See :meth:`Grants.list_grants`."""
+        return self.grants.list_grants(user=user, gallery=gallery)
+
+    def granted_galleries(self, user: str) -> list[str]:
+        """See :meth:`Grants.granted_galleries`."""
+        return self.grants.granted_galleries(user)
+
+    def create_group(self, name: str, *, context: AuditContext) -> GroupRecord:
+        """See :meth:`Grants.create_group`."""
+        return self.grants.create_group(name, context=context)
+
+    def delete_group(self, name: str, *, context: AuditContext) -> GroupRecord:
+        """See :meth:`Grants.delete_group`."""
+        return self.grants.delete_group(name, context=context)
+
+    def add_group_member(self, group: str, user: str, *, context: AuditContext) -> GroupRecord:
+        """See :meth:`Grants.add_group_member`."""
+        return self.grants.add_group_member(group, user, context=context)
+
+    def remove_group_member(self, group: str, user: str, *, context: AuditContext) -> GroupRecord:
+        """See :meth:`Grants.remove_group_member`."""
+        return self.grants.remove_group_member(group, user, context=context)
+
+    def get_group(self, name: str) -> GroupRecord:
+        """See :meth:`Grants.get_group`."""
+        return self.grants.get_group(name)
+
+    def list_groups(self, *, user: str | None = None) -> list[GroupRecord]:
+        """See :meth:`Grants.list_groups`."""
+        return self.grants.list_groups(user=user)
+
+    def grant_group(self, group: str, gallery: str, *, context: AuditContext) -> GroupGrantRecord:
+        """See :meth:`Grants.grant_group`."""
+        return self.grants.grant_group(group, gallery, context=context)
+
+    def revoke_group_grant(
+        self, group: str, gallery: str, *, context: AuditContext
+    ) -> GroupGrantRecord:
+        """See :meth:`Grants.revoke_group_grant`."""
+        return self.grants.revoke_group_grant(group, gallery, context=context)
+
+    def list_group_grants(
+        self, *, group: str | None = None, gallery: str | None = None
+    ) -> list[GroupGrantRecord]:
+        """See :meth:`Grants.list_group_grants`."""
+        return self.grants.list_group_grants(group=group, gallery=gallery)
+
+    # --- reviews (Reviews) -----------------------------------------------------
+    def judge(
+        self,
+        seq: int,
+        face_id: int,
+        judgement: str,
+        note: str = "",
+        *,
+        context: AuditContext,
+    ) -> LeadView:
+        """See :meth:`Reviews.judge`."""
+        return self.reviews.judge(seq, face_id, judgement, note, context=context)
+
+    def review(self, seq: int, viewer: Viewer) -> ReviewView:
+        """See :meth:`Reviews.review`."""
+        return self.reviews.review(seq, viewer)
+
+    def review_thumbnail(self, seq: int, face_id: int) -> bytes:
+        """See :meth:`Reviews.review_thumbnail`."""
+        return self.reviews.review_thumbnail(seq, face_id)
+
+    def lead_state(self, seq: int, face_id: int, viewer: Viewer) -> LeadView:
+        """See :meth:`Reviews.lead_state`."""
+        return self.reviews.lead_state(seq, face_id, viewer)
+
+    def lead_sheet(self, seq: int, face_id: int, viewer: Viewer) -> str:
+        """See :meth:`Reviews.lead_sheet`."""
+        return self.reviews.lead_sheet(seq, face_id, viewer)
+
+    def set_blind_review(self, gallery: str, mask: bool, *, context: AuditContext) -> GalleryRecord:
+        """See :meth:`Reviews.set_blind_review`."""
+        return self.reviews.set_blind_review(gallery, mask, context=context)

@@ -17,7 +17,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.progress import (
     BarColumn,
@@ -27,16 +26,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from facesearch.audit import AuditContext, AuditLog
 from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
 from facesearch.imaging import ACCEPTED_FORMATS, SNIFF_BYTES, sha256_hex, sniff_format
-from facesearch.service.enrollment import check_enroll_fields
+from facesearch.service.accountability import Accountability
+from facesearch.service.enrollment import Enrollment, check_enroll_fields
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.results import EnrollSummary
 from facesearch.settings import Settings
-
-if TYPE_CHECKING:
-    from facesearch.audit import AuditContext
-    from facesearch.service.enrollment import Enrollment
+from facesearch.store.catalog import CatalogRepository
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +166,87 @@ def _analyze_files(paths: list[str]) -> list[AnalyzedImage | FaceSearchError]:
 
 
 # --- parent side ----------------------------------------------------------------------
+class FolderEnrollment:
+    """Enrolling files and folders: a part of the engine over :class:`Enrollment` (which
+    commits each analysed image), the catalog (the gallery and the sha256 already in it)
+    and the pipeline (run here or in the worker processes)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        enrollment: Enrollment,
+        catalog: CatalogRepository,
+        pipeline: FacePipeline,
+        audit: AuditLog,
+        accountability: Accountability,
+    ) -> None:
+        self._settings = settings
+        self._enrollment = enrollment
+        self._catalog = catalog
+        self._pipeline = pipeline
+        self._audit = audit
+        self._accountability = accountability
+
+    def enroll_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        gallery: str,
+        subject: str | None = None,
+        subject_from_folder: bool = False,
+        source_uri: str | None = None,
+        legal_basis: str | None = None,
+        collected_at: datetime | None = None,
+        progress: bool = False,
+        context: AuditContext,
+    ) -> EnrollSummary:
+        """Enroll files and folders (recursively); see :func:`enroll_paths`.
+
+        Each image is audited as it commits (``enroll``); the run ends with an
+        ``enroll.batch`` event holding the summary."""
+        try:
+            summary = enroll_paths(
+                self._settings,
+                self._enrollment,
+                self._catalog,
+                self._pipeline,
+                paths,
+                gallery=gallery,
+                subject=subject,
+                subject_from_folder=subject_from_folder,
+                source_uri=source_uri,
+                legal_basis=legal_basis,
+                collected_at=collected_at,
+                progress=progress,
+                context=context,
+            )
+        except Exception as err:
+            self._accountability.failed(context, "enroll.batch", err, galleries=(gallery,))
+            raise
+        self._audit.record(
+            context.event(
+                "enroll.batch",
+                galleries=(gallery,),
+                details={
+                    "files": summary.files,
+                    "images": summary.images,
+                    "faces": summary.faces,
+                    "skipped_existing": summary.skipped_existing,
+                    "images_without_faces": summary.images_without_faces,
+                    "errors": len(summary.errors),
+                    "skipped": len(summary.skipped),
+                },
+            )
+        )
+        return summary
+
+
 def enroll_paths(
-    engine: Enrollment,
+    settings: Settings,
+    enrollment: Enrollment,
+    catalog: CatalogRepository,
+    pipeline: FacePipeline,
     paths: Sequence[Path],
     *,
     gallery: str,
@@ -188,13 +265,13 @@ def enroll_paths(
     run is refused); a file whose own label (folder name) or path holds one is reported in
     ``errors`` by field and kind, and nothing of it is stored."""
     started = time.perf_counter()
-    record = engine.store.get_gallery(gallery)
+    record = catalog.get_gallery(gallery)
     check_enroll_fields(subject, None, source_uri, legal_basis)
-    engine.pipeline.warm_up()  # a model that fails its checksum: one error, before any file
-    existing = engine.store.existing_sha256(record.id)
+    pipeline.warm_up()  # a model that fails its checksum: one error, before any file
+    existing = catalog.existing_sha256(record.id)
     summary = EnrollSummary()
     todo: list[FileTask] = []
-    limit = engine.settings.imaging.max_bytes
+    limit = settings.imaging.max_bytes
     for task in discover(paths, subject=subject, subject_from_folder=subject_from_folder):
         if isinstance(task, Passed):
             summary.files += task.is_file
@@ -224,7 +301,7 @@ def enroll_paths(
         try:
             # commit_analyzed checks every text it stores (folder names become subject
             # labels, file paths source URIs): a refusal is this file's error
-            result = engine.commit_analyzed(
+            result = enrollment.commit_analyzed(
                 analyzed,
                 gallery=record,
                 subject=task.subject,
@@ -263,16 +340,16 @@ def enroll_paths(
     )
     with bar:
         bar_task = bar.add_task(f"enrolling into {gallery}", total=len(todo))
-        workers = min(engine.settings.workers, len(todo))
+        workers = min(settings.workers, len(todo))
         if workers <= 1:
             for task in todo:
                 try:
-                    commit(task, engine.pipeline.analyze(task.path.read_bytes()))
+                    commit(task, pipeline.analyze(task.path.read_bytes()))
                 except Exception as err:
                     failed(task, err)
                 bar.advance(bar_task)
         else:
-            _run_pool(engine.settings, todo, workers, commit, failed, lambda: bar.advance(bar_task))
+            _run_pool(settings, todo, workers, commit, failed, lambda: bar.advance(bar_task))
     summary.seconds = time.perf_counter() - started
     return summary
 

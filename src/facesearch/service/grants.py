@@ -1,4 +1,4 @@
-"""Gallery grants, as part of :class:`~facesearch.service.FaceSearch`.
+"""Gallery grants and user groups, a part of the engine (:class:`~facesearch.service.FaceSearch`).
 
 An administrator grants a user the right to search one gallery. A search made for a user
 (the API and web UI pass the caller's grants as ``allowed_galleries``) names galleries or
@@ -32,23 +32,28 @@ from facesearch.errors import PermissionDenied
 from facesearch.names import nfc
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
-from facesearch.store import GrantRecord, GroupGrantRecord, GroupRecord, Store
+from facesearch.store import GrantRecord, GroupGrantRecord, GroupRecord
+from facesearch.store.groups import GroupRepository
 
 T = TypeVar("T")
 
 
 class Grants:
-    """The grant methods of :class:`~facesearch.service.FaceSearch`."""
+    """Gallery grants, user groups, their members and their grants: a part of the engine.
+    Every change is audited in its own transaction; a refusal is audited too."""
 
-    store: Store
-    audit: AuditLog
-    _accountability: Accountability
+    def __init__(
+        self, *, groups: GroupRepository, audit: AuditLog, accountability: Accountability
+    ) -> None:
+        self._groups = groups
+        self._audit = audit
+        self._accountability = accountability
 
     def grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
         """Let ``user`` search ``gallery``. Audited (``grant.add``); refused for oneself."""
         try:
             _not_oneself(context, user, "grant a gallery to themselves")
-            record = self.store.add_grant(
+            record = self._groups.add_grant(
                 user,
                 gallery,
                 granted_by=context.actor,
@@ -61,13 +66,13 @@ class Grants:
                 context, "grant.add", err, target=f"user:{user}", galleries=(gallery,)
             )
             raise
-        self.audit.committed()
+        self._audit.committed()
         return record
 
     def revoke_grant(self, user: str, gallery: str, *, context: AuditContext) -> GrantRecord:
         """Withdraw ``user``'s grant on ``gallery``. Audited (``grant.remove``)."""
         try:
-            record = self.store.remove_grant(
+            record = self._groups.remove_grant(
                 user,
                 gallery,
                 audit=lambda g: context.event(
@@ -79,17 +84,17 @@ class Grants:
                 context, "grant.remove", err, target=f"user:{user}", galleries=(gallery,)
             )
             raise
-        self.audit.committed()
+        self._audit.committed()
         return record
 
     def list_grants(
         self, *, user: str | None = None, gallery: str | None = None
     ) -> list[GrantRecord]:
-        return self.store.list_grants(user=user, gallery=gallery)
+        return self._groups.list_grants(user=user, gallery=gallery)
 
     def granted_galleries(self, user: str) -> list[str]:
         """The galleries ``user`` may search, by name: their own grants and their groups'."""
-        return self.store.granted_galleries(user)
+        return self._groups.granted_galleries(user)
 
     # --- groups --------------------------------------------------------------------------
     def create_group(self, name: str, *, context: AuditContext) -> GroupRecord:
@@ -99,7 +104,7 @@ class Grants:
             "group.create",
             context,
             target=f"group:{name}",
-            write=lambda: self.store.create_group(
+            write=lambda: self._groups.create_group(
                 name,
                 created_by=context.actor,
                 audit=lambda g: context.event("group.create", target=f"group:{g.name}"),
@@ -114,7 +119,7 @@ class Grants:
             "group.delete",
             context,
             target=f"group:{name}",
-            write=lambda: self.store.delete_group(
+            write=lambda: self._groups.delete_group(
                 name,
                 audit=lambda g: context.event(
                     "group.delete",
@@ -135,7 +140,7 @@ class Grants:
             target=f"group:{group}",
             details={"user": user},
             check=lambda: _not_oneself(context, user, "add themselves to a group"),
-            write=lambda: self.store.add_group_member(
+            write=lambda: self._groups.add_group_member(
                 group,
                 user,
                 added_by=context.actor,
@@ -153,7 +158,7 @@ class Grants:
             context,
             target=f"group:{group}",
             details={"user": user},
-            write=lambda: self.store.remove_group_member(
+            write=lambda: self._groups.remove_group_member(
                 group,
                 user,
                 audit=lambda g: context.event(
@@ -163,11 +168,11 @@ class Grants:
         )
 
     def get_group(self, name: str) -> GroupRecord:
-        return self.store.get_group(name)
+        return self._groups.get_group(name)
 
     def list_groups(self, *, user: str | None = None) -> list[GroupRecord]:
         """Every group by name, or only those ``user`` belongs to."""
-        return self.store.list_groups(user=user)
+        return self._groups.list_groups(user=user)
 
     def grant_group(self, group: str, gallery: str, *, context: AuditContext) -> GroupGrantRecord:
         """Let every member of ``group`` search ``gallery``. Audited (``grant.add``, target
@@ -179,7 +184,7 @@ class Grants:
             target=f"group:{group}",
             galleries=(gallery,),
             check=lambda: self._not_a_member(context, group),
-            write=lambda: self.store.add_group_grant(
+            write=lambda: self._groups.add_group_grant(
                 group,
                 gallery,
                 granted_by=context.actor,
@@ -200,7 +205,7 @@ class Grants:
             context,
             target=f"group:{group}",
             galleries=(gallery,),
-            write=lambda: self.store.remove_group_grant(
+            write=lambda: self._groups.remove_group_grant(
                 group,
                 gallery,
                 audit=lambda g: context.event(
@@ -212,11 +217,11 @@ class Grants:
     def list_group_grants(
         self, *, group: str | None = None, gallery: str | None = None
     ) -> list[GroupGrantRecord]:
-        return self.store.list_group_grants(group=group, gallery=gallery)
+        return self._groups.list_group_grants(group=group, gallery=gallery)
 
     def _not_a_member(self, context: AuditContext, group: str) -> None:
         """``PermissionDenied`` when the actor is a member of ``group``."""
-        if context.actor in self.store.get_group(group).members:
+        if context.actor in self._groups.get_group(group).members:
             raise PermissionDenied(
                 "no one may grant a gallery to a group they belong to: "
                 "another administrator must do it"
@@ -259,7 +264,7 @@ class Grants:
                 details=dict(details) if details else None,
             )
             raise
-        self.audit.committed()
+        self._audit.committed()
         return result
 
 

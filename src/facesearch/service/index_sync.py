@@ -158,7 +158,7 @@ class IndexSync:
                 return self._rebuild("re-rank vectors disagree with the store")
             self._index = index
             self._deletion_seq = watermark.deletion_seq
-            state = self._store.index_state(self.model_id)
+            state = self._store.index_rows.index_state(self.model_id)
             if (
                 state.max_face_id == watermark.max_face_id
                 and state.n_faces == watermark.n_vectors
@@ -182,7 +182,9 @@ class IndexSync:
         pick = np.sort(
             np.random.default_rng().choice(ids, size=min(sample, ids.size), replace=False)
         )
-        for got_ids, vectors in self._store.iter_embeddings(self.model_id, ids=pick.tolist()):
+        for got_ids, vectors in self._store.index_rows.iter_embeddings(
+            self.model_id, ids=pick.tolist()
+        ):
             if not np.array_equal(index.vectors(got_ids), vectors):
                 return False
         return True
@@ -192,7 +194,7 @@ class IndexSync:
             return self._rebuild("requested")
 
     def _rebuild(self, reason: str) -> ReconcileReport:
-        kind = self.wanted_kind(self._store.index_state(self.model_id).n_faces)
+        kind = self.wanted_kind(self._store.index_rows.index_state(self.model_id).n_faces)
         logger.info("rebuilding %s %s index from the store (%s)", self.model_id, kind, reason)
         index, seq, added = self._build(kind)
         self._index = index
@@ -205,12 +207,12 @@ class IndexSync:
         """A new ``kind`` index of every stored face: ``(index, deletion seq read before the
         faces, faces added)``. An ``ivf`` index trains once, at the end."""
         index = self._new_index(kind)
-        _, seq = self._store.deletions_since(self.model_id, 0)
+        _, seq = self._store.index_rows.deletions_since(self.model_id, 0)
         added = 0
         bulk = index.bulk() if isinstance(index, FaissIVFIndex) else contextlib.nullcontext()
         try:
             with bulk:
-                for ids, vectors in self._store.iter_embeddings(self.model_id):
+                for ids, vectors in self._store.index_rows.iter_embeddings(self.model_id):
                     if self._cancel.is_set():
                         raise _Cancelled
                     index.add(ids, vectors)
@@ -295,9 +297,9 @@ class IndexSync:
     def _diff_into(self, index: PersistentIndex, since_seq: int) -> tuple[int, int, int]:
         """Apply deletions logged after ``since_seq`` to ``index``, then make its id set
         equal the store's: ``(added, removed, deletion seq applied)``."""
-        gone, seq = self._store.deletions_since(self.model_id, since_seq)
+        gone, seq = self._store.index_rows.deletions_since(self.model_id, since_seq)
         removed = index.remove(gone) if len(gone) else 0
-        store_ids = self._store.face_ids(self.model_id)
+        store_ids = self._store.index_rows.face_ids(self.model_id)
         index_ids = index.ids()
         extra = np.setdiff1d(index_ids, store_ids, assume_unique=True)
         if len(extra):
@@ -305,7 +307,9 @@ class IndexSync:
         missing = np.setdiff1d(store_ids, index_ids, assume_unique=True)
         added = 0
         if len(missing):
-            for ids, vectors in self._store.iter_embeddings(self.model_id, ids=missing.tolist()):
+            for ids, vectors in self._store.index_rows.iter_embeddings(
+                self.model_id, ids=missing.tolist()
+            ):
                 index.add(ids, vectors)
                 added += len(ids)
         self._known_max_id = int(store_ids.max()) if len(store_ids) else 0
@@ -337,7 +341,7 @@ class IndexSync:
         """Remove from the index every face the store logged as deleted since we last looked."""
         with self._lock:
             index = self._require()
-            gone, seq = self._store.deletions_since(self.model_id, self._deletion_seq)
+            gone, seq = self._store.index_rows.deletions_since(self.model_id, self._deletion_seq)
             removed = index.remove(gone) if len(gone) else 0
             self._deletion_seq = seq
             self._count_change(max(removed, 1) if len(gone) else 0)
@@ -347,13 +351,15 @@ class IndexSync:
         """Pick up faces and deletions written to the store by other processes."""
         with self._lock:
             index = self._require()
-            max_id, deletion_seq = self._store.change_marks(self.model_id)
+            max_id, deletion_seq = self._store.index_rows.change_marks(self.model_id)
             if deletion_seq != self._deletion_seq:
                 self.apply_deletions()
             if max_id > self._known_max_id:
-                fresh = self._store.face_ids(self.model_id, after=self._known_max_id)
+                fresh = self._store.index_rows.face_ids(self.model_id, after=self._known_max_id)
                 fresh = fresh[~index.contains(fresh)] if len(fresh) else fresh
-                for ids, vectors in self._store.iter_embeddings(self.model_id, ids=fresh.tolist()):
+                for ids, vectors in self._store.index_rows.iter_embeddings(
+                    self.model_id, ids=fresh.tolist()
+                ):
                     index.add(ids, vectors)
                 self._known_max_id = max_id
                 self._count_change(len(fresh))
@@ -403,7 +409,7 @@ class IndexSync:
     def status(self) -> IndexStatus:
         with self._lock:
             index = self._require()
-            state = self._store.index_state(self.model_id)
+            state = self._store.index_rows.index_state(self.model_id)
             ids = index.ids()
             return IndexStatus(
                 model_id=self.model_id,

@@ -1,4 +1,4 @@
-"""Erasure by face and the suppression list, as part of :class:`~facesearch.service.FaceSearch`.
+"""Erasure by face, a part of the engine (:class:`~facesearch.service.FaceSearch` builds it).
 
 1. :meth:`Privacy.request_erasure`: a curator files a request with a photo of the
    requester and a request reference. The requester's largest face is compared with every
@@ -19,7 +19,8 @@
    audit event count them.
 3. From then on a face within ``privacy.suppression_target_fmr`` of any suppressed
    embedding is refused at enrollment (:class:`~facesearch.errors.Suppressed`) and dropped
-   from every search result, whichever path enrolled it.
+   from every search result, whichever path enrolled it
+   (:class:`~facesearch.service.suppression.Suppression`).
 
 Every step is audited in its own transaction (``erasure.request``, ``erasure.confirm``,
 ``erasure.cancel``; refusals as ``enroll`` with outcome ``suppressed``).
@@ -30,19 +31,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from facesearch.audit import AuditContext, AuditLog
-from facesearch.calibration import Calibration, load_calibration
-from facesearch.errors import Conflict, InvalidInput, NoFaceFound, Suppressed
+from facesearch.errors import Conflict, InvalidInput, NoFaceFound
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.service.index_sync import IndexSync
 from facesearch.service.pipeline import FacePipeline
+from facesearch.service.suppression import Suppression
 from facesearch.settings import Settings
 from facesearch.store import ErasureRecord, FaceRecord, ProposedFace, Store, SuppressionRecord
 
@@ -83,75 +83,40 @@ class ErasureView:
     faces: tuple[ErasureFace, ...]
 
 
-class SuppressionList:
-    """The suppressed embeddings of one model, cached and reloaded when the store's list
-    changes (checked with one cheap query per use)."""
-
-    def __init__(self, store: Store, model_id: str) -> None:
-        self._store = store
-        self._model_id = model_id
-        self._lock = threading.Lock()
-        self._marks: tuple[int, int] | None = None
-        self._vectors: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
-
-    def vectors(self) -> NDArray[np.float32]:
-        """``(n, d)`` float32; ``n == 0`` when nothing of this model is suppressed."""
-        return self.snapshot()[1]
-
-    def snapshot(self) -> tuple[tuple[int, int], NDArray[np.float32]]:
-        """The list's marks (``Store.suppression_marks``) and its ``(n, d)`` vectors, as
-        read together."""
-        marks = self._store.suppression_marks(self._model_id)
-        with self._lock:
-            if marks != self._marks:
-                self._vectors = self._store.suppressed_embeddings(self._model_id)
-                self._marks = marks
-            return marks, self._vectors
-
-    def best(
-        self, queries: NDArray[np.float32], vectors: NDArray[np.float32] | None = None
-    ) -> NDArray[np.float32]:
-        """Highest cosine similarity of each of ``queries`` ``(m, d)`` to the list (or to
-        ``vectors``, a snapshot of it), ``(m,)``; ``-inf`` when the list is empty."""
-        if vectors is None:
-            vectors = self.vectors()
-        if len(vectors) == 0 or len(queries) == 0:
-            return np.full(len(queries), -np.inf, dtype=np.float32)
-        return np.asarray((queries @ vectors.T).max(axis=1), dtype=np.float32)
-
-
 class Privacy:
-    """The erasure and suppression methods of :class:`~facesearch.service.FaceSearch`
-    (which sets the attributes declared here)."""
+    """Erasure by face: file, review, confirm and cancel requests (see the module doc).
 
-    settings: Settings
-    store: Store
-    pipeline: FacePipeline
-    model_id: str
-    audit: AuditLog
-    _index: IndexSync
-    _write_lock: threading.Lock
-    _accountability: Accountability
+    ``write_lock`` is the engine's lock around store-then-index steps (enrollment takes
+    it too); ``suppression`` gives the thresholds and the list the confirmation extends."""
 
-    @cached_property
-    def suppressions(self) -> SuppressionList:
-        return SuppressionList(self.store, self.model_id)
-
-    @cached_property
-    def _privacy_calibration(self) -> Calibration:
-        return load_calibration(self.model_id, self.settings.search.calibration_path)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        pipeline: FacePipeline,
+        index: IndexSync,
+        suppression: Suppression,
+        audit: AuditLog,
+        accountability: Accountability,
+        write_lock: threading.Lock,
+    ) -> None:
+        self._settings = settings
+        self._privacy = store.privacy
+        self._catalog = store.catalog
+        self._index_rows = store.index_rows
+        self._pipeline = pipeline
+        self._model_id = pipeline.model_id
+        self._index = index
+        self._suppression = suppression
+        self._audit = audit
+        self._accountability = accountability
+        self._write_lock = write_lock
 
     @property
     def erasure_threshold(self) -> float:
         """Cosine similarity of ``privacy.erasure_target_fmr`` for this engine's model."""
-        target = self.settings.privacy.erasure_target_fmr
-        return self._privacy_calibration.threshold_for_fmr(target)
-
-    @property
-    def suppression_threshold(self) -> float:
-        """Cosine similarity of ``privacy.suppression_target_fmr`` for this engine's model."""
-        target = self.settings.privacy.suppression_target_fmr
-        return self._privacy_calibration.threshold_for_fmr(target)
+        return self._suppression.threshold_for(self._settings.privacy.erasure_target_fmr)
 
     # --- erasure ------------------------------------------------------------------------
     def request_erasure(
@@ -170,16 +135,16 @@ class Privacy:
                     "note": (note, FieldKind.NARRATIVE),
                 }
             )
-            face = self.pipeline.analyze(data).largest_face()
+            face = self._pipeline.analyze(data).largest_face()
             if face is None:
                 raise NoFaceFound("no face found in the requester's photo")
-            target = self.settings.privacy.erasure_target_fmr
+            target = self._settings.privacy.erasure_target_fmr
             threshold = self.erasure_threshold
             proposed = self._propose(face.embedding, threshold)
-            record = self.store.add_erasure_request(
+            record = self._privacy.add_erasure_request(
                 reference=reference,
                 note=note,
-                model_id=self.model_id,
+                model_id=self._model_id,
                 embedding=face.embedding,
                 target_fmr=target,
                 threshold=threshold,
@@ -199,13 +164,13 @@ class Privacy:
         except Exception as err:
             self._accountability.failed(context, "erasure.request", err)
             raise
-        self.audit.committed()
+        self._audit.committed()
         return self.erasure(record.id)
 
     def erasure(self, request_id: int) -> ErasureView:
         """A request with its proposed faces (those still stored carry their record)."""
-        record = self.store.get_erasure_request(request_id)
-        faces = self.store.get_faces([p.face_id for p in record.proposed])
+        record = self._privacy.get_erasure_request(request_id)
+        faces = self._catalog.get_faces([p.face_id for p in record.proposed])
         return ErasureView(
             record,
             tuple(
@@ -215,10 +180,10 @@ class Privacy:
         )
 
     def list_erasures(self, status: str | None = None) -> list[ErasureRecord]:
-        return self.store.list_erasure_requests(status)
+        return self._privacy.list_erasure_requests(status)
 
     def list_suppressions(self) -> list[SuppressionRecord]:
-        return self.store.list_suppressions()
+        return self._privacy.list_suppressions()
 
     def confirm_erasure(
         self,
@@ -240,8 +205,8 @@ class Privacy:
         details: dict[str, Any] = {}
         try:
             with self._write_lock:  # enrollment takes it too: no face slips in meanwhile
-                request = self.store.get_erasure_request(request_id)
-                embedding = self.store.erasure_embedding(request_id)  # Conflict unless pending
+                request = self._privacy.get_erasure_request(request_id)
+                embedding = self._privacy.erasure_embedding(request_id)  # Conflict unless pending
                 proposed = {p.face_id for p in request.proposed}
                 new = [
                     p
@@ -249,7 +214,7 @@ class Privacy:
                     if p.face_id not in proposed
                 ]
                 if new:
-                    self.store.add_erasure_proposals(request_id, new)
+                    self._privacy.add_erasure_proposals(request_id, new)
                     details["new_face_ids"] = [p.face_id for p in new]
                     raise Conflict(
                         f"{len(new)} new face(s) since the request was filed; "
@@ -260,7 +225,7 @@ class Privacy:
                 if unknown:
                     raise InvalidInput(f"faces {unknown[:10]} were not proposed by this request")
                 hidden = self._hidden_by(embedding, chosen)
-                record = self.store.complete_erasure(
+                record = self._privacy.complete_erasure(
                     request_id,
                     chosen,
                     decided_by=context.actor,
@@ -282,14 +247,14 @@ class Privacy:
                 context, "erasure.confirm", err, target=target, details=details
             )
             raise
-        self.audit.committed()
+        self._audit.committed()
         return ErasureConfirmation(record, tuple(hidden))
 
     def cancel_erasure(self, request_id: int, *, context: AuditContext) -> ErasureRecord:
         """Cancel a pending request (its embedding is wiped; nothing is deleted)."""
         target = f"erasure:{request_id}"
         try:
-            record = self.store.cancel_erasure(
+            record = self._privacy.cancel_erasure(
                 request_id,
                 decided_by=context.actor,
                 audit=lambda r: context.event(
@@ -299,43 +264,8 @@ class Privacy:
         except Exception as err:
             self._accountability.failed(context, "erasure.cancel", err, target=target)
             raise
-        self.audit.committed()
+        self._audit.committed()
         return record
-
-    # --- suppression --------------------------------------------------------------------
-    def refuse_suppressed(self, embeddings: Sequence[NDArray[np.float32]]) -> tuple[int, int]:
-        """``Suppressed`` when any of the ``(d,)`` embeddings is a suppressed person's; else
-        the marks of the list checked against (for ``Store.add_image``)."""
-        marks, vectors = self.suppressions.snapshot()
-        if not embeddings or len(vectors) == 0:
-            return marks
-        best = self.suppressions.best(np.stack(embeddings).astype(np.float32), vectors)
-        hits = [i for i, b in enumerate(best) if b >= self.suppression_threshold]
-        if hits:
-            raise Suppressed(
-                f"face {hits[0] + 1} of this image is of a person on the suppression list "
-                "(an erasure request): it may not be enrolled"
-            )
-        return marks
-
-    def drop_suppressed(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
-        """``ids`` (any shape, ``-1`` for none) with the faces of suppressed people set to
-        ``-1``, so a search never returns them."""
-        if len(self.suppressions.vectors()) == 0:
-            return ids
-        wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
-        if not wanted:
-            return ids
-        threshold = self.suppression_threshold
-        hidden: set[int] = set()
-        for batch_ids, vectors in self.store.iter_embeddings(self.model_id, ids=wanted):
-            best = self.suppressions.best(vectors)
-            hidden.update(int(i) for i, b in zip(batch_ids, best, strict=True) if b >= threshold)
-        if not hidden:
-            return ids
-        out = ids.copy()
-        out[np.isin(out, np.fromiter(hidden, dtype=np.int64))] = -1
-        return out
 
     # --- helpers ------------------------------------------------------------------------
     def _hidden_by(self, requester: NDArray[np.float32], erased: Sequence[int]) -> list[int]:
@@ -343,14 +273,16 @@ class Privacy:
         threshold to the requester's embedding or to an erased face's: the faces the
         suppression entries of this erasure will drop from every search (ascending)."""
         vectors = [np.asarray(requester, dtype=np.float32).reshape(1, -1)]
-        vectors += [v for _, v in self.store.iter_embeddings(self.model_id, ids=list(erased))]
+        vectors += [
+            v for _, v in self._index_rows.iter_embeddings(self._model_id, ids=list(erased))
+        ]
         queries = np.ascontiguousarray(np.concatenate(vectors, axis=0), dtype=np.float32)
         self._index.catch_up()
         n = min(len(self._index), MAX_PROPOSED)
         if n == 0:
             return []
         scores, ids = self._index.search(queries, n)
-        threshold = self.suppression_threshold
+        threshold = self._suppression.threshold
         gone = {int(i) for i in erased}
         hits = {int(i) for i in ids[(ids >= 0) & (scores >= threshold)].ravel()}
         return sorted(hits - gone)
@@ -378,7 +310,7 @@ class Privacy:
                 break
             queries = {
                 int(i): v
-                for ids, vectors in self.store.iter_embeddings(self.model_id, ids=frontier)
+                for ids, vectors in self._index_rows.iter_embeddings(self._model_id, ids=frontier)
                 for i, v in zip(ids, vectors, strict=True)
             }
             order = [i for i in frontier if i in queries]

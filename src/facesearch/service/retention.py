@@ -1,4 +1,5 @@
-"""Retention, as part of :class:`~facesearch.service.FaceSearch`, and its periodic task.
+"""Retention, a part of the engine (:class:`~facesearch.service.FaceSearch` builds it),
+and its periodic task.
 
 Each gallery may have a retention period in days (``None``: images are kept until
 deleted). An image expires ``retention_days`` after its ``collected_at`` (set at
@@ -20,15 +21,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.service.accountability import Accountability
 from facesearch.service.index_sync import IndexSync
-from facesearch.store import ExpiredImage, GalleryRecord, NewAuditEvent, PurgedImages, Store
-
-if TYPE_CHECKING:
-    from facesearch.service.facesearch import FaceSearch
+from facesearch.store import ExpiredImage, GalleryRecord, NewAuditEvent, PurgedImages
+from facesearch.store.retention import RetentionRepository
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +54,34 @@ class RetentionReport:
 
 
 class Retention:
-    """The retention methods of :class:`~facesearch.service.FaceSearch` (which sets the
-    attributes declared here)."""
+    """Retention periods and the purge of expired images, a part of the engine.
 
-    store: Store
-    audit: AuditLog
-    clock: Callable[[], datetime]
-    _index: IndexSync
-    _write_lock: threading.Lock
-    _accountability: Accountability
+    ``write_lock`` is the engine's lock around store-then-index steps; ``clock`` (aware UTC
+    ``now``) says which images have expired."""
+
+    def __init__(
+        self,
+        *,
+        retention: RetentionRepository,
+        index: IndexSync,
+        audit: AuditLog,
+        accountability: Accountability,
+        write_lock: threading.Lock,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._retention = retention
+        self._index = index
+        self._audit = audit
+        self._accountability = accountability
+        self._write_lock = write_lock
+        self._clock = clock
 
     def set_retention(
         self, gallery: str, days: int | None, *, context: AuditContext
     ) -> GalleryRecord:
         """Set ``gallery``'s retention period (``None``: keep). Audited (``gallery.retention``)."""
         try:
-            record = self.store.set_retention(
+            record = self._retention.set_retention(
                 gallery,
                 days,
                 audit=lambda g: context.event(
@@ -84,12 +94,12 @@ class Retention:
         except Exception as err:
             self._accountability.failed(context, "gallery.retention", err, galleries=(gallery,))
             raise
-        self.audit.committed()
+        self._audit.committed()
         return record
 
     def expired_images(self) -> list[ExpiredImage]:
         """The images past their gallery's retention period now (by the engine's clock)."""
-        return self.store.expired_images(self.clock())
+        return self._retention.expired_images(self._clock())
 
     def apply_retention(
         self, *, context: AuditContext, dry_run: bool = False, quiet: bool = False
@@ -99,11 +109,11 @@ class Retention:
         A purge is audited as ``retention.purge`` with its counts, also when nothing
         expired unless ``quiet`` (the periodic task records only purges that deleted
         something). A failure is audited with its code."""
-        now = self.clock()
+        now = self._clock()
         if dry_run:
-            return RetentionReport(now, True, tuple(self.store.expired_images(now)), ())
+            return RetentionReport(now, True, tuple(self._retention.expired_images(now)), ())
         try:
-            if quiet and not self.store.expired_images(now):
+            if quiet and not self._retention.expired_images(now):
                 return RetentionReport(now, False, (), ())
             with self._write_lock:
 
@@ -121,12 +131,12 @@ class Retention:
                         },
                     )
 
-                purged = self.store.purge_expired(now, audit=event)
+                purged = self._retention.purge_expired(now, audit=event)
                 self._index.apply_deletions()
         except Exception as err:
             self._accountability.failed(context, "retention.purge", err)
             raise
-        self.audit.committed()
+        self._audit.committed()
         return RetentionReport(now, False, purged.images, purged.face_ids)
 
 
@@ -135,8 +145,8 @@ class RetentionTask:
     first right after :meth:`start`; :meth:`stop` ends it (waiting for a run in progress).
     A failed run is logged (and audited by the engine) and the next one runs on time."""
 
-    def __init__(self, engine: FaceSearch, interval_s: float) -> None:
-        self._engine = engine
+    def __init__(self, retention: Retention, interval_s: float) -> None:
+        self._retention = retention
         self._interval = float(interval_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -145,7 +155,7 @@ class RetentionTask:
     def run_once(self) -> RetentionReport | None:
         """One purge as ``system:retention``; ``None`` when it failed (logged)."""
         try:
-            report = self._engine.apply_retention(
+            report = self._retention.apply_retention(
                 context=AuditContext(actor=RETENTION_ACTOR), quiet=True
             )
         except Exception:

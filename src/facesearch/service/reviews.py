@@ -1,4 +1,5 @@
-"""Two-person review of leads and blind review, as part of :class:`~facesearch.service.FaceSearch`.
+"""Two-person review of leads and blind review, a part of the engine
+(:class:`~facesearch.service.FaceSearch` builds it).
 
 A search's candidates (the face ids in its audit event) are judged by reviewers as
 ``possible_lead`` or ``excluded``, with a note. A candidate's state:
@@ -38,8 +39,10 @@ from facesearch.store import (
     JudgementAdded,
     JudgementRecord,
     NewAuditEvent,
-    Store,
 )
+from facesearch.store.audit import AuditRepository
+from facesearch.store.catalog import CatalogRepository
+from facesearch.store.reviews import ReviewRepository
 
 LEAD_DISCLAIMER = (
     "This is an investigative lead, not an identification. "
@@ -118,11 +121,24 @@ class ReviewView:
 
 
 class Reviews:
-    """The review methods of :class:`~facesearch.service.FaceSearch`."""
+    """Review of a search's candidates: judgements, the blind view, lead sheets; a part of
+    the engine over the store's review judgements, audit events (the search's candidates)
+    and catalog (the candidates' faces and galleries)."""
 
-    store: Store
-    audit: AuditLog
-    _accountability: Accountability
+    def __init__(
+        self,
+        *,
+        reviews: ReviewRepository,
+        audit_events: AuditRepository,
+        catalog: CatalogRepository,
+        audit: AuditLog,
+        accountability: Accountability,
+    ) -> None:
+        self._reviews = reviews
+        self._audit_events = audit_events
+        self._catalog = catalog
+        self._audit = audit
+        self._accountability = accountability
 
     def judge(
         self,
@@ -155,7 +171,7 @@ class Reviews:
 
         try:
             check_fields({"note": (note, FieldKind.NARRATIVE)})
-            self.store.add_judgement(
+            self._reviews.add_judgement(
                 seq,
                 face_id,
                 reviewer=context.actor,
@@ -172,16 +188,16 @@ class Reviews:
                 details={"search_seq": int(seq)},
             )
             raise
-        self.audit.committed()
+        self._audit.committed()
         return self.lead_state(seq, face_id, Viewer(context.actor, blind=True))
 
     def review(self, seq: int, viewer: Viewer) -> ReviewView:
         """Search ``seq``'s candidates, in rank order, as ``viewer`` may see them."""
-        event = self.store.get_audit(seq)
-        self.store.search_candidates(seq)  # NotFound unless a completed search
-        judgements = self.store.list_judgements(seq)
-        faces = self.store.get_faces([r.face_id for r in event.results])
-        galleries = {g.name: g for g in self.store.list_galleries()}
+        event = self._audit_events.get_audit(seq)
+        self._reviews.search_candidates(seq)  # NotFound unless a completed search
+        judgements = self._reviews.list_judgements(seq)
+        faces = self._catalog.get_faces([r.face_id for r in event.results])
+        galleries = {g.name: g for g in self._catalog.list_galleries()}
         found: list[tuple[AuditResult, FaceRecord | None, GalleryRecord | None]] = []
         for result in event.results:
             face = faces.get(result.face_id)
@@ -211,9 +227,9 @@ class Reviews:
         """The JPEG thumbnail of candidate ``face_id`` of search ``seq``, for reviewers: it
         shows the face, not its gallery (``NotFound`` when it is no candidate of that
         search or is no longer stored)."""
-        if face_id not in self.store.search_candidates(seq):
+        if face_id not in self._reviews.search_candidates(seq):
             raise NotFound(f"face {face_id} is not a candidate of search {seq}")
-        return self.store.get_thumbnail(face_id)
+        return self._catalog.get_thumbnail(face_id)
 
     def lead_state(self, seq: int, face_id: int, viewer: Viewer) -> LeadView:
         """Candidate ``face_id`` of search ``seq`` as ``viewer`` may see it (``NotFound``
@@ -256,7 +272,7 @@ class Reviews:
     def set_blind_review(self, gallery: str, mask: bool, *, context: AuditContext) -> GalleryRecord:
         """Mark (or unmark) ``gallery`` for blind review. Audited (``gallery.blind_review``)."""
         try:
-            record = self.store.set_mask_source_category(
+            record = self._reviews.set_mask_source_category(
                 gallery,
                 mask,
                 audit=lambda g: context.event(
@@ -271,7 +287,7 @@ class Reviews:
                 context, "gallery.blind_review", err, target=f"gallery:{gallery}"
             )
             raise
-        self.audit.committed()
+        self._audit.committed()
         return record
 
 

@@ -1,10 +1,14 @@
 """The relational store: SQLAlchemy tables, Alembic migrations and the :class:`Store`.
 
-The store is the source of truth; the vector index is rebuilt from it
-(:meth:`Store.index_state`, :meth:`Store.iter_embeddings`, :meth:`Store.deletions_since`).
+:class:`Store` owns the database (:mod:`facesearch.store.database`) and hands out one
+repository per aggregate (``store.catalog``, ``store.index_rows``, ``store.accounts``,
+``store.audit``, ``store.privacy``, ``store.retention``, ``store.reviews``,
+``store.groups``; see :mod:`facesearch.store.store`). The store is the source of truth;
+the vector index is rebuilt from it (``store.index_rows``: ``index_state``,
+``iter_embeddings``, ``deletions_since``).
 """
 
-from facesearch.store._audit import CUT_ACKNOWLEDGED, GENESIS_HASH, event_hash, head_problem
+from facesearch.store.audit import CUT_ACKNOWLEDGED, GENESIS_HASH, event_hash, head_problem
 from facesearch.store.engine import migrate
 from facesearch.store.records import (
     ApiKeyRecord,

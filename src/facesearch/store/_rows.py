@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from facesearch.errors import StoreError
+from facesearch.errors import NotFound, StoreError
+from facesearch.store import _validate
 from facesearch.store.records import FaceRecord, GalleryRecord, ImageRecord
 from facesearch.store.tables import (
     Face,
@@ -230,3 +231,11 @@ def recount_faces(session: Session, image_ids: Sequence[int]) -> None:
             update(Image).where(Image.id.in_(chunk)).values(n_faces=count),
             execution_options=NO_SYNC,
         )
+
+
+def gallery_id(session: Session, name: str) -> int:
+    """The id of the gallery ``name`` (stored name first, then its NFC form); ``NotFound``."""
+    found = session.scalar(select(Gallery.id).where(_validate.named(Gallery.name, name)))
+    if found is None:
+        raise NotFound(f"gallery {name!r} not found")
+    return found

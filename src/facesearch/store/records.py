@@ -136,7 +136,7 @@ class FaceRecord:
 
 @dataclass(frozen=True, slots=True)
 class EnrolledImage:
-    """What :meth:`Store.add_image` committed; ``face_ids`` in the order of the faces given."""
+    """What ``store.catalog.add_image`` committed; ``face_ids`` in the order of the faces given."""
 
     image_id: int
     face_ids: list[int]
@@ -250,7 +250,7 @@ class AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    """Which events :meth:`Store.list_audit` returns (all conditions must hold).
+    """Which events ``store.audit.list_audit`` returns (all conditions must hold).
 
     ``before_seq``: only events with a smaller seq (keyset pagination, newest first);
     ``since``/``until``: aware datetimes, inclusive/exclusive.

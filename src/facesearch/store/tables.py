@@ -277,7 +277,7 @@ class ApiKey(Base):
 
 
 class AuditEvent(Base):
-    """One entry of the hash-chained, append-only audit log (see :mod:`facesearch.store._audit`).
+    """One entry of the hash-chained, append-only audit log (see :mod:`facesearch.store.audit`).
 
     ``seq`` is assigned by the appending transaction (last seq + 1, under the store's write
     lock), never by the database, so that the chain order is the seq order. ``results``:

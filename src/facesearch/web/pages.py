@@ -255,7 +255,7 @@ def _gallery_page(
         caller,
         status,
         page="galleries",
-        gallery=fs.store.get_gallery(name),
+        gallery=fs.store.catalog.get_gallery(name),
         subjects=fs.list_subjects(name),
         faces=fs.list_faces(gallery=name, limit=500),
         **context,
@@ -280,7 +280,7 @@ def upload(
 ) -> HTMLResponse:
     caller = _caller(request, Action.ENROLL)
     fs = caller.engine
-    fs.store.get_gallery(name)
+    fs.store.catalog.get_gallery(name)
     if len(files) > fs.settings.api.max_files:
         raise InvalidInput(f"at most {fs.settings.api.max_files} files per upload")
     try:  # fields shared by every file fail the upload, before any file is read

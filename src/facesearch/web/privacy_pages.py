@@ -69,7 +69,7 @@ def _request_page(
         page="erasures",
         view=caller.engine.erasure(request_id),
         can_manage=caller.principal.can(Action.ERASURE_MANAGE),
-        suppression_threshold=caller.engine.suppression_threshold,
+        suppression_threshold=caller.engine.suppression.threshold,
         **context,
     )
 
@@ -86,7 +86,7 @@ def confirm_erasure(
     face_ids: Annotated[list[int] | None, Form()] = None,
 ) -> HTMLResponse:
     caller = _caller(request, Action.ERASURE_MANAGE)
-    if not face_ids and caller.engine.store.get_erasure_request(request_id).proposed:
+    if not face_ids and caller.engine.store.privacy.get_erasure_request(request_id).proposed:
         return _request_page(
             request, caller, request_id, 422, error="tick at least one face to erase"
         )

@@ -70,7 +70,7 @@ def create_gallery(body: GalleryIn, caller: GalleryWriter) -> GalleryOut:
 @router.get("/galleries/{name}", tags=["galleries"], summary="Read a gallery")
 def get_gallery(name: GalleryName, caller: CatalogReader) -> GalleryOut:
     name = check_gallery_scope(catalog_scope(caller), name, f"gallery {name!r} not found")
-    return GalleryOut.of(caller.engine.store.get_gallery(name))
+    return GalleryOut.of(caller.engine.store.catalog.get_gallery(name))
 
 
 @router.delete("/galleries/{name}", tags=["galleries"], summary="Delete a gallery")
@@ -171,7 +171,7 @@ def enroll_images(
     source_uri, legal_basis) refuses the whole request with 422; one in a file's name (the
     default source URI) fails that file."""
     fs = caller.engine
-    gallery = fs.store.get_gallery(name)
+    gallery = fs.store.catalog.get_gallery(name)
     if len(files) > fs.settings.api.max_files:
         raise InvalidInput(f"at most {fs.settings.api.max_files} files per request")
     if captured_at is not None and captured_at.tzinfo is None:
@@ -230,7 +230,7 @@ def enroll_images(
 
 @router.get("/images/{image_id}", tags=["images"], summary="Read an image's provenance")
 def get_image(image_id: ImageId, caller: CatalogReader) -> ImageOut:
-    record = caller.engine.store.get_image(image_id)
+    record = caller.engine.store.catalog.get_image(image_id)
     check_gallery_scope(catalog_scope(caller), record.gallery_name, f"image {image_id} not found")
     return ImageOut.of(record)
 
@@ -253,7 +253,7 @@ def list_faces(
 ) -> list[FaceOut]:
     scope = catalog_scope(caller)
     if scope is not None and gallery is None:
-        records = caller.engine.store.list_faces(
+        records = caller.engine.store.catalog.list_faces(
             galleries=sorted(scope), subject=subject, limit=limit, offset=offset
         )
     else:
@@ -284,7 +284,7 @@ def face_thumbnail(face_id: FaceId, caller: CatalogReader) -> Response:
     if scope is not None:
         gallery = caller.engine.get_face(face_id).gallery_name
         check_gallery_scope(scope, gallery, f"face {face_id} not found")
-    data = caller.engine.store.get_thumbnail(face_id)
+    data = caller.engine.store.catalog.get_thumbnail(face_id)
     return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 

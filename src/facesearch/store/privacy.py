@@ -20,15 +20,15 @@ from sqlalchemy.orm import Session
 
 from facesearch.errors import Conflict, InvalidInput, NotFound
 from facesearch.store import _rows, _validate
-from facesearch.store._audit import append_event
-from facesearch.store._base import StoreBase
-from facesearch.store._review import drop_judgements, with_details
+from facesearch.store.audit import append_event
+from facesearch.store.database import Database
 from facesearch.store.records import (
     AuditHook,
     ErasureRecord,
     ProposedFace,
     SuppressionRecord,
 )
+from facesearch.store.reviews import drop_judgements, with_details
 from facesearch.store.tables import (
     ErasureRequest,
     Face,
@@ -92,7 +92,12 @@ def _vector_bytes(vector: NDArray[np.float32]) -> tuple[bytes, int]:
     return v.astype("<f4").tobytes(), int(v.size)
 
 
-class PrivacyQueries(StoreBase):
+class PrivacyRepository:
+    """Erasure requests and the suppression list."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     # --- erasure requests ---------------------------------------------------------------
     def add_erasure_request(
         self,
@@ -111,7 +116,7 @@ class PrivacyQueries(StoreBase):
         _validate.text("reference", reference, 200)
         _validate.text("model_id", model_id, 64)
         blob, dim = _vector_bytes(embedding)
-        with self._tx("add_erasure_request", write=True) as s:
+        with self._db.transaction("add_erasure_request", write=True) as s:
             row = ErasureRequest(
                 reference=reference,
                 note=note,
@@ -135,7 +140,7 @@ class PrivacyQueries(StoreBase):
     def erasure_embedding(self, request_id: int) -> NDArray[np.float32]:
         """The requester's ``(d,)`` float32 embedding of a pending request (``Conflict``
         once the request is decided: the embedding is then wiped or suppressed)."""
-        with self._tx("erasure_embedding") as s:
+        with self._db.transaction("erasure_embedding") as s:
             row = self._request(s, request_id)
             if row.status != PENDING or row.embedding is None:
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
@@ -150,7 +155,7 @@ class PrivacyQueries(StoreBase):
     ) -> ErasureRecord:
         """Add ``proposed`` faces (those not proposed yet) to a pending request's proposals,
         which stay ordered best first. ``Conflict`` when the request is not pending."""
-        with self._tx("add_erasure_proposals", write=True) as s:
+        with self._db.transaction("add_erasure_proposals", write=True) as s:
             row = self._request(s, request_id)
             if row.status != PENDING:
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
@@ -164,12 +169,12 @@ class PrivacyQueries(StoreBase):
             return _record(row)
 
     def get_erasure_request(self, request_id: int) -> ErasureRecord:
-        with self._tx("get_erasure_request") as s:
+        with self._db.transaction("get_erasure_request") as s:
             return _record(self._request(s, request_id))
 
     def list_erasure_requests(self, status: str | None = None) -> list[ErasureRecord]:
         """Requests, newest first (optionally of one status)."""
-        with self._tx("list_erasure_requests") as s:
+        with self._db.transaction("list_erasure_requests") as s:
             query = select(ErasureRequest).order_by(ErasureRequest.id.desc())
             if status is not None:
                 query = query.where(ErasureRequest.status == status)
@@ -188,7 +193,7 @@ class PrivacyQueries(StoreBase):
         judgements of the erased faces are deleted and counted in the audit event's
         ``details["review_judgements_deleted"]``.
         ``Conflict`` when the request is not pending."""
-        with self._tx("complete_erasure", write=True) as s:
+        with self._db.transaction("complete_erasure", write=True) as s:
             row = self._request(s, request_id)
             if row.status != PENDING:
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
@@ -241,7 +246,7 @@ class PrivacyQueries(StoreBase):
         audit: AuditHook[ErasureRecord] | None = None,
     ) -> ErasureRecord:
         """Cancel a pending request; its embedding is wiped."""
-        with self._tx("cancel_erasure", write=True) as s:
+        with self._db.transaction("cancel_erasure", write=True) as s:
             row = self._request(s, request_id)
             if row.status != PENDING:
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
@@ -258,12 +263,12 @@ class PrivacyQueries(StoreBase):
     # --- suppression list ---------------------------------------------------------------
     def suppression_marks(self, model_id: str) -> tuple[int, int]:
         """``(highest suppression id, count)`` of the model: cheap change detection."""
-        with self._tx("suppression_marks") as s:
+        with self._db.transaction("suppression_marks") as s:
             return suppression_marks_in(s, model_id)
 
     def suppressed_embeddings(self, model_id: str) -> NDArray[np.float32]:
         """The model's suppressed embeddings, ``(n, d)`` float32 (``(0, 0)`` when none)."""
-        with self._tx("suppressed_embeddings") as s:
+        with self._db.transaction("suppressed_embeddings") as s:
             rows = s.execute(
                 select(Suppression.id, Suppression.embedding, Suppression.embedding_dim)
                 .where(Suppression.model_id == model_id)
@@ -275,7 +280,7 @@ class PrivacyQueries(StoreBase):
 
     def list_suppressions(self) -> list[SuppressionRecord]:
         """Every suppressed embedding's provenance (not the vector), by id."""
-        with self._tx("list_suppressions") as s:
+        with self._db.transaction("list_suppressions") as s:
             return [
                 SuppressionRecord(
                     id=r.id,

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from facesearch.store import _rows, _validate
-from facesearch.store._audit import append_event
-from facesearch.store._base import StoreBase
+from facesearch.store.audit import append_event
+from facesearch.store.database import Database
 from facesearch.store.records import (
     AuditHook,
     GalleryRecord,
@@ -91,7 +91,12 @@ def with_details(event: NewAuditEvent, **extra: Any) -> NewAuditEvent:
     return dataclasses.replace(event, details={**event.details, **extra})
 
 
-class ReviewQueries(StoreBase):
+class ReviewRepository:
+    """Review judgements of search candidates and the blind-review mask of galleries."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     def add_judgement(
         self,
         seq: int,
@@ -114,7 +119,7 @@ class ReviewQueries(StoreBase):
         if not isinstance(note, str) or len(note) > NOTE_LIMIT or "\x00" in note:
             raise InvalidInput(f"note must be text of at most {NOTE_LIMIT} characters")
         taken = f"{reviewer!r} has already judged face {face_id} of search {seq}"
-        with self._tx("add_judgement", write=True, conflict=taken) as s:
+        with self._db.transaction("add_judgement", write=True, conflict=taken) as s:
             if int(face_id) not in _search_candidates(s, seq):
                 raise NotFound(f"face {face_id} is not a candidate of search {seq}")
             if s.scalar(select(Face.id).where(Face.id == int(face_id))) is None:
@@ -141,20 +146,20 @@ class ReviewQueries(StoreBase):
 
     def list_judgements(self, seq: int, face_id: int | None = None) -> list[JudgementRecord]:
         """Judgements of search ``seq`` (of one candidate), by face id then oldest first."""
-        with self._tx("list_judgements") as s:
+        with self._db.transaction("list_judgements") as s:
             return _judgements(s, seq, face_id)
 
     def search_candidates(self, seq: int) -> list[int]:
         """Face ids returned by the search of audit event ``seq`` (``NotFound`` if none)."""
-        with self._tx("search_candidates") as s:
+        with self._db.transaction("search_candidates") as s:
             return _search_candidates(s, seq)
 
     def set_mask_source_category(
         self, gallery: str, mask: bool, *, audit: AuditHook[GalleryRecord] | None = None
     ) -> GalleryRecord:
         """Mark ``gallery`` for blind review (``mask``) or unmark it."""
-        with self._tx("set_mask_source_category", write=True) as s:
-            row = s.get(Gallery, self._gallery_id(s, gallery))
+        with self._db.transaction("set_mask_source_category", write=True) as s:
+            row = s.get(Gallery, _rows.gallery_id(s, gallery))
             if row is None:  # pragma: no cover - _gallery_id raised already
                 raise NotFound(f"gallery {gallery!r} not found")
             row.mask_source_category = bool(mask)

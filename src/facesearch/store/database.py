@@ -1,8 +1,9 @@
-"""Lifecycle and transactions shared by the store's classes (see :mod:`facesearch.store.store`).
+"""The store's database: engine, migrations, sessions and transactions.
 
-Every public method is one transaction (:meth:`StoreBase._tx`). ``sqlalchemy`` errors
-never escape: a unique-key violation becomes :class:`~facesearch.errors.AlreadyExists`,
-anything else :class:`~facesearch.errors.StoreError` (the transaction is rolled back).
+Every public method of a repository is one transaction (:meth:`Database.transaction`).
+``sqlalchemy`` errors never escape: a unique-key violation becomes
+:class:`~facesearch.errors.AlreadyExists`, anything else :class:`~facesearch.errors.StoreError`
+(the transaction is rolled back).
 
 Writes are serialized: SQLite transactions that write start with ``BEGIN IMMEDIATE``;
 on PostgreSQL they take a transaction-scoped advisory lock first. So face ids and
@@ -22,10 +23,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from facesearch.errors import AlreadyExists, NotFound, StoreError
-from facesearch.store import _validate
+from facesearch.errors import AlreadyExists, StoreError
 from facesearch.store.engine import WRITE_OPTION, migrate
-from facesearch.store.tables import Gallery
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def _is_unique_violation(err: IntegrityError) -> bool:
 
 AUDIT_ANCHOR_READER = "facesearch.audit_anchor"
 """``Session.info`` key of a write transaction: the function that reads the audit log's
-anchor, ``(seq, hash)`` or ``None`` (see :meth:`StoreBase.watch_audit`)."""
+anchor, ``(seq, hash)`` or ``None`` (see :meth:`Database.watch_audit`)."""
 
 AUDIT_APPENDED = "facesearch.audit_appended"
 """``Session.info`` key: ``(seq, hash)`` of the newest event appended in the transaction
@@ -52,15 +51,26 @@ AnchorReader = Callable[[], "tuple[int, str] | None"]
 AuditCommitted = Callable[[int, str, "tuple[str, ...]"], None]
 
 
-class StoreBase:
-    """Engine, migrations, sessions and the transaction helper."""
+class Database:
+    """The store's database: the engine, migrations, the session factory and the
+    transaction helper with its write serialization and audit hooks.
 
-    _engine: Engine
-    _owns_engine: bool
-    _postgres: bool
-    _sessions: sessionmaker[Session]
-    _audit_anchor: AnchorReader | None = None
-    _audit_committed: AuditCommitted | None = None
+    Every repository of the store (:mod:`facesearch.store.store`) takes this object and
+    runs each of its public methods as one :meth:`transaction`."""
+
+    def __init__(self, engine: Engine, *, owns_engine: bool) -> None:
+        """Migrate ``engine``'s database to the newest schema (``StoreError`` when that
+        fails) and make sessions over it; ``owns_engine``: :meth:`close` disposes it."""
+        self._engine = engine
+        self._owns_engine = owns_engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._audit_anchor: AnchorReader | None = None
+        self._audit_committed: AuditCommitted | None = None
+        try:
+            migrate(engine)
+        except (SQLAlchemyError, CommandError) as err:
+            raise StoreError(f"cannot migrate the store database: {type(err).__name__}") from err
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def watch_audit(self, *, anchor: AnchorReader | None, committed: AuditCommitted | None) -> None:
         """Have every audit append checked against ``anchor`` (a function returning the
@@ -72,27 +82,17 @@ class StoreBase:
         self._audit_anchor = anchor
         self._audit_committed = committed
 
-    def _setup(self, engine: Engine, *, owns_engine: bool) -> None:
-        self._engine = engine
-        self._owns_engine = owns_engine
-        self._postgres = engine.dialect.name == "postgresql"
-        try:
-            migrate(engine)
-        except (SQLAlchemyError, CommandError) as err:
-            raise StoreError(f"cannot migrate the store database: {type(err).__name__}") from err
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-
     @property
     def engine(self) -> Engine:
         return self._engine
 
     def close(self) -> None:
-        """Release the store's connections (the engine too, when the store created it)."""
+        """Release the connections (the engine too, when this object owns it)."""
         if self._owns_engine:
             self._engine.dispose()
 
     @contextmanager
-    def _tx(
+    def transaction(
         self, op: str, *, write: bool = False, conflict: str | None = None
     ) -> Iterator[Session]:
         """One transaction; ``write`` takes the write lock; errors become facesearch errors."""
@@ -116,10 +116,3 @@ class StoreBase:
             logger.warning("store %s failed: %s", op, type(err).__name__)
             logger.debug("store %s failed", op, exc_info=True)
             raise StoreError(f"{op} failed: {type(err).__name__}") from err
-
-    @staticmethod
-    def _gallery_id(session: Session, name: str) -> int:
-        gallery_id = session.scalar(select(Gallery.id).where(_validate.named(Gallery.name, name)))
-        if gallery_id is None:
-            raise NotFound(f"gallery {name!r} not found")
-        return gallery_id

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from facesearch.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from facesearch.names import name_key, shown
 from facesearch.store import _validate
-from facesearch.store._audit import append_event
-from facesearch.store._base import StoreBase
+from facesearch.store.audit import append_event
+from facesearch.store.database import Database
 from facesearch.store.records import ApiKeyRecord, AuditHook, KeyLookup, UserRecord
 from facesearch.store.tables import ApiKey, User
 
@@ -63,8 +63,11 @@ def _aware(name: str, value: datetime | None) -> None:
         raise InvalidInput(f"{name} must be a timezone-aware datetime")
 
 
-class AccountQueries(StoreBase):
+class AccountRepository:
     """Users and API keys."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # --- users ---------------------------------------------------------------------------
     def create_user(
@@ -82,7 +85,7 @@ class AccountQueries(StoreBase):
         key = name_key(name)
         role_list = _roles(roles)
         exists = f"user {name!r} already exists"
-        with self._tx("create_user", write=True, conflict=exists) as s:
+        with self._db.transaction("create_user", write=True, conflict=exists) as s:
             if only_if_no_users and s.scalar(select(func.count()).select_from(User)):
                 raise Conflict("users already exist; the first admin is made only once")
             if s.scalar(select(User.id).where(User.name == name)) is not None:
@@ -100,16 +103,16 @@ class AccountQueries(StoreBase):
             return record
 
     def get_user(self, name: str) -> UserRecord:
-        with self._tx("get_user") as s:
+        with self._db.transaction("get_user") as s:
             return _user(self._user_row(s, name))
 
     def list_users(self) -> list[UserRecord]:
         """Every user, by name."""
-        with self._tx("list_users") as s:
+        with self._db.transaction("list_users") as s:
             return [_user(row) for row in s.scalars(select(User).order_by(User.name))]
 
     def count_users(self) -> int:
-        with self._tx("count_users") as s:
+        with self._db.transaction("count_users") as s:
             return int(s.scalar(select(func.count()).select_from(User)) or 0)
 
     def update_user(
@@ -122,7 +125,7 @@ class AccountQueries(StoreBase):
     ) -> UserRecord:
         """Set the user's roles and/or disabled flag."""
         role_list = None if roles is None else _roles(roles)
-        with self._tx("update_user", write=True) as s:
+        with self._db.transaction("update_user", write=True) as s:
             row = self._user_row(s, name)
             if role_list is not None:
                 row.roles = role_list
@@ -159,7 +162,9 @@ class AccountQueries(StoreBase):
         if not isinstance(label, str) or len(label) > 200:
             raise InvalidInput("label must be a string of at most 200 characters")
         _aware("expires_at", expires_at)
-        with self._tx("add_api_key", write=True, conflict="key prefix already exists") as s:
+        with self._db.transaction(
+            "add_api_key", write=True, conflict="key prefix already exists"
+        ) as s:
             owner = self._user_row(s, user)
             row = ApiKey(
                 prefix=prefix,
@@ -177,7 +182,7 @@ class AccountQueries(StoreBase):
 
     def list_api_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
         """Keys (without secrets) of one user or of all, oldest first."""
-        with self._tx("list_api_keys") as s:
+        with self._db.transaction("list_api_keys") as s:
             query = select(ApiKey, User.name).join(User, User.id == ApiKey.user_id)
             if user is not None:
                 query = query.where(ApiKey.user_id == self._user_row(s, user).id)
@@ -185,7 +190,7 @@ class AccountQueries(StoreBase):
             return [_key(key, name) for key, name in rows]
 
     def get_api_key(self, prefix: str) -> ApiKeyRecord:
-        with self._tx("get_api_key") as s:
+        with self._db.transaction("get_api_key") as s:
             row = s.execute(
                 select(ApiKey, User.name)
                 .join(User, User.id == ApiKey.user_id)
@@ -197,7 +202,7 @@ class AccountQueries(StoreBase):
 
     def find_api_key(self, prefix: str) -> KeyLookup | None:
         """The key of ``prefix`` with its hash and user, or None."""
-        with self._tx("find_api_key") as s:
+        with self._db.transaction("find_api_key") as s:
             row = s.execute(
                 select(ApiKey, User)
                 .join(User, User.id == ApiKey.user_id)
@@ -213,7 +218,7 @@ class AccountQueries(StoreBase):
     ) -> ApiKeyRecord:
         """Mark the key revoked at ``at`` (a key already revoked keeps its first time)."""
         _aware("at", at)
-        with self._tx("revoke_api_key", write=True) as s:
+        with self._db.transaction("revoke_api_key", write=True) as s:
             row = s.execute(
                 select(ApiKey, User.name)
                 .join(User, User.id == ApiKey.user_id)
@@ -233,11 +238,11 @@ class AccountQueries(StoreBase):
     def touch_api_key(self, prefix: str, at: datetime) -> None:
         """Record that the key was used at ``at`` (skipped within a minute of the last use)."""
         _aware("at", at)
-        with self._tx("touch_api_key") as s:
+        with self._db.transaction("touch_api_key") as s:
             last = s.scalar(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix))
         if last is not None and at - last < _TOUCH_EVERY:
             return
-        with self._tx("touch_api_key", write=True) as s:
+        with self._db.transaction("touch_api_key", write=True) as s:
             key = s.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
             if key is not None:
                 key.last_used_at = at

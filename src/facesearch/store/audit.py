@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from facesearch.errors import AuditLogCut, Conflict, InvalidInput, NotFound, StoreError
 from facesearch.store import _validate
-from facesearch.store._base import AUDIT_ANCHOR_READER, AUDIT_APPENDED, StoreBase
+from facesearch.store.database import AUDIT_ANCHOR_READER, AUDIT_APPENDED, Database
 from facesearch.store.records import AuditFilter, AuditRecord, AuditResult, NewAuditEvent
 from facesearch.store.tables import AuditEvent, utcnow
 
@@ -184,7 +184,7 @@ def _parse(row: AuditEvent) -> AuditRecord:
 
 CUT_ACKNOWLEDGED = "audit.cut_acknowledged"
 """The action of the event an operator appends to acknowledge a cut log
-(:meth:`AuditQueries.acknowledge_audit_cut`); :func:`facesearch.audit.verify_chain` accepts
+(:meth:`AuditRepository.acknowledge_audit_cut`); :func:`facesearch.audit.verify_chain` accepts
 the gap it declares (``details.missing_from`` to ``details.missing_to``)."""
 
 
@@ -231,7 +231,7 @@ def _stored_hash(session: Session, seq: int) -> str | None:
 
 def _read_anchor(session: Session) -> tuple[bool, tuple[int, str] | None, str | None]:
     """``(watched, anchor, problem)`` of this write transaction: whether an anchor is
-    watched (:meth:`StoreBase.watch_audit`), the anchor, and why it cannot be read."""
+    watched (:meth:`Database.watch_audit`), the anchor, and why it cannot be read."""
     reader = session.info.get(AUDIT_ANCHOR_READER)
     if reader is None:
         return False, None, None
@@ -352,12 +352,15 @@ def append_event(
     return dataclasses.replace(record, hash=digest)
 
 
-class AuditQueries(StoreBase):
+class AuditRepository:
     """Append-only access to ``audit_events``: append, read and page; no update, no delete."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def append_audit(self, event: NewAuditEvent) -> AuditRecord:
         """Append one event in its own transaction (committed when this returns)."""
-        with self._tx("append_audit", write=True) as s:
+        with self._db.transaction("append_audit", write=True) as s:
             return append_event(s, event)
 
     def acknowledge_audit_cut(
@@ -374,14 +377,14 @@ class AuditQueries(StoreBase):
         when the log agrees with its anchor and with ``exported``."""
         if event.action != CUT_ACKNOWLEDGED:
             raise InvalidInput(f"an acknowledgement's action is {CUT_ACKNOWLEDGED}")
-        with self._tx("acknowledge_audit_cut", write=True) as s:
+        with self._db.transaction("acknowledge_audit_cut", write=True) as s:
             return append_event(
                 s, event, acknowledging=True, known_seq=known_seq, exported=exported
             )
 
     def audit_head_problem(self, anchor: tuple[int, str] | None) -> str | None:
         """What is wrong with the log's end against ``anchor`` (:func:`head_problem`)."""
-        with self._tx("audit_head_problem") as s:
+        with self._db.transaction("audit_head_problem") as s:
             row = s.execute(
                 select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
             ).first()
@@ -389,7 +392,7 @@ class AuditQueries(StoreBase):
             return head_problem(last, anchor, lambda seq: _stored_hash(s, seq))
 
     def get_audit(self, seq: int) -> AuditRecord:
-        with self._tx("get_audit") as s:
+        with self._db.transaction("get_audit") as s:
             row = s.get(AuditEvent, int(seq))
             if row is None:
                 raise NotFound(f"audit event {seq} not found")
@@ -418,7 +421,7 @@ class AuditQueries(StoreBase):
             query = query.where(AuditEvent.occurred_at < where.until)
         if where.before_seq is not None:
             query = query.where(AuditEvent.seq < int(where.before_seq))
-        with self._tx("list_audit") as s:
+        with self._db.transaction("list_audit") as s:
             rows = s.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
             return [_record(row) for row in rows]
 
@@ -431,7 +434,7 @@ class AuditQueries(StoreBase):
             query = select(AuditEvent).order_by(AuditEvent.seq).limit(batch_size)
             if last is not None:
                 query = query.where(AuditEvent.seq > last)
-            with self._tx("iter_audit") as s:
+            with self._db.transaction("iter_audit") as s:
                 batch = [_record(row) for row in s.scalars(query).all()]
             if not batch:
                 return
@@ -440,7 +443,7 @@ class AuditQueries(StoreBase):
 
     def audit_head(self) -> tuple[int, str] | None:
         """``(seq, hash)`` of the newest event, or None when the log is empty."""
-        with self._tx("audit_head") as s:
+        with self._db.transaction("audit_head") as s:
             row = s.execute(
                 select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
             ).first()

@@ -10,10 +10,12 @@ import pytest
 
 from facesearch.errors import AlreadyExists, NotFound, PermissionDenied, SensitiveIdentifierFound
 from facesearch.service import FacePipeline, FaceSearch
+from facesearch.service.grants import Grants
 from facesearch.settings import Settings
 
 from ..disclosure import audit_texts, disclosed
 from .helpers import CURATOR, INVESTIGATION
+from .parts import collaborators
 
 Images = dict[str, list[Path]]
 
@@ -126,3 +128,20 @@ def test_a_group_grant_bounds_members_searches(fs: FaceSearch, test_images: Imag
     # withdrawing the group's grant leaves ivy her own
     fs.revoke_group_grant("team", "b", context=CURATOR)
     assert _search_galleries(fs, probe, "ivy") == {"a"}
+
+
+def test_grants_are_built_from_their_dependencies_alone(tmp_path: Path) -> None:
+    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+    try:
+        grants = Grants(
+            groups=deps.store.groups, audit=deps.audit, accountability=deps.accountability
+        )
+        deps.store.accounts.create_user("ann", roles=["investigator"])
+        deps.store.catalog.create_gallery("g", legal_basis="test")
+        grants.create_group("night shift", context=CURATOR)
+        grants.add_group_member("night shift", "ann", context=CURATOR)
+        grants.grant_group("night shift", "g", context=CURATOR)
+        assert grants.granted_galleries("ann") == ["g"]
+        assert deps.audit.list(limit=1)[0].action == "grant.add"
+    finally:
+        deps.close()

@@ -1,8 +1,12 @@
-"""User groups in the store: their members and their gallery grants.
+"""Gallery grants and user groups in the store: users' grants, groups, their members and
+their grants.
+
+Grants (``gallery_grants``) give a user the right to search one gallery; they go with
+the gallery when it is deleted.
 
 A group (``user_groups``) has a unique name; members (``group_members``) are users; a
 grant to a group (``group_grants``) lets each member search the gallery. A user's
-effective grants (:meth:`~facesearch.store._retention.RetentionQueries.granted_galleries`)
+effective grants (:meth:`GroupRepository.granted_galleries`)
 are their own and their groups'. Deleting a group deletes its memberships and grants
 explicitly, in the same transaction; a gallery's group grants go with the gallery.
 """
@@ -14,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from facesearch.errors import AlreadyExists, NotFound
 from facesearch.names import name_key, shown
-from facesearch.store import _validate
-from facesearch.store._audit import append_event
-from facesearch.store._base import StoreBase
-from facesearch.store.records import AuditHook, GroupGrantRecord, GroupRecord
-from facesearch.store.tables import Gallery, GroupGrant, GroupMember, User, UserGroup
+from facesearch.store import _rows, _validate
+from facesearch.store.audit import append_event
+from facesearch.store.database import Database
+from facesearch.store.records import AuditHook, GrantRecord, GroupGrantRecord, GroupRecord
+from facesearch.store.tables import Gallery, GalleryGrant, GroupGrant, GroupMember, User, UserGroup
 
 
 def _group_row(session: Session, name: str) -> UserGroup:
@@ -57,8 +61,11 @@ def _record(session: Session, row: UserGroup) -> GroupRecord:
     )
 
 
-class GroupQueries(StoreBase):
-    """Groups of users, their members and their gallery grants."""
+class GroupRepository:
+    """Gallery grants of users, and groups of users with their members and gallery grants."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # --- groups --------------------------------------------------------------------------
     def create_group(
@@ -70,7 +77,7 @@ class GroupQueries(StoreBase):
         name = _validate.name("name", name)
         key = name_key(name)
         taken = f"group {name!r} already exists"
-        with self._tx("create_group", write=True, conflict=taken) as s:
+        with self._db.transaction("create_group", write=True, conflict=taken) as s:
             if s.scalar(select(UserGroup.id).where(UserGroup.name == name)) is not None:
                 raise AlreadyExists(taken)
             like = s.scalar(select(UserGroup.name).where(UserGroup.name_key == key).limit(1))
@@ -89,7 +96,7 @@ class GroupQueries(StoreBase):
         self, name: str, *, audit: AuditHook[GroupRecord] | None = None
     ) -> GroupRecord:
         """Delete the group with its memberships and grants; returns it as it was."""
-        with self._tx("delete_group", write=True) as s:
+        with self._db.transaction("delete_group", write=True) as s:
             row = _group_row(s, name)
             record = _record(s, row)
             s.execute(delete(GroupMember).where(GroupMember.group_id == row.id))
@@ -101,12 +108,12 @@ class GroupQueries(StoreBase):
             return record
 
     def get_group(self, name: str) -> GroupRecord:
-        with self._tx("get_group") as s:
+        with self._db.transaction("get_group") as s:
             return _record(s, _group_row(s, name))
 
     def list_groups(self, *, user: str | None = None) -> list[GroupRecord]:
         """Every group by name, or only those ``user`` belongs to."""
-        with self._tx("list_groups") as s:
+        with self._db.transaction("list_groups") as s:
             query = select(UserGroup).order_by(UserGroup.name)
             if user is not None:
                 member_of = select(GroupMember.group_id).where(
@@ -126,7 +133,7 @@ class GroupQueries(StoreBase):
     ) -> GroupRecord:
         """Add ``user`` to ``group``; returns the group. ``AlreadyExists`` for a member."""
         taken = f"user {user!r} is already a member of group {group!r}"
-        with self._tx("add_group_member", write=True, conflict=taken) as s:
+        with self._db.transaction("add_group_member", write=True, conflict=taken) as s:
             row = _group_row(s, group)
             user_id = _user_id(s, user)
             exists = select(GroupMember.id).where(
@@ -145,7 +152,7 @@ class GroupQueries(StoreBase):
         self, group: str, user: str, *, audit: AuditHook[GroupRecord] | None = None
     ) -> GroupRecord:
         """Remove ``user`` from ``group``; returns the group. ``NotFound`` for a non-member."""
-        with self._tx("remove_group_member", write=True) as s:
+        with self._db.transaction("remove_group_member", write=True) as s:
             row = _group_row(s, group)
             user_id = _user_id(s, user)
             member = s.scalars(
@@ -173,9 +180,9 @@ class GroupQueries(StoreBase):
     ) -> GroupGrantRecord:
         """Let every member of ``group`` search ``gallery``. ``AlreadyExists`` when granted."""
         taken = f"group {group!r} already holds a grant on gallery {gallery!r}"
-        with self._tx("add_group_grant", write=True, conflict=taken) as s:
+        with self._db.transaction("add_group_grant", write=True, conflict=taken) as s:
             row = _group_row(s, group)
-            gallery_id = self._gallery_id(s, gallery)
+            gallery_id = _rows.gallery_id(s, gallery)
             exists = select(GroupGrant.id).where(
                 GroupGrant.group_id == row.id, GroupGrant.gallery_id == gallery_id
             )
@@ -193,9 +200,9 @@ class GroupQueries(StoreBase):
         self, group: str, gallery: str, *, audit: AuditHook[GroupGrantRecord] | None = None
     ) -> GroupGrantRecord:
         """Withdraw ``group``'s grant on ``gallery``. ``NotFound`` when there is none."""
-        with self._tx("remove_group_grant", write=True) as s:
+        with self._db.transaction("remove_group_grant", write=True) as s:
             row = _group_row(s, group)
-            gallery_id = self._gallery_id(s, gallery)
+            gallery_id = _rows.gallery_id(s, gallery)
             grant = s.scalars(
                 select(GroupGrant).where(
                     GroupGrant.group_id == row.id, GroupGrant.gallery_id == gallery_id
@@ -214,7 +221,7 @@ class GroupQueries(StoreBase):
         self, *, group: str | None = None, gallery: str | None = None
     ) -> list[GroupGrantRecord]:
         """Group grants, by group then gallery name (optionally of one group or gallery)."""
-        with self._tx("list_group_grants") as s:
+        with self._db.transaction("list_group_grants") as s:
             query = (
                 select(UserGroup.name, Gallery.name, GroupGrant.granted_by, GroupGrant.created_at)
                 .join(UserGroup, UserGroup.id == GroupGrant.group_id)
@@ -224,5 +231,88 @@ class GroupQueries(StoreBase):
             if group is not None:
                 query = query.where(GroupGrant.group_id == _group_row(s, group).id)
             if gallery is not None:
-                query = query.where(GroupGrant.gallery_id == self._gallery_id(s, gallery))
+                query = query.where(GroupGrant.gallery_id == _rows.gallery_id(s, gallery))
             return [GroupGrantRecord(g, n, by, at) for g, n, by, at in s.execute(query).all()]
+
+    # --- gallery grants -----------------------------------------------------------------
+    def add_grant(
+        self,
+        user: str,
+        gallery: str,
+        *,
+        granted_by: str,
+        audit: AuditHook[GrantRecord] | None = None,
+    ) -> GrantRecord:
+        """Let ``user`` search ``gallery``. ``AlreadyExists`` when granted already."""
+        taken = f"user {user!r} already holds a grant on gallery {gallery!r}"
+        with self._db.transaction("add_grant", write=True, conflict=taken) as s:
+            user_id = _user_id(s, user)
+            gallery_id = _rows.gallery_id(s, gallery)
+            exists = select(GalleryGrant.id).where(
+                GalleryGrant.user_id == user_id, GalleryGrant.gallery_id == gallery_id
+            )
+            if s.scalar(exists) is not None:
+                raise AlreadyExists(taken)
+            row = GalleryGrant(user_id=user_id, gallery_id=gallery_id, granted_by=granted_by)
+            s.add(row)
+            s.flush()
+            record = GrantRecord(user, gallery, granted_by, row.created_at)
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def remove_grant(
+        self, user: str, gallery: str, *, audit: AuditHook[GrantRecord] | None = None
+    ) -> GrantRecord:
+        """Withdraw ``user``'s grant on ``gallery``. ``NotFound`` when there is none."""
+        with self._db.transaction("remove_grant", write=True) as s:
+            user_id = _user_id(s, user)
+            gallery_id = _rows.gallery_id(s, gallery)
+            row = s.scalars(
+                select(GalleryGrant).where(
+                    GalleryGrant.user_id == user_id, GalleryGrant.gallery_id == gallery_id
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"user {user!r} holds no grant on gallery {gallery!r}")
+            record = GrantRecord(user, gallery, row.granted_by, row.created_at)
+            s.delete(row)
+            s.flush()
+            if audit is not None:
+                append_event(s, audit(record))
+            return record
+
+    def list_grants(
+        self, *, user: str | None = None, gallery: str | None = None
+    ) -> list[GrantRecord]:
+        """Grants, by user then gallery name (optionally of one user or one gallery)."""
+        with self._db.transaction("list_grants") as s:
+            query = (
+                select(User.name, Gallery.name, GalleryGrant.granted_by, GalleryGrant.created_at)
+                .join(User, User.id == GalleryGrant.user_id)
+                .join(Gallery, Gallery.id == GalleryGrant.gallery_id)
+                .order_by(User.name, Gallery.name)
+            )
+            if user is not None:
+                query = query.where(GalleryGrant.user_id == _user_id(s, user))
+            if gallery is not None:
+                query = query.where(GalleryGrant.gallery_id == _rows.gallery_id(s, gallery))
+            return [GrantRecord(u, g, by, at) for u, g, by, at in s.execute(query).all()]
+
+    def granted_galleries(self, user: str) -> list[str]:
+        """Names of the galleries ``user`` may search, sorted (empty for an unknown user):
+        their own grants and those of every group they belong to."""
+        with self._db.transaction("granted_galleries") as s:
+            user_id = select(User.id).where(_validate.named(User.name, user)).scalar_subquery()
+            own = select(GalleryGrant.gallery_id).where(GalleryGrant.user_id == user_id)
+            via_groups = (
+                select(GroupGrant.gallery_id)
+                .join(GroupMember, GroupMember.group_id == GroupGrant.group_id)
+                .where(GroupMember.user_id == user_id)
+            )
+            query = (
+                select(Gallery.name)
+                .where(Gallery.id.in_(own) | Gallery.id.in_(via_groups))
+                .order_by(Gallery.name)
+            )
+            return list(s.scalars(query))

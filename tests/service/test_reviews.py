@@ -10,11 +10,19 @@ import pytest
 from facesearch.audit import AuditContext
 from facesearch.errors import AlreadyExists, NotFound, SensitiveIdentifierFound
 from facesearch.service import FacePipeline, FaceSearch
-from facesearch.service.reviews import LEAD_DISCLAIMER, WITHHELD, LeadState, LeadView, Viewer
+from facesearch.service.reviews import (
+    LEAD_DISCLAIMER,
+    WITHHELD,
+    LeadState,
+    LeadView,
+    Reviews,
+    Viewer,
+)
 from facesearch.settings import Settings
-from facesearch.store import AuditFilter
+from facesearch.store import AuditFilter, AuditResult
 
 from .helpers import CURATOR, INVESTIGATION
+from .parts import add_face, collaborators, unit_vector
 
 Images = dict[str, list[Path]]
 ANN = AuditContext(actor="ann", client_address="127.0.0.1")
@@ -144,7 +152,7 @@ def test_an_erased_face_cannot_become_a_lead_and_its_judgements_go(
     engine.confirm_erasure(view.request.id, face_ids=[booked], context=CURATOR)
     event = engine.audit.list(AuditFilter(action="erasure.confirm"), limit=1)[0]
     assert event.details["review_judgements_deleted"] == 1
-    assert [j.face_id for j in engine.store.list_judgements(seq)] == [press]
+    assert [j.face_id for j in engine.store.reviews.list_judgements(seq)] == [press]
 
     with pytest.raises(NotFound, match="no longer stored"):
         engine.judge(seq, booked, "possible_lead", "agree", context=BOB)
@@ -172,7 +180,7 @@ def test_a_purged_face_loses_its_judgements_and_takes_no_more(
         assert report.face_ids == (face,)
         event = fs.audit.list(AuditFilter(action="retention.purge"), limit=1)[0]
         assert event.details["review_judgements_deleted"] == 1
-        assert fs.store.list_judgements(seq) == []
+        assert fs.store.reviews.list_judgements(seq) == []
         with pytest.raises(NotFound, match="no longer stored"):
             fs.judge(seq, face, "possible_lead", context=BOB)
 
@@ -188,3 +196,27 @@ def test_notes_with_identifiers_and_non_candidates_are_refused(
     with pytest.raises(NotFound):
         engine.judge(seq + 1000, face, "possible_lead", context=ANN)
     assert engine.lead_state(seq, face, ANN_SEES).n_judgements == 0
+
+
+def test_reviews_are_built_from_their_dependencies_alone(tmp_path: Path) -> None:
+    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+    try:
+        reviews = Reviews(
+            reviews=deps.store.reviews,
+            audit_events=deps.store.audit,
+            catalog=deps.store.catalog,
+            audit=deps.audit,
+            accountability=deps.accountability,
+        )
+        gallery = deps.store.catalog.create_gallery("g", legal_basis="test")
+        face_id = add_face(deps.store, gallery.id, unit_vector(1), n=1)
+        seq = deps.audit.record(
+            INVESTIGATION.event("search", results=(AuditResult(face_id, 0.9),))
+        ).seq
+        ann = AuditContext(actor="ann")
+        lead = reviews.judge(seq, face_id, "possible_lead", context=ann)
+        assert (lead.face_id, lead.state) == (face_id, LeadState.PENDING)
+        view = reviews.review(seq, Viewer("bob", blind=True))
+        assert [c.face_id for c in view.candidates] == [face_id]
+    finally:
+        deps.close()

@@ -10,16 +10,21 @@ from sqlalchemy import func, select
 
 from facesearch.errors import InvalidInput
 from facesearch.store import _rows
-from facesearch.store._base import StoreBase
+from facesearch.store.database import Database
 from facesearch.store.records import IndexState
 from facesearch.store.tables import Face, FaceDeletion, Image
 
 
-class IndexQueries(StoreBase):
+class IndexRowsRepository:
+    """What the vector index reads: face ids, embeddings, deletions and change marks."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     def face_ids_in_galleries(self, model_id: str, gallery_ids: Sequence[int]) -> NDArray[np.int64]:
         """Sorted ``(n,)`` int64 ids of the model's faces in any of the galleries."""
         ids: list[int] = []
-        with self._tx("face_ids_in_galleries") as s:
+        with self._db.transaction("face_ids_in_galleries") as s:
             for chunk in _rows.chunks(gallery_ids):
                 ids += s.scalars(
                     select(Face.id)
@@ -30,7 +35,7 @@ class IndexQueries(StoreBase):
 
     # --- vector-index support ------------------------------------------------------------
     def index_state(self, model_id: str) -> IndexState:
-        with self._tx("index_state") as s:
+        with self._db.transaction("index_state") as s:
             max_id, n_faces = s.execute(
                 select(func.coalesce(func.max(Face.id), 0), func.count()).where(
                     Face.model_id == model_id
@@ -48,7 +53,7 @@ class IndexQueries(StoreBase):
     def change_marks(self, model_id: str) -> tuple[int, int]:
         """``(highest face id, last deletion seq)`` of the model: two index lookups, cheap
         enough to ask before every search (unlike :meth:`index_state`, which counts)."""
-        with self._tx("change_marks") as s:
+        with self._db.transaction("change_marks") as s:
             max_id = s.scalar(
                 select(func.coalesce(func.max(Face.id), 0)).where(Face.model_id == model_id)
             )
@@ -61,7 +66,7 @@ class IndexQueries(StoreBase):
 
     def face_ids(self, model_id: str, *, after: int = 0) -> NDArray[np.int64]:
         """Face ids of the model greater than ``after``, ascending, ``(n,)`` int64."""
-        with self._tx("face_ids") as s:
+        with self._db.transaction("face_ids") as s:
             ids = s.scalars(
                 select(Face.id).where(Face.model_id == model_id, Face.id > after).order_by(Face.id)
             )
@@ -80,7 +85,7 @@ class IndexQueries(StoreBase):
         columns = (Face.id, Face.embedding, Face.embedding_dim)
         if ids is not None:
             for chunk in _rows.chunks(ids, min(batch_size, _rows.IN_CHUNK)):
-                with self._tx("iter_embeddings") as s:
+                with self._db.transaction("iter_embeddings") as s:
                     rows = s.execute(
                         select(*columns)
                         .where(Face.model_id == model_id, Face.id.in_(chunk))
@@ -91,7 +96,7 @@ class IndexQueries(StoreBase):
             return
         last = 0
         while True:
-            with self._tx("iter_embeddings") as s:
+            with self._db.transaction("iter_embeddings") as s:
                 rows = s.execute(
                     select(*columns)
                     .where(Face.model_id == model_id, Face.id > last)
@@ -108,7 +113,7 @@ class IndexQueries(StoreBase):
 
         The new seq is the highest ``face_deletions.seq`` returned, or ``seq`` if none.
         """
-        with self._tx("deletions_since") as s:
+        with self._db.transaction("deletions_since") as s:
             rows = s.execute(
                 select(FaceDeletion.seq, FaceDeletion.face_id)
                 .where(FaceDeletion.model_id == model_id, FaceDeletion.seq > int(seq))
@@ -119,7 +124,7 @@ class IndexQueries(StoreBase):
         return _rows.int_array([int(r.face_id) for r in rows]), int(rows[-1].seq)
 
     def count_faces(self, model_id: str | None = None) -> int:
-        with self._tx("count_faces") as s:
+        with self._db.transaction("count_faces") as s:
             query = select(func.count()).select_from(Face)
             if model_id is not None:
                 query = query.where(Face.model_id == model_id)
