@@ -17,7 +17,7 @@ from facesearch.auth import Accounts
 from facesearch.errors import InvalidInput, NoFaceFound
 from facesearch.imaging import sha256_hex
 from facesearch.index.ivf_index import IVFParams
-from facesearch.index.registry import configure_backend
+from facesearch.index.registry import configure_backend, is_shared
 from facesearch.privacy import FieldKind, check_fields
 from facesearch.service.accountability import Accountability
 from facesearch.service.enrollment import Enrollment
@@ -33,6 +33,7 @@ from facesearch.service.results import (
 )
 from facesearch.service.retention import Retention
 from facesearch.service.reviews import Reviews
+from facesearch.service.shared_index import SharedIndexSync
 from facesearch.settings import Settings
 from facesearch.store import (
     AuditHook,
@@ -75,7 +76,27 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         self.model_id = self.pipeline.model_id
         self.leads = LeadScorer.for_model(self.model_id, settings.search)
         configure_backend(settings.index.backend, threads=settings.index.threads)
-        self._index = IndexSync(
+        self._index: IndexSync = (
+            SharedIndexSync.from_settings(
+                self.store, settings.index, model_id=self.model_id, dim=self.pipeline.embedder.dim
+            )
+            if is_shared(settings.index.backend)
+            else self._local_index(settings)
+        )
+        self._write_lock = threading.Lock()
+        self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
+        self.accounts = Accounts(self.store, self.audit, settings.auth)
+        self._accountability = Accountability(self.audit, settings)
+        self.reconcile_report: ReconcileReport = self._index.open()
+        logger.info(
+            "index %s: %s (%s)",
+            self.model_id,
+            self.reconcile_report.action,
+            self.reconcile_report.reason,
+        )
+
+    def _local_index(self, settings: Settings) -> IndexSync:
+        return IndexSync(
             self.store,
             model_id=self.model_id,
             dim=self.pipeline.embedder.dim,
@@ -90,17 +111,6 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
                 train_min=settings.index.train_min,
                 exact_subset_max=settings.index.exact_subset_max,
             ),
-        )
-        self._write_lock = threading.Lock()
-        self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
-        self.accounts = Accounts(self.store, self.audit, settings.auth)
-        self._accountability = Accountability(self.audit, settings)
-        self.reconcile_report: ReconcileReport = self._index.open()
-        logger.info(
-            "index %s: %s (%s)",
-            self.model_id,
-            self.reconcile_report.action,
-            self.reconcile_report.reason,
         )
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -294,10 +304,11 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
         if galleries:
             records = [self.store.get_gallery(name) for name in galleries]
+            gallery_ids: list[int] | None = [g.id for g in records]
             subset = self.store.face_ids_in_galleries(self.model_id, [g.id for g in records])
             names = tuple(g.name for g in records)
         else:
-            subset = None
+            gallery_ids = subset = None
             names = tuple(g.name for g in self.store.list_galleries())
         # after reading the subset: every face it lists that had committed is now indexed
         # (another request may have committed it and not yet added it to the index)
@@ -306,7 +317,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         if searched is not None:
             searched.extend(names)
         scores, ids, gallery_size = self._search_unsuppressed(
-            queries, k, subset=subset, threshold=threshold
+            queries, k, subset=subset, threshold=threshold, galleries=gallery_ids
         )
         if threshold is None:
             threshold = self.leads.search_threshold(gallery_size)
@@ -360,6 +371,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         *,
         subset: NDArray[np.int64] | None,
         threshold: float | None,
+        galleries: Sequence[int] | None = None,
     ) -> tuple[NDArray[np.float32], NDArray[np.int64], int]:
         """The top ``k`` faces per query ``(m, d)`` that are not of a suppressed person:
         ``(scores (m, k), ids (m, k) with -1 where fewer, gallery size)``.
@@ -369,7 +381,9 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         more, the search is widened (at least doubled) and repeated."""
         fetch = k
         while True:
-            scores, ids, gallery_size = self._index.search_counted(queries, fetch, subset=subset)
+            scores, ids, gallery_size = self._index.search_counted(
+                queries, fetch, subset=subset, galleries=galleries
+            )
             limit = self.leads.search_threshold(gallery_size) if threshold is None else threshold
             kept = self.drop_suppressed(ids)  # never return a suppressed person's face
             valid = kept >= 0
@@ -424,9 +438,14 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
     def index_status(self) -> IndexStatus:
         return self._index.status()
 
-    def rebuild_index(self) -> ReconcileReport:
+    def index_health(self) -> str | None:
+        """Why the vector index cannot serve now (``/readyz``), ``None`` when it can."""
+        return self._index.health()
+
+    def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> ReconcileReport:
+        """Rebuild the index from the store; ``progress(done, total)`` after each batch."""
         with self._write_lock:
-            return self._index.rebuild()
+            return self._index.rebuild(progress)
 
     # --- helpers ------------------------------------------------------------------------
     @staticmethod

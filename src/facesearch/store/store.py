@@ -8,6 +8,7 @@ write serialization.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ from facesearch.store._privacy import PrivacyQueries, suppression_marks_in
 from facesearch.store._retention import RetentionQueries
 from facesearch.store._review import ReviewQueries
 from facesearch.store.engine import configure_engine, make_engine
+from facesearch.store.index_state import IndexStateRepository
 from facesearch.store.records import (
     AuditHook,
     EnrolledImage,
@@ -100,6 +102,11 @@ class Store(
         store = cls.__new__(cls)
         store._setup(engine, owns_engine=False)
         return store
+
+    @functools.cached_property
+    def index_watermarks(self) -> IndexStateRepository:
+        """Watermarks of shared vector indexes (:mod:`facesearch.store.index_state`)."""
+        return IndexStateRepository(self._engine)
 
     # --- galleries -----------------------------------------------------------------------
     def create_gallery(
