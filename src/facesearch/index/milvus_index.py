@@ -323,7 +323,7 @@ class MilvusIndex:
     def health(self) -> str | None:
         """``None`` when the collection answers a count, else the reason (for ``/readyz``)."""
         try:
-            len(self)
+            self.count(bounded=True)
         except IndexUnavailable as err:
             return err.message
         return None
@@ -371,14 +371,15 @@ class MilvusIndex:
 
     # --- reads ------------------------------------------------------------------------
     def __len__(self) -> int:
-        """Rows in the collection, read at consistency ``Bounded`` whatever the setting (a
-        count that may lag by a few seconds, for gallery sizes, without waiting for the
-        newest writes as a ``Strong`` read does)."""
+        return self.count()
+
+    def count(self, *, bounded: bool = False) -> int:
+        """Rows in the collection, at the configured consistency level, or with ``bounded``
+        at ``Bounded`` (may lag by a few seconds, without waiting for the newest writes as
+        a ``Strong`` read does: for gallery sizes and health checks)."""
+        level = "Bounded" if bounded else self._settings.consistency_level.value
         rows = self._call(
-            "query",
-            filter=f"{ID_FIELD} >= 0",
-            output_fields=["count(*)"],
-            consistency_level="Bounded",
+            "query", filter=f"{ID_FIELD} >= 0", output_fields=["count(*)"], consistency_level=level
         )
         return int(rows[0]["count(*)"]) if rows else 0
 

@@ -347,9 +347,9 @@ class SharedIndexSync(IndexSync):
     ) -> tuple[FloatArray, IntArray, int]:
         """:meth:`search` and the number of faces searched: the store's count of ``subset``
         (the faces of ``galleries`` when both are given: filtered by gallery in Milvus),
-        else the collection's count."""
+        else the collection's count (read at ``Bounded``: it may lag by seconds)."""
         index = self._require_open()
-        n = len(subset) if subset is not None else len(index)
+        n = len(subset) if subset is not None else index.count(bounded=True)
         if galleries is not None:
             scores, ids = index.search(queries, k, galleries=galleries)
         else:
