@@ -128,7 +128,7 @@ def test_small_or_empty_filters_pad_like_the_flat_index(filled: Any, data: Any) 
     index, flat = filled
     ids, _, _, queries = data
     got_scores, got_ids = index.search(queries[:2], 5, subset=ids[:3])
-    want_scores, want_ids = flat.search(queries[:2], 5, subset=ids[:3])
+    _, want_ids = flat.search(queries[:2], 5, subset=ids[:3])
     np.testing.assert_array_equal(got_ids, want_ids)
     assert np.isneginf(got_scores[:, 3:]).all()
     for empty in ({"subset": ids[:0]}, {"galleries": []}):
@@ -200,7 +200,7 @@ def test_missing_collection_and_dimension_mismatch(milvus_server: Any, data: Any
     index.open()
     index.add(ids[:10], vectors[:10])
     index.drop()  # dropped under a live index (an operator, another process's rebuild)
-    with pytest.raises(IndexUnavailable, match="missing|not found|not exist|collection"):
+    with pytest.raises(IndexUnavailable, match=r"missing|not found|not exist|collection"):
         index.search(vectors[:1], 3)
     # a collection of that name built for another dimension
     from pymilvus import MilvusClient

@@ -378,7 +378,8 @@ class SharedIndexSync(IndexSync):
             path=f"{index.uri} collection {index.collection}",
             n_index=len(index),
             n_store=state.n_faces,
-            max_face_id_index=watermark.max_face_id if watermark else 0,
+            # faces up to the watermark were checked; above the store's highest there is none
+            max_face_id_index=min(watermark.max_face_id, state.max_face_id) if watermark else 0,
             max_face_id_store=state.max_face_id,
             deletion_seq_index=watermark.deletion_seq if watermark else 0,
             deletion_seq_store=state.last_deletion_seq,
