@@ -103,7 +103,7 @@ def test_enroll_search_filter_and_delete(
 
 
 def _embedding(fs: FaceSearch, face_id: int) -> Any:
-    (ids, vectors), *_ = list(fs.store.iter_embeddings(fs.model_id, ids=[face_id]))
+    (_, vectors), *_ = list(fs.store.iter_embeddings(fs.model_id, ids=[face_id]))
     return vectors[0]
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -51,6 +52,8 @@ GALLERY_FIELD = "gallery_id"
 VECTOR_FIELD = "vector"
 MAX_TOPK = 16384
 """Milvus's largest ``limit`` of one search (``quotaAndLimits``: topK up to 16,384)."""
+LOAD_WAIT_S = 30.0
+"""Seconds :meth:`MilvusIndex.open` retries loading a collection another process is creating."""
 EXPR_CHUNK = 10_000
 """Ids (or gallery ids) per ``in [...]`` filter expression; larger filters are split and
 their results merged (an expression is parsed by the proxy: keep it well under its size
@@ -233,12 +236,29 @@ class MilvusIndex:
         if not exists:
             if not create:
                 raise IndexMissing(f"milvus collection {self.collection} does not exist")
-            self._create()
-            created = True
-        else:
+            try:
+                self._create()
+                created = True
+            except IndexUnavailable:
+                # another process may have created it first (two servers starting at once)
+                if not self._call("has_collection"):
+                    raise
+        if not created:
             self._check_schema()
-        self._call("load_collection")
-        return created
+        # another process creating the collection at this moment may not have built its
+        # index yet (load refuses a collection without one): wait for it, briefly
+        deadline = time.monotonic() + LOAD_WAIT_S
+        while True:
+            try:
+                self._call("load_collection")
+                return created
+            except (IndexUnreachable, IndexTimeout):
+                raise
+            except IndexUnavailable as err:
+                if time.monotonic() >= deadline:
+                    raise
+                logger.info("loading %s: %s; retrying", self.collection, err.message)
+                time.sleep(0.5)
 
     def _create(self) -> None:
         from pymilvus import DataType, MilvusClient
@@ -246,6 +266,8 @@ class MilvusIndex:
         s = self._settings
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(ID_FIELD, DataType.INT64, is_primary=True)
+        # a plain scalar: Milvus 2.3.5 answered gallery filters wrongly with it as the
+        # partition key (tried here), and a scalar index races a second process's load
         schema.add_field(GALLERY_FIELD, DataType.INT64)
         schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=self._dim)
         index_params = MilvusClient.prepare_index_params()
@@ -255,8 +277,6 @@ class MilvusIndex:
             metric_type="IP",
             params=self._build_params(),
         )
-        # a scalar index on the gallery id keeps gallery filters cheap at any size
-        index_params.add_index(field_name=GALLERY_FIELD, index_type="STL_SORT")
         logger.info(
             "creating milvus collection %s (%s, dim %d) at %s",
             self.collection,
