@@ -284,7 +284,11 @@ class MilvusSettings(BaseModel):
 
 
 class IndexSettings(BaseModel):
-    backend: IndexBackend = Field(IndexBackend.FAISS, description="Vector index backend.")
+    backend: IndexBackend = Field(
+        IndexBackend.FAISS,
+        description="Vector index backend: `faiss` (in each process, saved under the data "
+        "folder) or `milvus` (one collection shared by every API process; `.[milvus]`).",
+    )
     save_every: int = Field(
         200, ge=1, description="Persist the index after this many added or removed faces."
     )
