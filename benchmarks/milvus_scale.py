@@ -233,7 +233,7 @@ def main() -> None:
     real, labels = load_lfw(args.lfw_embeddings)
     model = FaceEmbeddingModel.fit(real, labels)
     n_ident = max(1, args.n // 3)
-    vectors, who = model.sample(n_ident, 3.0, seed=1, n_faces=args.n)
+    vectors, _ = model.sample(n_ident, 3.0, seed=1, n_faces=args.n)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     # probes: half fresh faces of indexed synthetic identities, half real LFW faces
     half = args.queries // 2
@@ -271,7 +271,8 @@ def main() -> None:
     print("|" + " --- |" * 12)
     for r in rows:
         print(
-            f"| {r['index_type']} | {r['insert_per_s']:,} | {r['build_s']} | {r['rss_growth_mb']} | "
+            f"| {r['index_type']} | {r['insert_per_s']:,} | {r['build_s']} | "
+            f"{r['rss_growth_mb']} | "
             f"{r['rss_bytes_per_face']} | {r['p50_raw_ms']} | {r['p95_raw_ms']} | "
             f"{r['p50_strong_raw_ms']} | {r['p50_rescored_ms']} | {r['p95_rescored_ms']} | "
             f"{r['recall10_raw']} | {r['recall10_rescored']} |"
