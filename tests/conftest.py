@@ -73,3 +73,12 @@ def real_pipeline(tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
 def engine(settings: Settings, real_pipeline: FacePipeline) -> Iterator[FaceSearch]:
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
         yield fs
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The session's real Milvus standalone server (:mod:`tests.milvus_server`): a
+    ``facesearch.index.milvus_server.LocalMilvus``; connect to its ``uri``."""
+    from .milvus_server import milvus_server_fixture
+
+    yield from milvus_server_fixture(tmp_path_factory)

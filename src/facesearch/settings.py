@@ -11,7 +11,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,7 +37,31 @@ class EmbeddingRuntime(StrEnum):
 
 
 class IndexBackend(StrEnum):
+    """Where vectors live: ``faiss`` in each process (embedded, saved under data_dir), or
+    ``milvus``, one collection per model shared by every API process."""
+
     FAISS = "faiss"
+    MILVUS = "milvus"
+
+
+class MilvusIndexType(StrEnum):
+    """Milvus index types offered (all searched with metric IP; approximate ones re-scored
+    exactly from the store). DISKANN is not offered: its build fails on Milvus 2.3.5."""
+
+    FLAT = "FLAT"
+    HNSW = "HNSW"
+    IVF_FLAT = "IVF_FLAT"
+    IVF_SQ8 = "IVF_SQ8"
+    IVF_PQ = "IVF_PQ"
+
+
+class MilvusConsistency(StrEnum):
+    """Milvus consistency levels (what a search is guaranteed to see of earlier writes)."""
+
+    STRONG = "Strong"
+    BOUNDED = "Bounded"
+    SESSION = "Session"
+    EVENTUALLY = "Eventually"
 
 
 class IndexKind(StrEnum):
@@ -205,8 +229,66 @@ class SearchSettings(BaseModel):
         return self
 
 
+class MilvusSettings(BaseModel):
+    """The ``milvus`` index backend (``index.backend=milvus``; install ``.[milvus]``)."""
+
+    uri: str = Field(
+        "http://127.0.0.1:19530", description="Milvus server URI (`http://host:19530`)."
+    )
+    token: SecretStr | None = Field(
+        None, description="Milvus token (`user:password` or an API key); `none`: no auth."
+    )
+    user: str | None = Field(None, description="Milvus user (instead of `token`).")
+    password: SecretStr | None = Field(None, description="Milvus password of `user`.")
+    collection_prefix: str = Field(
+        "facesearch_",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
+        description="Collection names are this + the model id (sanitised) + `_d` + dim.",
+    )
+    index_type: MilvusIndexType = Field(
+        MilvusIndexType.HNSW,
+        description="`HNSW` (default), `IVF_FLAT`, `IVF_SQ8`, `IVF_PQ` or `FLAT` (exact). "
+        "Used when the collection is created; approximate types are re-scored exactly "
+        "from the store.",
+    )
+    hnsw_m: int = Field(32, ge=4, le=64, description="HNSW graph degree M (build).")
+    hnsw_ef_construction: int = Field(200, ge=8, le=512, description="HNSW efConstruction (build).")
+    hnsw_ef: int = Field(
+        128, ge=1, le=32768, description="HNSW efSearch (raised to the candidates fetched)."
+    )
+    nlist: int = Field(1024, ge=1, le=65536, description="IVF lists (IVF_* types, build).")
+    nprobe: int = Field(64, ge=1, le=65536, description="IVF lists a search visits (IVF_*).")
+    pq_m: int = Field(
+        32, ge=1, description="IVF_PQ sub-quantizers (must divide the dimension; 128-d: 32)."
+    )
+    pq_nbits: int = Field(8, ge=1, le=16, description="IVF_PQ bits per sub-quantizer code.")
+    consistency_level: MilvusConsistency = Field(
+        MilvusConsistency.STRONG,
+        description="What a search sees: `Strong` every write acknowledged before it, by any "
+        "process; `Bounded` may miss the last seconds; `Session` only this process's "
+        "writes; `Eventually` no guarantee (README, Scaling out).",
+    )
+    timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds one Milvus call may take before it fails."
+    )
+    reconcile_interval_s: int = Field(
+        60,
+        ge=0,
+        le=86400,
+        description="Seconds between catch-ups that reconcile the collection with the store "
+        "(adds and deletions since the watermark); 0: only at start-up.",
+    )
+    batch_size: int = Field(
+        5000, ge=1, le=100_000, description="Rows per Milvus insert (reconcile, rebuild)."
+    )
+
+
 class IndexSettings(BaseModel):
-    backend: IndexBackend = Field(IndexBackend.FAISS, description="Vector index backend.")
+    backend: IndexBackend = Field(
+        IndexBackend.FAISS,
+        description="Vector index backend: `faiss` (in each process, saved under the data "
+        "folder) or `milvus` (one collection shared by every API process; `.[milvus]`).",
+    )
     save_every: int = Field(
         200, ge=1, description="Persist the index after this many added or removed faces."
     )
@@ -251,6 +333,7 @@ class IndexSettings(BaseModel):
         description="Largest gallery filter an `ivf` index scans exactly; larger filters use "
         "the IVF with an id selector.",
     )
+    milvus: MilvusSettings = Field(default_factory=MilvusSettings)
 
 
 class PrivacySettings(BaseModel):

@@ -34,6 +34,7 @@ TABLES = {
     "group_members",
     "group_grants",
     "name_collisions",
+    "index_watermarks",
 }
 
 
@@ -70,7 +71,7 @@ def test_upgrade_from_0001_keeps_the_catalog(database: Any) -> None:
 def test_version_table_is_in_the_test_schema(database: Any, store: Any) -> None:
     engine = database.engine()
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
     if database.kind == "postgresql":
         names = inspect(engine).get_table_names(schema=database.schema)
         assert set(names) >= TABLES | {"alembic_version"}

@@ -165,13 +165,16 @@ def _system_routes(app: FastAPI) -> None:
     )
     def readyz(request: Request) -> Any:
         state = deps.runtime(request)
-        if state.engine is None:
-            return JSONResponse(ReadyOut(ready=False).model_dump(), status_code=503)
+        if state.engine is None:  # starting, or failed to start (the reason, if known)
+            body = ReadyOut(ready=False, problem=state.failure)
+            return JSONResponse(body.model_dump(), status_code=503)
         index = state.engine.reconcile_report.action
         try:
             problem = state.engine.audit.health()
         except FaceSearchError as err:  # the store cannot even be read
             problem = err.message
+        if problem is None:  # a shared index (Milvus) may become unreachable after start
+            problem = state.engine.index_health()
         if problem is not None:
             body = ReadyOut(ready=False, index=index, problem=problem)
             return JSONResponse(body.model_dump(), status_code=503)

@@ -507,9 +507,9 @@ def index_status(json_out: Json = False) -> None:
 
 @index_app.command("rebuild")
 def index_rebuild() -> None:
-    """Rebuild the vector index from the store."""
-    with _engine() as engine:
-        report = engine.rebuild_index()
+    """Rebuild the vector index from the store, streaming its embeddings in batches."""
+    with _engine() as engine, output.progress_bar("rebuilding the index") as progress:
+        report = engine.rebuild_index(progress=progress)
     output.info(f"rebuilt: {report.added} faces indexed")
 
 

@@ -13,12 +13,20 @@ from typing import TYPE_CHECKING
 
 from facesearch.errors import ConfigurationError
 from facesearch.index.base import PersistentIndex, Watermark
-from facesearch.settings import IndexBackend, IndexKind
+from facesearch.settings import IndexBackend, IndexKind, IndexSettings
 
 if TYPE_CHECKING:
     from facesearch.index.ivf_index import IVFParams
+    from facesearch.index.milvus_index import FaceSource, MilvusIndex
 
-__all__ = ["configure_backend", "create_index", "load_index", "saved_kind"]
+__all__ = [
+    "configure_backend",
+    "create_index",
+    "is_shared",
+    "load_index",
+    "open_shared_index",
+    "saved_kind",
+]
 
 
 def _faiss_create(
@@ -66,14 +74,60 @@ _LOAD: dict[IndexBackend, Callable[[Path, IVFParams | None], tuple[PersistentInd
 }
 
 
+def _milvus_open(
+    settings: IndexSettings, model_id: str, dim: int, source: FaceSource
+) -> MilvusIndex:
+    from facesearch.index.milvus_index import MilvusIndex
+
+    return MilvusIndex(
+        settings.milvus, model_id=model_id, dim=dim, source=source, rerank=settings.rerank
+    )
+
+
+_SHARED: dict[IndexBackend, Callable[[IndexSettings, str, int, FaceSource], MilvusIndex]] = {
+    IndexBackend.MILVUS: _milvus_open,
+}
+"""Shared backends: one index every process reads and writes (no folder, no local copy)."""
+
+
 def _backend(backend: IndexBackend | str) -> IndexBackend:
     try:
         key = IndexBackend(backend)
     except ValueError as err:
         raise ConfigurationError(f"unknown index backend: {backend!r}") from err
-    if key not in _CREATE:  # pragma: no cover - an enum member without an implementation
+    if key not in _CREATE and key not in _SHARED:  # pragma: no cover - enum member only
         raise ConfigurationError(f"index backend {key.value!r} is not implemented")
     return key
+
+
+def is_shared(backend: IndexBackend | str) -> bool:
+    """Whether ``backend`` is one index shared by every process (``milvus``), rather than
+    a copy in each process saved under ``data_dir`` (``faiss``)."""
+    return _backend(backend) in _SHARED
+
+
+def _local(backend: IndexBackend | str) -> IndexBackend:
+    key = _backend(backend)
+    if key not in _CREATE:
+        raise ConfigurationError(
+            f"index backend {key.value!r} is shared: open it with open_shared_index"
+        )
+    return key
+
+
+def open_shared_index(
+    settings: IndexSettings, *, model_id: str, dim: int, source: FaceSource
+) -> MilvusIndex:
+    """The shared index of ``model_id`` (not yet connected: call its ``open``).
+
+    ``source`` answers the gallery ids and stored embeddings of faces. Raises
+    :class:`ConfigurationError` when ``settings.backend`` is not a shared backend, or its
+    settings do not fit ``dim``.
+    """
+    key = _backend(settings.backend)
+    if key not in _SHARED:
+        raise ConfigurationError(f"index backend {key.value!r} is not a shared backend")
+    return _SHARED[key](settings, model_id, dim, source)
 
 
 def create_index(
@@ -93,7 +147,7 @@ def create_index(
     """
     if IndexKind(kind) is IndexKind.AUTO:
         raise ConfigurationError("create_index needs a concrete kind, not auto")
-    return _CREATE[_backend(backend)](dim, IndexKind(kind), staging, params)
+    return _CREATE[_local(backend)](dim, IndexKind(kind), staging, params)
 
 
 def load_index(
@@ -104,7 +158,7 @@ def load_index(
     Raises :class:`ConfigurationError` for an unknown backend, :class:`IndexMissing`,
     :class:`IndexCorrupt` or :class:`IndexUnavailable` as the backend's ``load``.
     """
-    return _LOAD[_backend(backend)](Path(folder), params)
+    return _LOAD[_local(backend)](Path(folder), params)
 
 
 FAISS_BLAS_THRESHOLD = 8 * 128

@@ -30,7 +30,7 @@ from types import TracebackType
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth import Accounts
 from facesearch.index.ivf_index import IVFParams
-from facesearch.index.registry import configure_backend
+from facesearch.index.registry import configure_backend, is_shared
 from facesearch.service.accountability import Accountability
 from facesearch.service.catalog import Catalog
 from facesearch.service.enrollment import Enrollment
@@ -44,6 +44,7 @@ from facesearch.service.results import EnrollResult, EnrollSummary, SearchResult
 from facesearch.service.retention import Retention, RetentionReport
 from facesearch.service.reviews import LeadView, Reviews, ReviewView, Viewer
 from facesearch.service.search import Searcher
+from facesearch.service.shared_index import SharedIndexSync
 from facesearch.service.suppression import Suppression
 from facesearch.settings import Settings
 from facesearch.store import (
@@ -98,21 +99,12 @@ class FaceSearch:
         self.model_id = self.pipeline.model_id
         self.leads = LeadScorer.for_model(self.model_id, settings.search)
         configure_backend(settings.index.backend, threads=settings.index.threads)
-        self.index = IndexSync(
-            self.store,
-            model_id=self.model_id,
-            dim=self.pipeline.embedder.dim,
-            backend=settings.index.backend,
-            folder=settings.index_dir / self.model_id,
-            save_every=settings.index.save_every,
-            kind=settings.index.kind,
-            auto_crossover=settings.index.auto_crossover,
-            ivf_params=IVFParams(
-                nprobe=settings.index.nprobe,
-                rerank=settings.index.rerank,
-                train_min=settings.index.train_min,
-                exact_subset_max=settings.index.exact_subset_max,
-            ),
+        self.index: IndexSync = (
+            SharedIndexSync.from_settings(
+                self.store, settings.index, model_id=self.model_id, dim=self.pipeline.embedder.dim
+            )
+            if is_shared(settings.index.backend)
+            else _local_index(self.store, settings, self.model_id, self.pipeline.embedder.dim)
         )
         write_lock = threading.Lock()
         self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
@@ -213,9 +205,14 @@ class FaceSearch:
     def index_status(self) -> IndexStatus:
         return self.index.status()
 
-    def rebuild_index(self) -> ReconcileReport:
+    def index_health(self) -> str | None:
+        """Why the vector index cannot serve now (``/readyz``), ``None`` when it can."""
+        return self.index.health()
+
+    def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> ReconcileReport:
+        """Rebuild the index from the store; ``progress(done, total)`` after each batch."""
         with self._write_lock:
-            return self.index.rebuild()
+            return self.index.rebuild(progress)
 
     # --- catalog (Catalog) -----------------------------------------------------
     def create_gallery(
@@ -547,3 +544,23 @@ class FaceSearch:
     def set_blind_review(self, gallery: str, mask: bool, *, context: AuditContext) -> GalleryRecord:
         """See :meth:`Reviews.set_blind_review`."""
         return self.reviews.set_blind_review(gallery, mask, context=context)
+
+
+def _local_index(store: Store, settings: Settings, model_id: str, dim: int) -> IndexSync:
+    """The FAISS index of this process, kept in ``settings.index_dir``."""
+    return IndexSync(
+        store,
+        model_id=model_id,
+        dim=dim,
+        backend=settings.index.backend,
+        folder=settings.index_dir / model_id,
+        save_every=settings.index.save_every,
+        kind=settings.index.kind,
+        auto_crossover=settings.index.auto_crossover,
+        ivf_params=IVFParams(
+            nprobe=settings.index.nprobe,
+            rerank=settings.index.rerank,
+            train_min=settings.index.train_min,
+            exact_subset_max=settings.index.exact_subset_max,
+        ),
+    )

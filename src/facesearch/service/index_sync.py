@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,21 +190,29 @@ class IndexSync:
                 return False
         return True
 
-    def rebuild(self) -> ReconcileReport:
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReconcileReport:
+        """Rebuild from the store; ``progress(done, total)`` after each batch of faces."""
         with self._lock:
-            return self._rebuild("requested")
+            return self._rebuild("requested", progress)
 
-    def _rebuild(self, reason: str) -> ReconcileReport:
-        kind = self.wanted_kind(self._store.index_rows.index_state(self.model_id).n_faces)
+    def _rebuild(
+        self, reason: str, progress: Callable[[int, int], None] | None = None
+    ) -> ReconcileReport:
+        n_faces = self._store.index_rows.index_state(self.model_id).n_faces
+        kind = self.wanted_kind(n_faces)
         logger.info("rebuilding %s %s index from the store (%s)", self.model_id, kind, reason)
-        index, seq, added = self._build(kind)
+        index, seq, added = self._build(
+            kind, None if progress is None else lambda done: progress(done, max(done, n_faces))
+        )
         self._index = index
         self._deletion_seq = seq
         self._known_max_id = int(index.ids().max()) if len(index) else 0
         self.save()
         return ReconcileReport("rebuilt", reason, added, 0)
 
-    def _build(self, kind: IndexKind) -> tuple[PersistentIndex, int, int]:
+    def _build(
+        self, kind: IndexKind, progress: Callable[[int], None] | None = None
+    ) -> tuple[PersistentIndex, int, int]:
         """A new ``kind`` index of every stored face: ``(index, deletion seq read before the
         faces, faces added)``. An ``ivf`` index trains once, at the end."""
         index = self._new_index(kind)
@@ -217,6 +226,8 @@ class IndexSync:
                         raise _Cancelled
                     index.add(ids, vectors)
                     added += len(ids)
+                    if progress is not None:
+                        progress(added)
         except BaseException:
             if isinstance(index, FaissIVFIndex):
                 index.discard()
@@ -387,16 +398,29 @@ class IndexSync:
 
     # --- reading --------------------------------------------------------------------
     def search(
-        self, queries: FloatArray, k: int, *, subset: IntArray | None = None
+        self,
+        queries: FloatArray,
+        k: int,
+        *,
+        subset: IntArray | None = None,
+        galleries: Sequence[int] | None = None,
     ) -> tuple[FloatArray, IntArray]:
+        """``galleries`` (the gallery ids ``subset`` was read from) lets a shared index
+        filter by gallery instead of by id; a local index searches ``subset``."""
         return self._require().search(queries, k, subset=subset)
 
     def search_counted(
-        self, queries: FloatArray, k: int, *, subset: IntArray | None = None
+        self,
+        queries: FloatArray,
+        k: int,
+        *,
+        subset: IntArray | None = None,
+        galleries: Sequence[int] | None = None,
     ) -> tuple[FloatArray, IntArray, int]:
         """:meth:`search` and the number of faces it searched (all, or those of ``subset``
         the index holds), read together under the lock so that a concurrent add or removal
-        cannot fall between them: a result never holds more or fewer faces than it says."""
+        cannot fall between them: a result never holds more or fewer faces than it says.
+        ``galleries``: as in :meth:`search`."""
         with self._lock:
             index = self._require()
             n = len(index) if subset is None else int(np.count_nonzero(index.contains(subset)))
@@ -405,6 +429,10 @@ class IndexSync:
 
     def __len__(self) -> int:
         return len(self._require())
+
+    def health(self) -> str | None:
+        """Why the index cannot serve now (for ``/readyz``), ``None`` when it can."""
+        return None if self._index is not None else "the vector index is not open yet"
 
     def status(self) -> IndexStatus:
         with self._lock:

@@ -127,10 +127,11 @@ class Searcher:
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
         if galleries:
             records = [self._catalog.get_gallery(name) for name in galleries]
+            gallery_ids: list[int] | None = [g.id for g in records]
             subset = self._index_rows.face_ids_in_galleries(self._model_id, [g.id for g in records])
             names = tuple(g.name for g in records)
         else:
-            subset = None
+            gallery_ids = subset = None
             names = tuple(g.name for g in self._catalog.list_galleries())
         # after reading the subset: every face it lists that had committed is now indexed
         # (another request may have committed it and not yet added it to the index)
@@ -139,7 +140,7 @@ class Searcher:
         if searched is not None:
             searched.extend(names)
         scores, ids, gallery_size = self._search_unsuppressed(
-            queries, k, subset=subset, threshold=threshold
+            queries, k, subset=subset, threshold=threshold, galleries=gallery_ids
         )
         if threshold is None:
             threshold = self._leads.search_threshold(gallery_size)
@@ -193,6 +194,7 @@ class Searcher:
         *,
         subset: NDArray[np.int64] | None,
         threshold: float | None,
+        galleries: Sequence[int] | None = None,
     ) -> tuple[NDArray[np.float32], NDArray[np.int64], int]:
         """The top ``k`` faces per query ``(m, d)`` that are not of a suppressed person:
         ``(scores (m, k), ids (m, k) with -1 where fewer, gallery size)``.
@@ -202,7 +204,9 @@ class Searcher:
         more, the search is widened (at least doubled) and repeated."""
         fetch = k
         while True:
-            scores, ids, gallery_size = self._index.search_counted(queries, fetch, subset=subset)
+            scores, ids, gallery_size = self._index.search_counted(
+                queries, fetch, subset=subset, galleries=galleries
+            )
             limit = self._leads.search_threshold(gallery_size) if threshold is None else threshold
             kept = self._suppression.drop_suppressed(ids)  # never return a suppressed person's face
             valid = kept >= 0

@@ -41,6 +41,7 @@ from facesearch.store.database import AnchorReader, AuditCommitted, Database
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.groups import GroupRepository
 from facesearch.store.index_rows import IndexRowsRepository
+from facesearch.store.index_state import IndexStateRepository
 from facesearch.store.privacy import PrivacyRepository
 from facesearch.store.retention import RetentionRepository
 from facesearch.store.reviews import ReviewRepository
@@ -91,6 +92,9 @@ class Store:
         self.retention = RetentionRepository(database)
         self.reviews = ReviewRepository(database)
         self.groups = GroupRepository(database)
+        # the watermarks of shared vector indexes: conditional single-row updates in
+        # their own short transactions (store/index_state.py), so it takes the engine
+        self.index_watermarks = IndexStateRepository(database.engine)
 
     @property
     def engine(self) -> Engine:
