@@ -240,8 +240,9 @@ class SearchSettings(BaseModel):
     )
     calibration_path: Path | None = Field(
         None,
-        description="Calibration table to use instead of the one shipped for the model "
-        "(JSON written by `facesearch calibrate`).",
+        description="Calibration table to use instead of the model's own (data_dir/calibration/"
+        "<model_id>.json, else the one shipped; JSON written by `facesearch calibrate`); it "
+        "must be the configured model's.",
     )
     default_k: int = Field(
         10, ge=1, le=50, description="Candidates returned when k is not given (at most max_k)."
@@ -425,6 +426,11 @@ class Settings(BaseSettings):
     def models_cache_dir(self) -> Path:
         """Where converted models are kept (``embedding.cache_dir`` or ``data_dir/models``)."""
         return self.embedding.cache_dir or self.data_dir / "models"
+
+    @property
+    def calibration_dir(self) -> Path:
+        """Where ``facesearch calibrate`` writes tables of models that ship without one."""
+        return self.data_dir / "calibration"
 
     @property
     def index_dir(self) -> Path:

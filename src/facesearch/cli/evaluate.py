@@ -78,10 +78,11 @@ def _recipe(
     landmarks68: bool = False,
     flip: bool = False,
 ) -> Recipe:
+    from facesearch.cli import common
     from facesearch.errors import InvalidInput
     from facesearch.evaluation.embedcache import Recipe
 
-    settings = Settings()
+    settings = common.settings()
     detection: dict[str, Any] = {}
     if detector is not None:
         detection["detector"] = detector
@@ -321,7 +322,12 @@ def calibrate_command(
     workers: Workers = 2,
     output_path: Annotated[
         Path | None,
-        typer.Option("--output", help="Table file (default: the one shipped in the package)."),
+        typer.Option(
+            "--output",
+            help="Table file (default: where the service finds it: the one shipped in the "
+            "package for dlib-resnet-v1, data_dir/calibration/<model_id>.json for a model "
+            "by file).",
+        ),
     ] = None,
     report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("out/calibration"),
     max_identities: Annotated[
@@ -329,8 +335,10 @@ def calibrate_command(
     ] = None,
     json_out: Json = False,
 ) -> None:
-    """Rebuild the similarity -> false-match-rate table from LFW View 1 and check it."""
-    from facesearch.calibration import packaged_table_path
+    """Build the configured model's similarity -> false-match-rate table from LFW View 1,
+    check it on held-out identities, and install it where the service finds it."""
+    from facesearch.calibration import data_table_path, packaged_table_path
+    from facesearch.embedding.registry import is_packaged
     from facesearch.evaluation import plots
     from facesearch.evaluation.calibrate import build_calibration
     from facesearch.evaluation.metrics import rate_at_or_above
@@ -348,7 +356,12 @@ def calibrate_command(
     )
     table = built.table
     passed = all(c.ok for c in built.checks)
-    target = output_path or packaged_table_path(table.model_id)
+    settings = recipe.settings
+    target = output_path or (
+        packaged_table_path(table.model_id)
+        if is_packaged(settings.embedding)
+        else data_table_path(settings.calibration_dir, table.model_id)
+    )
     if not passed:  # never replace a table with one that failed its held-out check
         target = report_dir / f"rejected-{table.model_id}.json"
     table.save(target)

@@ -47,6 +47,22 @@ EMBEDDERS: dict[EmbedderKind, Callable[[EmbeddingSettings, Path | None], FaceEmb
 }
 
 
+def embedding_model_id(settings: EmbeddingSettings) -> str:
+    """The ``model_id`` ``settings`` select, without building or loading the model: a
+    packaged model's registry key, or an ONNX file's name plus its sha256 prefix
+    (:class:`ConfigurationError` naming the setting when incomplete)."""
+    if settings.model == EmbedderKind.ARCFACE_ONNX:
+        from facesearch.embedding.arcface_onnx import resolve_spec
+
+        return resolve_spec(settings.onnx).model_id
+    return EmbedderKind(settings.model).value
+
+
+def is_packaged(settings: EmbeddingSettings) -> bool:
+    """Whether the selected model ships with facesearch (its calibration table too)."""
+    return settings.model == EmbedderKind.DLIB_RESNET_V1
+
+
 def create_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None) -> FaceEmbedder:
     """Build (not load) the embedder that ``settings.model`` names, run by
     ``settings.runtime``; ``cache_dir`` keeps converted model files (``None``: convert in

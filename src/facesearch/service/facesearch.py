@@ -73,7 +73,9 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         self.store = Store(settings.resolved_database_url)
         self.pipeline = pipeline if pipeline is not None else FacePipeline(settings)
         self.model_id = self.pipeline.model_id
-        self.leads = LeadScorer.for_model(self.model_id, settings.search)
+        self.leads = LeadScorer.for_model(
+            self.model_id, settings.search, calibration_dir=settings.calibration_dir
+        )
         configure_backend(settings.index.backend, threads=settings.index.threads)
         self._index = IndexSync(
             self.store,
@@ -289,6 +291,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
     ) -> SearchResult:
         """See :meth:`search`; the names of the galleries searched are appended to
         ``searched`` once the index is about to be searched."""
+        self.leads.require()  # no calibration table for this model: refused, audited
         k = self._check_k(k)
         analyzed = self.pipeline.analyze(data)
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
@@ -396,6 +399,7 @@ class FaceSearch(Enrollment, Retention, Grants, Reviews):
         sha_a, sha_b = sha256_hex(data_a), sha256_hex(data_b)
         self._accountability.justify(context, "verify", sha_a)
         try:
+            self.leads.require()  # no calibration table for this model: refused, audited
             face_a = self._largest(self.pipeline.analyze(data_a), "first")
             face_b = self._largest(self.pipeline.analyze(data_b), "second")
         except Exception as err:

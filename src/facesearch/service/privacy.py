@@ -139,7 +139,11 @@ class Privacy:
 
     @cached_property
     def _privacy_calibration(self) -> Calibration:
-        return load_calibration(self.model_id, self.settings.search.calibration_path)
+        return load_calibration(
+            self.model_id,
+            self.settings.search.calibration_path,
+            calibration_dir=self.settings.calibration_dir,
+        )
 
     @property
     def erasure_threshold(self) -> float:
