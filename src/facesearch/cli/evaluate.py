@@ -418,3 +418,106 @@ def _compact(summary: dict[str, Any]) -> dict[str, Any]:
     out = dict(summary)
     out["images"] = {k: v for k, v in summary["images"].items() if k != "no_face_images"}
     return out
+
+
+@eval_app.command("compare")
+def eval_compare(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Models: dlib-resnet-v1 (packaged) and/or model spec .json files "
+            "(docs/models/*.json).",
+            show_default=False,
+        ),
+    ],
+    lfw_dir: LfwDir = None,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--models-dir", help="Folder of the ONNX files a spec names by a relative path."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/eval/compare"),
+    cache_dir: CacheDir = Path("out/cache"),
+    workers: Workers = 2,
+    identification: Annotated[
+        bool,
+        typer.Option(
+            "--identification/--no-identification",
+            help="Also run open-set identification through the service (the slow part).",
+        ),
+    ] = True,
+    holdout_fraction: Annotated[
+        float, typer.Option(min=0.01, max=0.9, help="Identification: identities held out.")
+    ] = 0.1,
+    max_probes_per_identity: Annotated[
+        int | None, typer.Option(min=1, help="Identification: probes per identity at most.")
+    ] = None,
+    max_identities: Annotated[
+        int | None,
+        typer.Option(min=4, help="Subset: identities sampled for every protocol but View 2."),
+    ] = None,
+    pairs_per_fold: Annotated[
+        int | None, typer.Option("--pairs-per-fold", min=2, help="Subset: View 2 pairs per fold.")
+    ] = None,
+    bootstraps: Annotated[int, typer.Option(min=100)] = 2000,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the identification service data first.")
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Models side by side on one protocol: LFW View 2, open-set identification and the
+    demographic report, same images and detector; one Markdown report with plots."""
+    from facesearch.evaluation.compare import model_from_token, run_compare
+
+    base = _recipe().settings
+    chosen = [model_from_token(token, base, models_dir) for token in models]
+    if fresh:
+        for m in chosen:
+            data = out / m.model_id / "identification" / "service-data"
+            if data.exists():
+                shutil.rmtree(data)
+    summary = run_compare(
+        _locate(lfw_dir),
+        chosen,
+        out_dir=out,
+        cache_dir=cache_dir,
+        workers=workers,
+        progress=_progress(json_out),
+        identification=identification,
+        holdout_fraction=holdout_fraction,
+        max_identities=max_identities,
+        max_probes_per_identity=max_probes_per_identity,
+        pairs_per_fold=pairs_per_fold,
+        n_boot=bootstraps,
+        command=_command(),
+    )
+    if json_out:
+        output.print_json(summary)
+        return
+    rows = summary["models"]
+    output.print_table(
+        "Models compared on LFW",
+        ["model", "View 2 accuracy", "EER", "TAR@FMR 1e-3", "FNIR@FPIR 0.01", "race FMR ratio"],
+        [
+            [
+                r["label"],
+                f"{r['view2']['accuracy']:.2%}",
+                f"{r['view2']['eer']:.2%}",
+                f"{r['all_lfw']['tar_at_fmr']['0.001']['tar']:.2%}",
+                (
+                    f"{r['identification']['fnir_at_fpir']['0.01']['fnir']:.2%}"
+                    if r.get("identification")
+                    else "not run"
+                ),
+                (
+                    "n/a"
+                    if r["largest_group_fmr_ratio"].get("race", {}).get("0.001", {}).get("ratio")
+                    is None
+                    else f"{r['largest_group_fmr_ratio']['race']['0.001']['ratio']:.2f}"
+                ),
+            ]
+            for r in rows
+        ],
+    )
+    output.info(f"report: {out / 'report.md'}")
