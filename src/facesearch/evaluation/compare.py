@@ -461,7 +461,7 @@ def _plots(
             names,
             series,
             out_dir / f"fmr_by_{attribute}.png",
-            title=f"FMR by {attribute} at each model's global threshold for FMR {target}",
+            title=f"FMR by {attribute} at each model's threshold for FMR {_level(TARGET_FMRS[0])}",
             ylabel="FMR (same-group impostor pairs)",
             reference=TARGET_FMRS[0],
         )
