@@ -20,6 +20,7 @@ from facesearch.detection.base import require_keypoints
 from facesearch.embedding import FaceEmbedder, create_embedder
 from facesearch.errors import FaceSearchError
 from facesearch.imaging import DecodedImage, crop_with_margin, decode_image, make_thumbnail
+from facesearch.imaging.crops import LooseCrop, loose_crop
 from facesearch.quality import assess
 from facesearch.settings import Settings
 from facesearch.types import Detection, FaceQuality, FloatArray
@@ -32,12 +33,14 @@ THUMBNAIL_SIDE = 160
 
 @dataclass(frozen=True, slots=True)
 class AnalyzedFace:
-    """One face: where it is, how good it is, its embedding ``(dim,)`` float32 and thumbnail."""
+    """One face: where it is, how good it is, its embedding ``(dim,)`` float32, thumbnail,
+    and the loose crop kept so that another model can re-embed it."""
 
     detection: Detection
     quality: FaceQuality
     embedding: FloatArray
     thumbnail: bytes
+    crop: LooseCrop | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,7 @@ class FacePipeline:
                             crop_with_margin(pixels, detection.box, margin=0.3),
                             max_side=THUMBNAIL_SIDE,
                         ),
+                        crop=loose_crop(pixels, detection.box),
                     )
                 )
             out.append(faces)
