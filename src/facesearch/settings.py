@@ -24,9 +24,19 @@ class DetectorKind(StrEnum):
 
 
 class EmbedderKind(StrEnum):
-    """Registry keys of the face embedders (also their ``model_id``)."""
+    """Registry keys of the face embedders. A packaged model's key is its ``model_id``; an
+    ONNX recognizer by file (``arcface-onnx``) takes its ``model_id`` from its settings
+    (``embedding.onnx``: name plus the first hex digits of the file's sha256)."""
 
     DLIB_RESNET_V1 = "dlib-resnet-v1"
+    ARCFACE_ONNX = "arcface-onnx"
+
+
+class ChannelOrder(StrEnum):
+    """Order of the colour channels an ONNX recognizer takes."""
+
+    RGB = "rgb"
+    BGR = "bgr"
 
 
 class EmbeddingRuntime(StrEnum):
@@ -135,8 +145,47 @@ class DetectionSettings(BaseModel):
     )
 
 
+#: What an operator-given model name may look like (it names folders and files).
+MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,47}$"
+
+
+class OnnxRecognizerSettings(BaseModel):
+    """An ArcFace-style ONNX recognizer by file (embedding model ``arcface-onnx``).
+
+    Channel order and input normalisation come from these settings or, where unset, from
+    a manifest next to the file (same name, ``.json``; see the README). The input tensor
+    is ``(chip - input_mean) / input_std``, NCHW float32, from 0-255 pixels.
+    """
+
+    name: str | None = Field(
+        None,
+        pattern=MODEL_NAME_PATTERN,
+        description="Name you give the model (lower case, digits, . _ -); its model_id is "
+        "this name plus the first 8 hex digits of the file's sha256 (e.g. edgeface-xs-e0e6caf2).",
+    )
+    path: Path | None = Field(None, description="The ONNX file (no default; nothing downloaded).")
+    sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="sha256 the file must have (checked when it is loaded).",
+    )
+    channel_order: ChannelOrder | None = Field(
+        None, description="`rgb` or `bgr` (unset: from the manifest)."
+    )
+    input_mean: float | None = Field(
+        None, description="Subtracted from 0-255 pixels (unset: from the manifest)."
+    )
+    input_std: float | None = Field(
+        None, gt=0, description="Divides the centred pixels (unset: from the manifest)."
+    )
+
+
 class EmbeddingSettings(BaseModel):
-    model: EmbedderKind = Field(EmbedderKind.DLIB_RESNET_V1, description="Face embedding model.")
+    model: EmbedderKind = Field(
+        EmbedderKind.DLIB_RESNET_V1,
+        description="Face embedding model: `dlib-resnet-v1` (packaged) or `arcface-onnx` (an "
+        "ONNX file you provide, see `embedding.onnx`; needs detector `yunet`).",
+    )
     jitters: int = Field(
         0,
         ge=0,
@@ -167,6 +216,7 @@ class EmbeddingSettings(BaseModel):
     intra_op_threads: int = Field(
         1, ge=1, description="ONNX Runtime threads per process (enroll workers are one per core)."
     )
+    onnx: OnnxRecognizerSettings = Field(default_factory=OnnxRecognizerSettings)
 
 
 class QualitySettings(BaseModel):
@@ -214,8 +264,9 @@ class SearchSettings(BaseModel):
     )
     calibration_path: Path | None = Field(
         None,
-        description="Calibration table to use instead of the one shipped for the model "
-        "(JSON written by `facesearch calibrate`).",
+        description="Calibration table to use instead of the model's own (data_dir/calibration/"
+        "<model_id>.json, else the one shipped; JSON written by `facesearch calibrate`); it "
+        "must be the configured model's.",
     )
     default_k: int = Field(
         10, ge=1, le=50, description="Candidates returned when k is not given (at most max_k)."
@@ -458,6 +509,11 @@ class Settings(BaseSettings):
     def models_cache_dir(self) -> Path:
         """Where converted models are kept (``embedding.cache_dir`` or ``data_dir/models``)."""
         return self.embedding.cache_dir or self.data_dir / "models"
+
+    @property
+    def calibration_dir(self) -> Path:
+        """Where ``facesearch calibrate`` writes tables of models that ship without one."""
+        return self.data_dir / "calibration"
 
     @property
     def index_dir(self) -> Path:

@@ -92,13 +92,42 @@ class Landmarks5:
 
 
 @dataclass(frozen=True, slots=True)
+class Keypoints5:
+    """Five facial keypoints in pixels, in the ArcFace / RetinaFace / YuNet order.
+
+    ``points`` is ``((x, y), ...)`` for: 0 the centre of the subject's right eye (on the
+    image's left for a frontal face), 1 the subject's left eye, 2 the nose tip, 3 the
+    subject's right mouth corner, 4 the left mouth corner. This is the order of the
+    standard ArcFace template (:data:`facesearch.alignment.arcface.ARCFACE_TEMPLATE`) and
+    of YuNet's output (OpenCV ``FaceDetectorYN``: right eye, left eye, nose tip, right and
+    left mouth corners). dlib's detectors do not give these points.
+    """
+
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.points) != 5:
+            raise ValueError(f"Keypoints5 needs 5 points, got {len(self.points)}")
+
+    def as_array(self) -> FloatArray:
+        """``(5, 2)`` float32 array of ``(x, y)`` pixels."""
+        return np.asarray(self.points, dtype=np.float32).reshape(5, 2)
+
+    def scaled(self, factor: float) -> Keypoints5:
+        return Keypoints5(tuple((x * factor, y * factor) for x, y in self.points))
+
+
+@dataclass(frozen=True, slots=True)
 class Detection:
-    """One detected face: its box, the detector's confidence and 5 landmarks."""
+    """One detected face: its box, the detector's confidence and 5 landmarks (dlib's
+    order), and ``keypoints`` in the ArcFace order where the detector gives them (YuNet;
+    ``None`` for dlib's detectors)."""
 
     box: BoundingBox
     score: float
     landmarks: Landmarks5
     detector: str
+    keypoints: Keypoints5 | None = None
 
 
 @dataclass(frozen=True, slots=True)

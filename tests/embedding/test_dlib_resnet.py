@@ -73,7 +73,7 @@ def test_wrong_chip_shape_is_refused() -> None:
 
 
 def test_registry() -> None:
-    assert [k.value for k in EMBEDDERS] == ["dlib-resnet-v1"]
+    assert [k.value for k in EMBEDDERS] == ["dlib-resnet-v1", "arcface-onnx"]
     with pytest.raises(ConfigurationError, match="unknown embedding model"):
         create_embedder(EmbeddingSettings.model_construct(model="nope"))  # type: ignore[arg-type]
 

@@ -1,5 +1,5 @@
 """Alignment: canonical face chips per embedding model."""
 
-from facesearch.alignment.chips import ChipSpec, align_faces
+from facesearch.alignment.chips import DLIB_CHIP, ChipSpec, ChipTemplate, align_faces
 
-__all__ = ["ChipSpec", "align_faces"]
+__all__ = ["DLIB_CHIP", "ChipSpec", "ChipTemplate", "align_faces"]

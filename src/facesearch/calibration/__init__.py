@@ -3,8 +3,10 @@
 The service turns every candidate's similarity into an estimated FMR with
 :func:`load_calibration` (``model_id``) and :meth:`Calibration.fmr`, and reports FPIR and
 the expected number of false candidates at the gallery's size with :func:`fpir` and
-:func:`expected_false_candidates`. Tables ship in ``calibration/data/<model_id>.json`` and
-are rebuilt by ``facesearch calibrate``.
+:func:`expected_false_candidates`. The packaged model's table ships in
+``calibration/data/<model_id>.json``; a model by file gets its table in the data folder
+(``data_dir/calibration/<model_id>.json``). ``facesearch calibrate`` builds either; a model
+without a table gets no threshold (searches and verifications are refused).
 """
 
 from facesearch.calibration.table import (
@@ -12,6 +14,8 @@ from facesearch.calibration.table import (
     CalibrationError,
     HeldOutCheck,
     LeadEstimates,
+    calibration_command,
+    data_table_path,
     expected_false_candidates,
     fit_dispersion,
     fmr_for_fpir,
@@ -27,6 +31,8 @@ __all__ = [
     "CalibrationError",
     "HeldOutCheck",
     "LeadEstimates",
+    "calibration_command",
+    "data_table_path",
     "expected_false_candidates",
     "fit_dispersion",
     "fmr_for_fpir",

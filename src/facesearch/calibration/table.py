@@ -364,16 +364,41 @@ def packaged_table_path(model_id: str) -> Path:
     return Path(str(resources.files("facesearch.calibration").joinpath("data", f"{model_id}.json")))
 
 
-def load_calibration(model_id: str, path: Path | None = None) -> Calibration:
-    """The table for ``model_id``: from ``path`` if given, else the one shipped in the package.
+def data_table_path(calibration_dir: Path, model_id: str) -> Path:
+    """Where ``facesearch calibrate`` writes the table of a model that ships without one
+    (a model by file): ``<calibration_dir>/<model_id>.json`` (``data_dir/calibration``)."""
+    return calibration_dir / f"{model_id}.json"
 
-    Raises :class:`CalibrationError` when there is none, or it was made for another model.
+
+def calibration_command(model_id: str) -> str:
+    """One line telling an operator how to make the table of ``model_id``."""
+    return (
+        f"run `facesearch calibrate` with this model configured (it writes "
+        f"<data_dir>/calibration/{model_id}.json from LFW View 1)"
+    )
+
+
+def load_calibration(
+    model_id: str, path: Path | None = None, *, calibration_dir: Path | None = None
+) -> Calibration:
+    """The table for ``model_id``: from ``path`` if given; else the data folder's
+    (``calibration_dir/<model_id>.json``, see :func:`data_table_path`) if there is one; else
+    the one shipped in the package. Never another model's.
+
+    Raises :class:`CalibrationError` when there is none (saying how to make one), or the
+    table found was made for another model.
     """
-    source = path if path is not None else packaged_table_path(model_id)
-    if not source.is_file():
+    candidates = [path] if path is not None else []
+    if path is None and calibration_dir is not None:
+        candidates.append(data_table_path(calibration_dir, model_id))
+    if path is None:
+        candidates.append(packaged_table_path(model_id))
+    source = next((c for c in candidates if c.is_file()), None)
+    if source is None:
+        where = f" at {path}" if path is not None else ""
         raise CalibrationError(
-            f"no calibration table for model {model_id!r} at {source}; "
-            "run `facesearch calibrate` to build one"
+            f"no calibration table for model {model_id!r}{where}: searches and verifications "
+            f"with it are refused until one exists; {calibration_command(model_id)}"
         )
     table = Calibration.load(source)
     if table.model_id != model_id:

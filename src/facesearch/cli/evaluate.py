@@ -78,10 +78,11 @@ def _recipe(
     landmarks68: bool = False,
     flip: bool = False,
 ) -> Recipe:
+    from facesearch.cli import common
     from facesearch.errors import InvalidInput
     from facesearch.evaluation.embedcache import Recipe
 
-    settings = Settings()
+    settings = common.settings()
     detection: dict[str, Any] = {}
     if detector is not None:
         detection["detector"] = detector
@@ -321,7 +322,12 @@ def calibrate_command(
     workers: Workers = 2,
     output_path: Annotated[
         Path | None,
-        typer.Option("--output", help="Table file (default: the one shipped in the package)."),
+        typer.Option(
+            "--output",
+            help="Table file (default: where the service finds it: the one shipped in the "
+            "package for dlib-resnet-v1, data_dir/calibration/<model_id>.json for a model "
+            "by file).",
+        ),
     ] = None,
     report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("out/calibration"),
     max_identities: Annotated[
@@ -329,8 +335,10 @@ def calibrate_command(
     ] = None,
     json_out: Json = False,
 ) -> None:
-    """Rebuild the similarity -> false-match-rate table from LFW View 1 and check it."""
-    from facesearch.calibration import packaged_table_path
+    """Build the configured model's similarity -> false-match-rate table from LFW View 1,
+    check it on held-out identities, and install it where the service finds it."""
+    from facesearch.calibration import data_table_path, packaged_table_path
+    from facesearch.embedding.registry import is_packaged
     from facesearch.evaluation import plots
     from facesearch.evaluation.calibrate import build_calibration
     from facesearch.evaluation.metrics import rate_at_or_above
@@ -348,7 +356,12 @@ def calibrate_command(
     )
     table = built.table
     passed = all(c.ok for c in built.checks)
-    target = output_path or packaged_table_path(table.model_id)
+    settings = recipe.settings
+    target = output_path or (
+        packaged_table_path(table.model_id)
+        if is_packaged(settings.embedding)
+        else data_table_path(settings.calibration_dir, table.model_id)
+    )
     if not passed:  # never replace a table with one that failed its held-out check
         target = report_dir / f"rejected-{table.model_id}.json"
     table.save(target)
@@ -405,3 +418,106 @@ def _compact(summary: dict[str, Any]) -> dict[str, Any]:
     out = dict(summary)
     out["images"] = {k: v for k, v in summary["images"].items() if k != "no_face_images"}
     return out
+
+
+@eval_app.command("compare")
+def eval_compare(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Models: dlib-resnet-v1 (packaged) and/or model spec .json files "
+            "(docs/models/*.json).",
+            show_default=False,
+        ),
+    ],
+    lfw_dir: LfwDir = None,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--models-dir", help="Folder of the ONNX files a spec names by a relative path."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/eval/compare"),
+    cache_dir: CacheDir = Path("out/cache"),
+    workers: Workers = 2,
+    identification: Annotated[
+        bool,
+        typer.Option(
+            "--identification/--no-identification",
+            help="Also run open-set identification through the service (the slow part).",
+        ),
+    ] = True,
+    holdout_fraction: Annotated[
+        float, typer.Option(min=0.01, max=0.9, help="Identification: identities held out.")
+    ] = 0.1,
+    max_probes_per_identity: Annotated[
+        int | None, typer.Option(min=1, help="Identification: probes per identity at most.")
+    ] = None,
+    max_identities: Annotated[
+        int | None,
+        typer.Option(min=4, help="Subset: identities sampled for every protocol but View 2."),
+    ] = None,
+    pairs_per_fold: Annotated[
+        int | None, typer.Option("--pairs-per-fold", min=2, help="Subset: View 2 pairs per fold.")
+    ] = None,
+    bootstraps: Annotated[int, typer.Option(min=100)] = 2000,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the identification service data first.")
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Models side by side on one protocol: LFW View 2, open-set identification and the
+    demographic report, same images and detector; one Markdown report with plots."""
+    from facesearch.evaluation.compare import model_from_token, run_compare
+
+    base = _recipe().settings
+    chosen = [model_from_token(token, base, models_dir) for token in models]
+    if fresh:
+        for m in chosen:
+            data = out / m.model_id / "identification" / "service-data"
+            if data.exists():
+                shutil.rmtree(data)
+    summary = run_compare(
+        _locate(lfw_dir),
+        chosen,
+        out_dir=out,
+        cache_dir=cache_dir,
+        workers=workers,
+        progress=_progress(json_out),
+        identification=identification,
+        holdout_fraction=holdout_fraction,
+        max_identities=max_identities,
+        max_probes_per_identity=max_probes_per_identity,
+        pairs_per_fold=pairs_per_fold,
+        n_boot=bootstraps,
+        command=_command(),
+    )
+    if json_out:
+        output.print_json(summary)
+        return
+    rows = summary["models"]
+    output.print_table(
+        "Models compared on LFW",
+        ["model", "View 2 accuracy", "EER", "TAR@FMR 1e-3", "FNIR@FPIR 0.01", "race FMR ratio"],
+        [
+            [
+                r["label"],
+                f"{r['view2']['accuracy']:.2%}",
+                f"{r['view2']['eer']:.2%}",
+                f"{r['all_lfw']['tar_at_fmr']['0.001']['tar']:.2%}",
+                (
+                    f"{r['identification']['fnir_at_fpir']['0.01']['fnir']:.2%}"
+                    if r.get("identification")
+                    else "not run"
+                ),
+                (
+                    "n/a"
+                    if r["largest_group_fmr_ratio"].get("race", {}).get("0.001", {}).get("ratio")
+                    is None
+                    else f"{r['largest_group_fmr_ratio']['race']['0.001']['ratio']:.2f}"
+                ),
+            ]
+            for r in rows
+        ],
+    )
+    output.info(f"report: {out / 'report.md'}")

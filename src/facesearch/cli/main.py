@@ -36,7 +36,9 @@ subjects_app = typer.Typer(help="List subjects.", no_args_is_help=True)
 faces_app = typer.Typer(help="List and delete enrolled faces.", no_args_is_help=True)
 index_app = typer.Typer(help="Inspect and rebuild the vector index.", no_args_is_help=True)
 models_app = typer.Typer(
-    help="Prepare model files (the converted ONNX descriptor).", no_args_is_help=True
+    help="Prepare model files (the converted ONNX descriptor); list the models a data "
+    "folder holds.",
+    no_args_is_help=True,
 )
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(subjects_app, name="subjects")
@@ -101,6 +103,33 @@ def models_prepare(json_out: Json = False) -> None:
     else:
         verb = "converted" if converted.rebuilt else "verified"
         output.info(f"{verb} {converted.path} (sha256 {converted.sha256})")
+
+
+@models_app.command("list")
+def models_list(json_out: Json = False) -> None:
+    """The configured (active) model and every model with faces or a calibration table in
+    the data folder: faces, faces that can be re-embedded (a kept crop), calibration, index."""
+    from facesearch.service.models import model_inventory
+
+    rows = model_inventory(_settings())
+    if json_out:
+        output.print_json(rows)
+        return
+    output.print_table(
+        "Models",
+        ["model id", "active", "faces", "re-embeddable", "calibration", "index"],
+        [
+            [
+                r.model_id,
+                "yes" if r.active else "",
+                r.faces,
+                r.with_crop,
+                r.calibration,
+                "yes" if r.index else "no",
+            ]
+            for r in rows
+        ],
+    )
 
 
 # --- galleries ------------------------------------------------------------------------

@@ -19,10 +19,17 @@ if TYPE_CHECKING:
 def describe_descriptor_runtime(settings: Settings) -> str:
     """One line for start-up: what runs the descriptor, on which execution providers."""
     embedding = settings.embedding
+    from facesearch.embedding.dlib_onnx_runtime import choose_providers
+    from facesearch.embedding.registry import embedding_model_id, is_packaged
+
+    if not is_packaged(embedding):
+        providers = choose_providers(embedding.execution_providers)
+        return (
+            f"descriptor: {embedding_model_id(embedding)} (ONNX file "
+            f"{embedding.onnx.path}), onnxruntime, providers {', '.join(providers)}"
+        )
     if embedding.runtime.value == "dlib" or embedding.jitters > 0:
         return "descriptor: dlib (CPU)"
-    from facesearch.embedding.dlib_onnx_runtime import choose_providers
-
     providers = choose_providers(embedding.execution_providers)
     return (
         f"descriptor: onnxruntime, providers {', '.join(providers)}; converted model in "

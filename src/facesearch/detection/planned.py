@@ -8,9 +8,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from facesearch.detection.base import Candidate, WindowDetector
+from facesearch.detection.base import Candidate, WindowDetector, gives_keypoints
 from facesearch.detection.planning import DetectionPlan, Tile, plan_detection, smallest_face
-from facesearch.types import BoundingBox, Detection, Landmarks5
+from facesearch.types import BoundingBox, Detection, Keypoints5, Landmarks5
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class PlannedDetector:
     ) -> None:
         self.core = core
         self.name = core.name
+        self.gives_keypoints = gives_keypoints(core)
         self.min_face_px = min_face_px
         self.tile_side = tile_side
         self.max_pixels = max_pixels
@@ -157,8 +158,13 @@ class PlannedDetector:
                     marks = Landmarks5(
                         tuple((tile.x0 + x / fx, tile.y0 + y / fy) for x, y in c.landmarks.points)
                     )
+                keys = None
+                if c.keypoints is not None:
+                    keys = Keypoints5(
+                        tuple((tile.x0 + x / fx, tile.y0 + y / fy) for x, y in c.keypoints.points)
+                    )
                 cut = _touches_inner_edge(c.box, tile, size)
-                found.append((Candidate(box, c.score, marks), cut))
+                found.append((Candidate(box, c.score, marks, keys), cut))
         detections = []
         for c in merge_candidates(found):
             box = c.box.clipped(width, height)
@@ -166,6 +172,12 @@ class PlannedDetector:
                 continue
             marks = c.landmarks if c.landmarks is not None else self.core.landmarks(pixels, c.box)
             detections.append(
-                Detection(box=box, score=float(c.score), landmarks=marks, detector=self.name)
+                Detection(
+                    box=box,
+                    score=float(c.score),
+                    landmarks=marks,
+                    detector=self.name,
+                    keypoints=c.keypoints,
+                )
             )
         return detections

@@ -24,7 +24,7 @@ from facesearch.errors import ConfigurationError, ModelLoadError
 from facesearch.lazy import LazyModel
 from facesearch.modelfiles import verified_path
 from facesearch.settings import DetectionSettings
-from facesearch.types import BoundingBox, Landmarks5
+from facesearch.types import BoundingBox, Keypoints5, Landmarks5
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ class _YunetModel(LazyModel[Any]):
 
 
 class YunetDetector:
-    """YuNet boxes and scores, dlib's 5-point landmarks inside them (a window detector).
+    """YuNet boxes and scores, dlib's 5-point landmarks inside them (a window detector),
+    and YuNet's own five points as the ArcFace keypoints (for ArcFace-style chips).
 
     Raises :class:`ConfigurationError` naming the setting when the model path or sha256 is
     not set; :class:`ModelLoadError` naming it when the file is missing or fails its sha256.
@@ -89,6 +90,7 @@ class YunetDetector:
 
     name = "yunet"
     window_px = YUNET_WINDOW_PX
+    gives_keypoints = True
 
     def __init__(self, settings: DetectionSettings) -> None:
         if settings.yunet_model_path is None:
@@ -105,7 +107,9 @@ class YunetDetector:
 
     def find(self, pixels: NDArray[np.uint8]) -> list[Candidate]:
         """Faces of :data:`YUNET_WINDOW_PX` and up in ``(h, w, 3)`` uint8 RGB as given (the
-        planner resizes and tiles), as dlib-style square boxes without landmarks."""
+        planner resizes and tiles), as dlib-style square boxes without dlib landmarks, with
+        YuNet's five points (row columns 4 to 13: right eye, left eye, nose tip, right and
+        left mouth corners, x then y) as ArcFace keypoints."""
         height, width = pixels.shape[:2]
         bgr = np.ascontiguousarray(pixels[:, :, ::-1])
         model = self._model.load()
@@ -117,7 +121,14 @@ class YunetDetector:
             x, y, w, h = (float(v) for v in row[:4])
             if w <= 0 or h <= 0:
                 continue
-            found.append(Candidate(dlib_box_from_yunet(x, y, w, h), float(row[14])))
+            points = tuple((float(row[4 + 2 * i]), float(row[5 + 2 * i])) for i in range(5))
+            found.append(
+                Candidate(
+                    dlib_box_from_yunet(x, y, w, h),
+                    float(row[14]),
+                    keypoints=Keypoints5(points),
+                )
+            )
         return found
 
     def landmarks(self, pixels: NDArray[np.uint8], box: BoundingBox) -> Landmarks5:

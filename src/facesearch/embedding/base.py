@@ -17,14 +17,20 @@ class FaceEmbedder(Protocol):
     """Turns aligned chips into L2-normalised embeddings.
 
     ``model_id`` names the model (stored with every face; different ids are never compared),
-    ``dim`` the embedding size, ``chip`` the alignment it expects.
+    ``dim`` the embedding size, ``chip`` the alignment it expects (read-only; a model by
+    file may load itself to read ``dim``).
     ``embed(chips)`` takes ``(n, size, size, 3)`` uint8 RGB and returns ``(n, dim)`` float32,
     C-contiguous, each row of unit L2 norm.
     """
 
-    model_id: str
-    dim: int
-    chip: ChipSpec
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def chip(self) -> ChipSpec: ...
 
     def embed(self, chips: NDArray[np.uint8]) -> FloatArray: ...
 

@@ -31,15 +31,43 @@ def _dlib_resnet(settings: EmbeddingSettings, cache_dir: Path | None) -> FaceEmb
     )
 
 
+def _arcface_onnx(settings: EmbeddingSettings, cache_dir: Path | None) -> FaceEmbedder:
+    from facesearch.embedding.arcface_onnx import ArcfaceOnnxEmbedder, resolve_spec
+
+    return ArcfaceOnnxEmbedder(
+        resolve_spec(settings.onnx),
+        providers=settings.execution_providers,
+        threads=settings.intra_op_threads,
+    )
+
+
 EMBEDDERS: dict[EmbedderKind, Callable[[EmbeddingSettings, Path | None], FaceEmbedder]] = {
     EmbedderKind.DLIB_RESNET_V1: _dlib_resnet,
+    EmbedderKind.ARCFACE_ONNX: _arcface_onnx,
 }
+
+
+def embedding_model_id(settings: EmbeddingSettings) -> str:
+    """The ``model_id`` ``settings`` select, without building or loading the model: a
+    packaged model's registry key, or an ONNX file's name plus its sha256 prefix
+    (:class:`ConfigurationError` naming the setting when incomplete)."""
+    if settings.model == EmbedderKind.ARCFACE_ONNX:
+        from facesearch.embedding.arcface_onnx import resolve_spec
+
+        return resolve_spec(settings.onnx).model_id
+    return EmbedderKind(settings.model).value
+
+
+def is_packaged(settings: EmbeddingSettings) -> bool:
+    """Whether the selected model ships with facesearch (its calibration table too)."""
+    return settings.model == EmbedderKind.DLIB_RESNET_V1
 
 
 def create_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None) -> FaceEmbedder:
     """Build (not load) the embedder that ``settings.model`` names, run by
     ``settings.runtime``; ``cache_dir`` keeps converted model files (``None``: convert in
-    memory when loaded)."""
+    memory when loaded). ``arcface-onnx`` takes its file from ``settings.onnx``
+    (:class:`ConfigurationError` naming the setting when incomplete)."""
     try:
         factory = EMBEDDERS[EmbedderKind(settings.model)]
     except (KeyError, ValueError) as err:

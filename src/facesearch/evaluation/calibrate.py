@@ -116,7 +116,7 @@ def build_calibration(
     e_test, l_test, skipped_test = _detected(test)
     scores = impostor_scores(e_train, l_train)
     held = impostor_scores(e_test, l_test)
-    model_id = recipe.settings.embedding.model.value
+    model_id = recipe.model_id
     provenance: dict[str, Any] = {
         "dataset": "LFW deep-funneled (FACESEARCH_LFW_DIR)",
         "split": "View 1 peopleDevTrain.txt"

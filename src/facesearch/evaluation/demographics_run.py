@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from facesearch.evaluation import plots
 from facesearch.evaluation.calibrate import impostor_scores
@@ -19,7 +20,13 @@ from facesearch.evaluation.demographics import (
     per_identity_counts,
     with_ratios,
 )
-from facesearch.evaluation.embedcache import STATUS_DETECTED, Recipe, embed_images, recipe_summary
+from facesearch.evaluation.embedcache import (
+    STATUS_DETECTED,
+    EmbeddingSet,
+    Recipe,
+    embed_images,
+    recipe_summary,
+)
 from facesearch.evaluation.lfw import IdentityLabels, Lfw, identity_of
 from facesearch.evaluation.metrics import threshold_at_fmr
 from facesearch.evaluation.reports import md_table, run_metadata, sci, write_json
@@ -48,12 +55,7 @@ def run_demographics(
     """Embed LFW, set global thresholds, measure per-group FMR / FNMR, write the report."""
     started = time.perf_counter()
     labels = lfw.demographics()
-    people = lfw.identities()
-    if max_identities is not None and max_identities < len(people):
-        rng = np.random.default_rng(seed)
-        # keep every multi-image identity's chance equal; sorted for determinism
-        names = sorted(rng.choice(sorted(people), size=max_identities, replace=False).tolist())
-        people = {n: people[n] for n in names}
+    people = report_people(lfw, max_identities, seed)
     emb = embed_images(
         lfw.images,
         lfw.images_of(people),
@@ -63,17 +65,7 @@ def run_demographics(
         progress=progress,
         description="embedding LFW",
     )
-    detected = [i for i, s in enumerate(emb.status) if s == STATUS_DETECTED]
-    ids_all = [identity_of(emb.paths[i]) for i in detected]
-    keep = [
-        detected[i]
-        for i in cap_per_identity(
-            [emb.paths[i] for i in detected], ids_all, max_images_per_identity, seed
-        )
-    ]
-    paths = [emb.paths[i] for i in keep]
-    vectors = emb.embeddings[keep]
-    idents = [identity_of(p) for p in paths]
+    paths, vectors, idents, n_detected = capped_set(emb, max_images_per_identity, seed)
     all_impostors = impostor_scores(vectors, idents)
     thresholds = [threshold_at_fmr(all_impostors, t) for t in target_fmrs]
     achieved = [float(np.mean(all_impostors >= t)) for t in thresholds]
@@ -113,7 +105,7 @@ def run_demographics(
         "pipeline": recipe_summary(recipe),
         "images": {
             "embedded": len(emb),
-            "without_face_left_out": len(emb) - len(detected),
+            "without_face_left_out": len(emb) - n_detected,
             "used": len(paths),
             "max_images_per_identity": max_images_per_identity,
             "identities": len(set(idents)),
@@ -131,6 +123,35 @@ def run_demographics(
     write_json(out_dir / "demographics.json", summary)
     (out_dir / "report.md").write_text(_markdown(summary, labels))
     return summary
+
+
+def report_people(lfw: Lfw, max_identities: int | None, seed: int = 8280) -> dict[str, int]:
+    """The identities the report embeds: all, or a seeded sample of ``max_identities``."""
+    people = lfw.identities()
+    if max_identities is not None and max_identities < len(people):
+        rng = np.random.default_rng(seed)
+        # keep every multi-image identity's chance equal; sorted for determinism
+        names = sorted(rng.choice(sorted(people), size=max_identities, replace=False).tolist())
+        people = {n: people[n] for n in names}
+    return people
+
+
+def capped_set(
+    emb: EmbeddingSet, max_images_per_identity: int | None, seed: int = 8280
+) -> tuple[list[str], NDArray[np.float32], list[str], int]:
+    """The images the report uses: those with a detected face, at most
+    ``max_images_per_identity`` per identity (seeded). Returns ``(paths, embeddings (n, d),
+    identities, images with a detected face before the cap)``."""
+    detected = [i for i, s in enumerate(emb.status) if s == STATUS_DETECTED]
+    ids_all = [identity_of(emb.paths[i]) for i in detected]
+    keep = [
+        detected[i]
+        for i in cap_per_identity(
+            [emb.paths[i] for i in detected], ids_all, max_images_per_identity, seed
+        )
+    ]
+    paths = [emb.paths[i] for i in keep]
+    return paths, emb.embeddings[keep], [identity_of(p) for p in paths], len(detected)
 
 
 def _distributions(e: np.ndarray, codes: np.ndarray, seed: int) -> dict[str, np.ndarray]:

@@ -74,20 +74,44 @@ class Recipe:
     landmarks68: bool = False
     flip: bool = False
 
+    def __post_init__(self) -> None:
+        from facesearch.embedding.registry import is_packaged
+        from facesearch.errors import InvalidInput
+
+        if not self.uses_pipeline_chip and not is_packaged(self.settings.embedding):
+            raise InvalidInput(
+                "--padding, --landmarks68 and --flip are variants of dlib's chip and "
+                "descriptor: not for a model by file"
+            )
+
     @property
     def uses_pipeline_chip(self) -> bool:
         return self.padding is None and not self.landmarks68 and not self.flip
 
+    @property
+    def model_id(self) -> str:
+        """The embedding model's id (a model by file: its name and sha256 prefix)."""
+        from facesearch.embedding.registry import embedding_model_id
+
+        return embedding_model_id(self.settings.embedding)
+
     def describe(self) -> dict[str, Any]:
         """A JSON-able description of everything that changes the embeddings."""
+        from facesearch.embedding.registry import is_packaged
+
         s = self.settings
         extra = {"flip": True} if self.flip else {}  # keys of earlier recipes stay the same
+        # the packaged model's recipe leaves out the (unused) model-by-file settings, so
+        # its cache keys stay what they were before those settings existed
+        embedding = s.embedding.model_dump(
+            mode="json", exclude={"onnx"} if is_packaged(s.embedding) else None
+        )
         return extra | {
             "cache_version": CACHE_VERSION,
-            "model_id": s.embedding.model.value,
+            "model_id": self.model_id,
             "imaging": s.imaging.model_dump(mode="json"),
             "detection": s.detection.model_dump(mode="json"),
-            "embedding": s.embedding.model_dump(mode="json"),
+            "embedding": embedding,
             "selection": self.selection,
             "padding": self.padding,
             "landmarks68": self.landmarks68,
@@ -252,8 +276,24 @@ class _Worker:
         return more[j] if j >= 0 else None
 
     def _centre_detection(self, pixels: NDArray[np.uint8]) -> Detection:
+        """The centred box, dlib's landmarks inside it, and (for an ArcFace chip) the
+        ArcFace template laid over the box as keypoints: the chip is then the box itself,
+        the way LFW's crops frame a face."""
+        from facesearch.alignment.arcface import ARCFACE_CHIP_SIZE, ARCFACE_TEMPLATE
+        from facesearch.types import Keypoints5
+
         box = centre_box(*pixels.shape[:2])
-        return Detection(box, 0.0, self.landmarks5.landmarks(pixels, box), "centre-box")
+        scale = box.width / ARCFACE_CHIP_SIZE
+        points = tuple(
+            (box.x1 + float(x) * scale, box.y1 + float(y) * scale) for x, y in ARCFACE_TEMPLATE
+        )
+        return Detection(
+            box,
+            0.0,
+            self.landmarks5.landmarks(pixels, box),
+            "centre-box",
+            keypoints=Keypoints5(points),
+        )
 
     def _variant_path(self, rel: str, pixels: NDArray[np.uint8]) -> ImageEmbedding:
         import dlib

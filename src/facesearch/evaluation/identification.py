@@ -162,7 +162,16 @@ def run_identification(
             "resumed_runs": marker.counts["runs"],
         },
     }
-    return write_report(out_dir, probes, meta, model_id=model_id, command=command, started=started)
+    return write_report(
+        out_dir,
+        probes,
+        meta,
+        model_id=model_id,
+        command=command,
+        started=started,
+        calibration_path=settings.search.calibration_path,
+        calibration_dir=settings.calibration_dir,
+    )
 
 
 class _Marker:

@@ -82,6 +82,8 @@ def write_report(
     model_id: str,
     command: str,
     started: float,
+    calibration_path: Path | None = None,
+    calibration_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Metrics of ``probes`` into ``identification.json``, ``report.md``, ``cmc.png`` and
     ``det.png`` under ``out_dir``; returns the summary."""
@@ -119,7 +121,9 @@ def write_report(
             "includes": "FaceSearch.search end to end: decode, detect, align, embed, "
             "index search, candidate rows (one process, sequential)",
         },
-        "calibration_check": calibration_check(model_id, probes),
+        "calibration_check": calibration_check(
+            model_id, probes, path=calibration_path, calibration_dir=calibration_dir
+        ),
         "run": run_metadata(command, started if started else time.perf_counter()),
     }
     plots.cmc_plot(curve, out_dir / "cmc.png", title="LFW open-set identification: CMC")
@@ -135,8 +139,15 @@ def write_report(
     return summary
 
 
-def calibration_check(model_id: str, probes: ProbeResults) -> dict[str, Any]:
-    """The shipped calibration's predictions for this gallery against the searches.
+def calibration_check(
+    model_id: str,
+    probes: ProbeResults,
+    *,
+    path: Path | None = None,
+    calibration_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The model's calibration table's predictions for this gallery against the searches
+    (the table the service uses: ``path``, else ``calibration_dir``'s, else the shipped one).
 
     At the thresholds for FMR 1e-3 / 1e-4 / 1e-5: expected false candidates per search
     (``FMR * N``) against the mean number of non-mated candidates at or above (counted in
@@ -147,7 +158,7 @@ def calibration_check(model_id: str, probes: ProbeResults) -> dict[str, Any]:
     from facesearch.calibration import CalibrationError, fpir, load_calibration
 
     try:
-        table = load_calibration(model_id)
+        table = load_calibration(model_id, path, calibration_dir=calibration_dir)
     except CalibrationError as err:
         return {"available": False, "reason": str(err)}
     n = probes.gallery_size

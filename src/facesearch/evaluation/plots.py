@@ -195,3 +195,82 @@ def calibration_plot(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return _save(fig, path)
+
+
+def det_compare_plot(
+    curves: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    path: Path,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    marks: Sequence[float] = (),
+) -> Path:
+    """Several DET curves on one figure (both axes log): ``curves`` maps a label to
+    ``(x, y)`` arrays (e.g. FMR and FNMR); vertical lines at ``marks`` on the x axis."""
+    fig, ax = _figure(6.5, 4.8)
+    shown = 0
+    for label, (xs, ys) in curves.items():
+        x = np.asarray(xs, dtype=np.float64)
+        y = np.asarray(ys, dtype=np.float64)
+        keep = (x > 0) & (y > 0)
+        if keep.any():
+            ax.plot(x[keep], y[keep], label=label, linewidth=1.4)
+            shown += 1
+    for m in marks:
+        ax.axvline(m, color="grey", linestyle=":", linewidth=1)
+    if shown == 0:
+        ax.text(0.5, 0.5, "no point with both rates > 0", ha="center", transform=ax.transAxes)
+    else:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    return _save(fig, path)
+
+
+def grouped_rates_plot(
+    groups: Sequence[str],
+    series: Mapping[str, tuple[ArrayLike, ArrayLike, ArrayLike]],
+    path: Path,
+    *,
+    title: str,
+    ylabel: str,
+    reference: float | None = None,
+) -> Path:
+    """Per-group rates of several models side by side: ``series`` maps a model label to
+    ``(estimates, lows, highs)``, each ``(len(groups),)`` (NaN: not measured). Bars on a
+    log axis with 95% interval whiskers; a zero rate is drawn at a floor and marked."""
+    fig, ax = _figure(max(6.0, 1.5 + 1.2 * len(groups)), 4.5)
+    n = max(len(series), 1)
+    width = 0.8 / n
+    x = np.arange(len(groups), dtype=np.float64)
+    values = [np.asarray(v[0], dtype=np.float64) for v in series.values()]
+    positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values] or [np.zeros(0)])
+    floor = max(float(positive.min()) / 10 if positive.size else 1e-6, 1e-8)
+    for i, (label, (est, low, high)) in enumerate(series.items()):
+        e = np.asarray(est, dtype=np.float64)
+        lo = np.asarray(low, dtype=np.float64)
+        hi = np.asarray(high, dtype=np.float64)
+        shown = np.where(np.isfinite(e), np.maximum(e, floor), np.nan)
+        err = np.vstack(
+            [
+                np.clip(shown - np.maximum(lo, floor), 0, None),
+                np.clip(np.maximum(hi, floor) - shown, 0, None),
+            ]
+        )
+        pos = x - 0.4 + width * (i + 0.5)
+        ax.bar(pos, shown - floor, width=width, bottom=floor, label=label)
+        ax.errorbar(pos, shown, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=2)
+    if reference is not None:
+        ax.axhline(reference, color="grey", linestyle="--", linewidth=1, label="target")
+    ax.set_xticks(x, list(groups), rotation=15)
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", axis="y", alpha=0.3)
+    return _save(fig, path)

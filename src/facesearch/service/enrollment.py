@@ -217,6 +217,8 @@ class Enrollment:
                 model_id=analyzed.model_id,
                 embedding=f.embedding,
                 thumbnail=f.thumbnail,
+                crop=None if f.crop is None else f.crop.jpeg,
+                crop_box=None if f.crop is None else f.crop.box,
             )
             for f in accepted
         ]

@@ -97,7 +97,9 @@ class FaceSearch:
         self.store = Store(settings.resolved_database_url)
         self.pipeline = pipeline if pipeline is not None else FacePipeline(settings)
         self.model_id = self.pipeline.model_id
-        self.leads = LeadScorer.for_model(self.model_id, settings.search)
+        self.leads = LeadScorer.for_model(
+            self.model_id, settings.search, calibration_dir=settings.calibration_dir
+        )
         configure_backend(settings.index.backend, threads=settings.index.threads)
         self.index: IndexSync = (
             SharedIndexSync.from_settings(

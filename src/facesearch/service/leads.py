@@ -10,6 +10,9 @@ size, and the chance that such a search turns up anyone else that high (FPIR).
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from facesearch.calibration import (
     Calibration,
@@ -23,16 +26,60 @@ logger = logging.getLogger(__name__)
 
 
 class LeadScorer:
-    """Calibrated thresholds and per-candidate estimates for one embedding model."""
+    """Calibrated thresholds and per-candidate estimates for one embedding model.
 
-    def __init__(self, calibration: Calibration, settings: SearchSettings) -> None:
-        self.calibration = calibration
+    ``calibration``: the table, or a function that loads it on first use. Built with
+    :meth:`for_model`, a model without a table still starts (enrollment needs no
+    threshold); every threshold or estimate asked of it then raises
+    :class:`CalibrationError` saying how to make one, so a search or verify is refused
+    rather than scored with another model's numbers.
+    """
+
+    def __init__(
+        self, calibration: Calibration | Callable[[], Calibration], settings: SearchSettings
+    ) -> None:
+        self._table: Calibration | None = None
+        self._load: Callable[[], Calibration] | None = None
+        if isinstance(calibration, Calibration):
+            self._table = calibration
+        else:
+            self._load = calibration
+        self._lock = threading.Lock()
         self._settings = settings
-        self.verify_threshold = self._threshold(settings.verify_target_fmr)
 
     @classmethod
-    def for_model(cls, model_id: str, settings: SearchSettings) -> LeadScorer:
-        return cls(load_calibration(model_id, settings.calibration_path), settings)
+    def for_model(
+        cls, model_id: str, settings: SearchSettings, *, calibration_dir: Path | None = None
+    ) -> LeadScorer:
+        """The scorer of ``model_id``; its table (``settings.calibration_path``, else
+        ``calibration_dir/<model_id>.json``, else the shipped one) loads on first use."""
+        return cls(
+            lambda: load_calibration(
+                model_id, settings.calibration_path, calibration_dir=calibration_dir
+            ),
+            settings,
+        )
+
+    @property
+    def calibration(self) -> Calibration:
+        """The table (loaded on first use; :class:`CalibrationError` when there is none)."""
+        if self._table is None:
+            with self._lock:
+                if self._table is None and self._load is not None:
+                    self._table = self._load()
+        if self._table is None:  # pragma: no cover - one of the two is always set
+            raise CalibrationError("no calibration table")
+        return self._table
+
+    def require(self) -> None:
+        """Raise :class:`CalibrationError` (saying how to make one) unless the table is
+        there: called before a search or verify does any work."""
+        self.calibration  # noqa: B018 (loads it)
+
+    @property
+    def verify_threshold(self) -> float:
+        """Similarity at ``verify_target_fmr``."""
+        return self._threshold(self._settings.verify_target_fmr)
 
     def _threshold(self, target_fmr: float) -> float:
         """Similarity for ``target_fmr``; targets below what the table measures are held at

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from facesearch.alignment import align_faces
+from facesearch.alignment import DLIB_CHIP, align_faces
 from facesearch.detection import FaceDetector, create_detector
+from facesearch.detection.base import require_keypoints
 from facesearch.embedding import FaceEmbedder, create_embedder
 from facesearch.errors import FaceSearchError
 from facesearch.imaging import DecodedImage, crop_with_margin, decode_image, make_thumbnail
+from facesearch.imaging.crops import LooseCrop, loose_crop
 from facesearch.quality import assess
 from facesearch.settings import Settings
 from facesearch.types import Detection, FaceQuality, FloatArray
@@ -31,12 +33,14 @@ THUMBNAIL_SIDE = 160
 
 @dataclass(frozen=True, slots=True)
 class AnalyzedFace:
-    """One face: where it is, how good it is, its embedding ``(dim,)`` float32 and thumbnail."""
+    """One face: where it is, how good it is, its embedding ``(dim,)`` float32, thumbnail,
+    and the loose crop kept so that another model can re-embed it."""
 
     detection: Detection
     quality: FaceQuality
     embedding: FloatArray
     thumbnail: bytes
+    crop: LooseCrop | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,13 @@ class FacePipeline:
                 ),
                 max_pixels=settings.detection.fallback_max_pixels,
             )
+        require_keypoints(
+            self.embedder.chip,
+            [
+                (self.detector, "FACESEARCH_DETECTION__DETECTOR"),
+                (self.fallback_detector, "FACESEARCH_DETECTION__FALLBACK_DETECTOR"),
+            ],
+        )
 
     @property
     def model_id(self) -> str:
@@ -143,7 +154,7 @@ class FacePipeline:
             detections = self._detect(image.pixels)
             faces: tuple[LocatedFace, ...] = ()
             if detections:
-                chips = align_faces(image.pixels, detections, self.embedder.chip)
+                chips = align_faces(image.pixels, detections, DLIB_CHIP)
                 faces = tuple(
                     LocatedFace(detection=d, quality=assess(d.landmarks, chip))
                     for d, chip in zip(detections, chips, strict=True)
@@ -213,6 +224,8 @@ class FacePipeline:
                 out.append([])
                 continue
             chips = next(chip_iter)
+            if self.embedder.chip != DLIB_CHIP:  # quality is measured on dlib's chip always
+                chips = align_faces(pixels, detections, DLIB_CHIP)
             faces = []
             for detection, chip in zip(detections, chips, strict=True):
                 faces.append(
@@ -224,6 +237,7 @@ class FacePipeline:
                             crop_with_margin(pixels, detection.box, margin=0.3),
                             max_side=THUMBNAIL_SIDE,
                         ),
+                        crop=loose_crop(pixels, detection.box),
                     )
                 )
             out.append(faces)

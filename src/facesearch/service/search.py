@@ -122,6 +122,7 @@ class Searcher:
     ) -> SearchResult:
         """See :meth:`search`; the names of the galleries searched are appended to
         ``searched`` once the index is about to be searched."""
+        self._leads.require()  # no calibration table for this model: refused, audited
         k = self._check_k(k)
         analyzed = self._pipeline.analyze(data)
         probe_faces = self._probe_faces(analyzed, all_faces=all_faces, face=face_index)
@@ -233,6 +234,7 @@ class Searcher:
         sha_a, sha_b = sha256_hex(data_a), sha256_hex(data_b)
         self._accountability.justify(context, "verify", sha_a)
         try:
+            self._leads.require()  # no calibration table for this model: refused, audited
             face_a = self._largest(self._pipeline.analyze(data_a), "first")
             face_b = self._largest(self._pipeline.analyze(data_b), "second")
         except Exception as err:

@@ -84,8 +84,14 @@ class Suppression:
 
     @cached_property
     def calibration(self) -> Calibration:
-        """The model's calibration table (``search.calibration_path`` or the shipped one)."""
-        return load_calibration(self._model_id, self._settings.search.calibration_path)
+        """The model's calibration table (``search.calibration_path``, else the model's own
+        in ``data_dir/calibration``, else the shipped one); raises ``CalibrationError``
+        when the model has none."""
+        return load_calibration(
+            self._model_id,
+            self._settings.search.calibration_path,
+            calibration_dir=self._settings.calibration_dir,
+        )
 
     def threshold_for(self, target_fmr: float) -> float:
         """Cosine similarity of ``target_fmr`` for this model (its calibration table)."""

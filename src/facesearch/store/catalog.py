@@ -352,6 +352,8 @@ class CatalogRepository:
                     embedding=blob,
                     embedding_dim=dim,
                     thumbnail=bytes(face.thumbnail),
+                    crop=None if face.crop is None else bytes(face.crop),
+                    crop_box=None if face.crop_box is None else list(face.crop_box.as_tuple()),
                 )
                 for face, (blob, dim) in zip(faces, embeddings, strict=True)
             ]

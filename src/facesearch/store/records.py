@@ -43,7 +43,9 @@ class NewFace:
     """A face that passed the quality gate.
 
     ``embedding``: ``(d,)`` float32 (stored as little-endian float32 bytes);
-    ``thumbnail``: JPEG bytes; ``model_id``: the embedder that made ``embedding``.
+    ``thumbnail``: JPEG bytes; ``model_id``: the embedder that made ``embedding``;
+    ``crop``: the loose crop any model can re-embed from (JPEG bytes) and ``crop_box`` the
+    face's box in it (:mod:`facesearch.imaging.crops`; ``None``: none kept).
     """
 
     box: BoundingBox
@@ -54,6 +56,8 @@ class NewFace:
     model_id: str
     embedding: NDArray[np.float32]
     thumbnail: bytes
+    crop: bytes | None = None
+    crop_box: BoundingBox | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,11 +32,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 
 from facesearch.errors import StoreError
 from facesearch.store.accounts import AccountRepository
 from facesearch.store.audit import AuditRepository
 from facesearch.store.catalog import CatalogRepository
+from facesearch.store.crops import FaceCrops
 from facesearch.store.database import AnchorReader, AuditCommitted, Database
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.groups import GroupRepository
@@ -95,6 +97,8 @@ class Store:
         # the watermarks of shared vector indexes: conditional single-row updates in
         # their own short transactions (store/index_state.py), so it takes the engine
         self.index_watermarks = IndexStateRepository(database.engine)
+        # the kept face crops, read in batches for re-embedding (written by catalog.add_image)
+        self.crops = FaceCrops(sessionmaker(database.engine))
 
     @property
     def engine(self) -> Engine:

@@ -38,7 +38,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -194,6 +194,11 @@ class Face(Base):
     embedding_dim: Mapped[int] = mapped_column(Integer, nullable=False)
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = _created_at()
+    # the loose crop any model re-embeds from (facesearch.imaging.crops): JPEG bytes and the
+    # face's box in it (x1, y1, x2, y2); NULL for faces enrolled before migration 0009.
+    # Deferred: loaded only when asked for. Deleted with the row (erasure, retention).
+    crop: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    crop_box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
 
 
 class FaceRejection(Base):
