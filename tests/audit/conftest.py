@@ -14,6 +14,8 @@ from sqlalchemy.pool import NullPool
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.store import AuditResult, Store
 
+from ..conftest import skip_or_fail
+
 DATABASE_URL_VAR = "FACESEARCH_TEST_DATABASE_URL"
 
 
@@ -42,7 +44,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
         return
     url = os.environ.get(DATABASE_URL_VAR)
     if not url:
-        pytest.skip(f"PostgreSQL audit tests need {DATABASE_URL_VAR}")
+        skip_or_fail(f"PostgreSQL audit tests need {DATABASE_URL_VAR}")
     schema = f"t_{uuid.uuid4().hex}"
     admin = create_engine(url, poolclass=NullPool)
     with admin.begin() as conn:

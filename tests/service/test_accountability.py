@@ -19,6 +19,8 @@ from facesearch.store import Store
 from ..disclosure import audit_texts, disclosed
 from .helpers import CURATOR, INVESTIGATION
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def gallery(engine: FaceSearch, test_images: dict[str, list[Path]]) -> FaceSearch:
@@ -74,16 +76,30 @@ def test_a_search_is_audited_with_what_it_returned(
     assert gallery.audit.verify().ok
 
 
+def _refuse_audit_inserts(store: Store) -> None:
+    """A trigger that fails every insert into the audit log, as a full disk would, in the
+    store's dialect (SQLite's ``RAISE(ABORT)``, PostgreSQL's PL/pgSQL ``RAISE EXCEPTION``)."""
+    if store.engine.dialect.name == "postgresql":
+        statements = (
+            "CREATE FUNCTION no_audit() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$",
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events "
+            "FOR EACH ROW EXECUTE FUNCTION no_audit()",
+        )
+    else:
+        statements = (
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events "
+            "BEGIN SELECT RAISE(ABORT, 'audit disk full'); END",
+        )
+    with store.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
 def test_a_search_whose_audit_event_cannot_be_written_fails(
     gallery: FaceSearch, test_images: dict[str, list[Path]]
 ) -> None:
-    with gallery.store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events "
-                "BEGIN SELECT RAISE(ABORT, 'audit disk full'); END"
-            )
-        )
+    _refuse_audit_inserts(gallery.store)
     probe = test_images["Colin_Powell"][1].read_bytes()
     with pytest.raises(StoreError):
         gallery.search(probe, threshold=-1.0, context=INVESTIGATION)
@@ -174,8 +190,7 @@ def test_probes_are_kept_only_when_the_setting_says_so(
                 assert (settings.probe_dir / sha).read_bytes() == probe
 
 
-def test_accountability_is_built_from_the_audit_log_and_settings_alone(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", workers=1)
+def test_accountability_is_built_from_the_audit_log_and_settings_alone(settings: Settings) -> None:
     store = Store(settings.resolved_database_url)
     try:
         accountability = Accountability(

@@ -23,6 +23,8 @@ from facesearch.service import FaceSearch
 
 from .helpers import CURATOR, INVESTIGATION, row_counts
 
+pytestmark = pytest.mark.both_databases
+
 
 def _face(test_images: dict[str, list[Path]]) -> Image.Image:
     return Image.open(test_images["Colin_Powell"][0]).convert("RGB")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
 from facesearch.service.catalog import Catalog
 from facesearch.settings import Settings
@@ -10,9 +10,11 @@ from facesearch.settings import Settings
 from .helpers import CURATOR
 from .parts import add_face, collaborators, unit_vector
 
+pytestmark = pytest.mark.both_databases
 
-def test_catalog_is_built_from_its_dependencies_alone(tmp_path: Path) -> None:
-    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+
+def test_catalog_is_built_from_its_dependencies_alone(settings: Settings) -> None:
+    deps = collaborators(settings)
     try:
         catalog = Catalog(
             catalog=deps.store.catalog,

@@ -13,6 +13,8 @@ from facesearch.settings import QualitySettings, Settings
 
 from .helpers import CURATOR, INVESTIGATION, row_counts
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def enrolled(engine: FaceSearch, test_images: dict[str, list[Path]]) -> FaceSearch:
@@ -199,11 +201,9 @@ def test_deletes_reach_store_and_index(
 
 
 def test_quality_gate_records_rejections(
-    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+    settings: Settings, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
 ) -> None:
-    strict = Settings(
-        data_dir=tmp_path / "strict", workers=1, quality=QualitySettings(min_interocular_px=500)
-    )
+    strict = settings.model_copy(update={"quality": QualitySettings(min_interocular_px=500)})
     with FaceSearch(strict, pipeline=real_pipeline) as fs:
         fs.create_gallery("g", legal_basis="test", context=CURATOR)
         result = fs.enroll(

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from facesearch.service.pipeline import FacePipeline
 from facesearch.settings import Settings
 
 from .helpers import CURATOR
 from .parts import collaborators, enrollment_of
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_enrollment_is_built_from_its_dependencies_alone(
-    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+    settings: Settings, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", workers=1)
     deps = collaborators(settings, model_id=real_pipeline.model_id, dim=real_pipeline.embedder.dim)
     try:
         enrollment = enrollment_of(deps, real_pipeline)

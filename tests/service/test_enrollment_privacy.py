@@ -20,6 +20,8 @@ from facesearch.settings import Settings
 from ..disclosure import audit_texts, disclosed
 from .helpers import CURATOR, INVESTIGATION, row_counts
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 
 

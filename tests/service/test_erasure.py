@@ -13,6 +13,8 @@ from facesearch.store import AuditFilter, NewFace, NewImage
 
 from .helpers import CURATOR, INVESTIGATION, row_counts
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 
 

@@ -17,6 +17,8 @@ from ..disclosure import audit_texts, disclosed
 from .helpers import CURATOR, INVESTIGATION
 from .parts import collaborators
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 
 
@@ -130,8 +132,8 @@ def test_a_group_grant_bounds_members_searches(fs: FaceSearch, test_images: Imag
     assert _search_galleries(fs, probe, "ivy") == {"a"}
 
 
-def test_grants_are_built_from_their_dependencies_alone(tmp_path: Path) -> None:
-    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+def test_grants_are_built_from_their_dependencies_alone(settings: Settings) -> None:
+    deps = collaborators(settings)
     try:
         grants = Grants(
             groups=deps.store.groups, audit=deps.audit, accountability=deps.accountability

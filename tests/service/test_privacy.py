@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from facesearch.service.pipeline import FacePipeline
 from facesearch.service.privacy import Privacy
 from facesearch.service.suppression import Suppression
@@ -12,11 +14,12 @@ from facesearch.settings import Settings
 from .helpers import CURATOR
 from .parts import collaborators, enrollment_of
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_privacy_is_built_from_its_dependencies_alone(
-    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+    settings: Settings, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", workers=1)
     deps = collaborators(settings, model_id=real_pipeline.model_id, dim=real_pipeline.embedder.dim)
     try:
         privacy = Privacy(

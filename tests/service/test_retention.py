@@ -18,6 +18,8 @@ from facesearch.store import AuditFilter
 from .helpers import CURATOR, INVESTIGATION
 from .parts import add_face, collaborators, unit_vector
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -141,8 +143,8 @@ def test_grants_bound_a_search_and_the_event_names_the_galleries(
     assert {fs.get_face(i).gallery_name for i in _search_ids(fs, probe)} == {"a", "b", "c"}
 
 
-def test_retention_is_built_from_its_dependencies_alone(tmp_path: Path) -> None:
-    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+def test_retention_is_built_from_its_dependencies_alone(settings: Settings) -> None:
+    deps = collaborators(settings)
     now = [datetime.now(UTC)]
     try:
         retention = Retention(

@@ -24,6 +24,8 @@ from facesearch.store import AuditFilter, AuditResult
 from .helpers import CURATOR, INVESTIGATION
 from .parts import add_face, collaborators, unit_vector
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 ANN = AuditContext(actor="ann", client_address="127.0.0.1")
 BOB = AuditContext(actor="bob", client_address="127.0.0.1")
@@ -198,8 +200,8 @@ def test_notes_with_identifiers_and_non_candidates_are_refused(
     assert engine.lead_state(seq, face, ANN_SEES).n_judgements == 0
 
 
-def test_reviews_are_built_from_their_dependencies_alone(tmp_path: Path) -> None:
-    deps = collaborators(Settings(data_dir=tmp_path / "data", workers=1))
+def test_reviews_are_built_from_their_dependencies_alone(settings: Settings) -> None:
+    deps = collaborators(settings)
     try:
         reviews = Reviews(
             reviews=deps.store.reviews,

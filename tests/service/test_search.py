@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from facesearch.service.leads import LeadScorer
 from facesearch.service.pipeline import FacePipeline
 from facesearch.service.search import Searcher
@@ -14,11 +16,12 @@ from facesearch.store import NewFace, NewImage
 from .helpers import INVESTIGATION
 from .parts import collaborators
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_searcher_is_built_from_its_dependencies_alone(
-    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+    settings: Settings, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", workers=1)
     model_id, dim = real_pipeline.model_id, real_pipeline.embedder.dim
     deps = collaborators(settings, model_id=model_id, dim=dim)
     try:

@@ -11,6 +11,8 @@ from facesearch.service import FaceSearch
 
 from .helpers import CURATOR, INVESTIGATION
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 
 

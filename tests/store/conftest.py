@@ -2,7 +2,8 @@
 
 PostgreSQL runs when ``FACESEARCH_TEST_DATABASE_URL`` names a database (e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``); each test gets a fresh schema
-``t_<uuid>`` (the connections' ``search_path``), dropped with CASCADE afterwards.
+``t_<uuid>`` (the connections' ``search_path``), dropped with CASCADE afterwards. Without
+that variable the PostgreSQL cases skip with a reason, and fail in CI (``skip_or_fail``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from facesearch.store import NewFace, NewImage, NewRejection, Store
 from facesearch.store.database import Database as StoreDatabase
 from facesearch.store.engine import configure_engine, make_engine
 from facesearch.types import BoundingBox, FaceQuality, Landmarks5
+
+from ..conftest import skip_or_fail
 
 DATABASE_URL_VAR = "FACESEARCH_TEST_DATABASE_URL"
 TABLES = ("galleries", "subjects", "images", "faces", "face_rejections", "face_deletions")
@@ -79,7 +82,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         return
     url = os.environ.get(DATABASE_URL_VAR)
     if not url:
-        pytest.skip(f"PostgreSQL store tests need {DATABASE_URL_VAR} (a postgresql+psycopg URL)")
+        skip_or_fail(f"PostgreSQL store tests need {DATABASE_URL_VAR} (a postgresql+psycopg URL)")
     schema = f"t_{uuid.uuid4().hex}"
     admin = create_engine(url, poolclass=NullPool)
     with admin.begin() as conn:
