@@ -251,9 +251,8 @@ def test_missing_or_corrupt_index_is_rebuilt(
 
 
 def test_index_behind_the_store_catches_up(
-    tmp_path: Path, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
+    settings: Settings, real_pipeline: FacePipeline, test_images: dict[str, list[Path]]
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "d", workers=1)
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
         fs.create_gallery("g", legal_basis="test", context=CURATOR)
         fs.enroll(test_images["Colin_Powell"][0].read_bytes(), gallery="g", context=CURATOR)
