@@ -22,6 +22,8 @@ from facesearch.types import BoundingBox
 from ..onnx_models import arcface_settings
 from .helpers import CURATOR
 
+pytestmark = pytest.mark.both_databases
+
 Images = dict[str, list[Path]]
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
