@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -208,6 +210,10 @@ def run_one(
     }
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lfw-embeddings", type=Path, nargs="+", required=True)
@@ -249,8 +255,12 @@ def main() -> None:
 
     server = None
     uri, pid = args.uri, args.pid
+    # a SIGTERM (``timeout``, a closed session) must still stop the server this run
+    # started and remove its folder: Python's default SIGTERM skips ``finally``
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    base = Path(tempfile.mkdtemp(prefix="milvus-bench-"))
     if uri is None:
-        server = start_local_milvus(Path(tempfile.mkdtemp(prefix="milvus-bench-")))
+        server = start_local_milvus(base)
         uri, pid = server.uri, server.pid
         print(f"milvus server pid {pid} on {uri}, started in {server.startup_s:.1f} s")
     rows = []
@@ -263,6 +273,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(base, ignore_errors=True)
     header = (
         "| index | insert/s | build s | MB RSS | B/face | p50 raw | p95 raw | p50 strong | "
         "p50 rescored | p95 rescored | recall@10 raw | recall@10 rescored |"
