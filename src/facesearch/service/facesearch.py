@@ -15,7 +15,9 @@ Parts (each a class whose constructor takes what it uses; none imports this modu
 * :class:`~facesearch.service.privacy.Privacy`: erasure requests;
 * :class:`~facesearch.service.retention.Retention`: retention periods and purges;
 * :class:`~facesearch.service.grants.Grants`: gallery grants and user groups;
-* :class:`~facesearch.service.reviews.Reviews`: review of leads.
+* :class:`~facesearch.service.reviews.Reviews`: review of leads;
+* :class:`~facesearch.service.migrate.ModelMigration`: re-embedding faces and
+  suppressions under another model, dropping an old model's faces.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from facesearch.service.folder import FolderEnrollment
 from facesearch.service.grants import Grants
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.leads import LeadScorer
+from facesearch.service.migrate import DEFAULT_BATCH, MigrationReport, ModelMigration
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.privacy import ErasureConfirmation, ErasureView, Privacy
 from facesearch.service.results import EnrollResult, EnrollSummary, SearchResult, VerifyResult
@@ -178,6 +181,12 @@ class FaceSearch:
             audit=self.audit,
             accountability=self.accountability,
         )
+        self.models = ModelMigration(
+            store=self.store,
+            source=self.model_id,
+            audit=self.audit,
+            accountability=self.accountability,
+        )
         self._write_lock = write_lock
         self.reconcile_report: ReconcileReport = self.index.open()
         logger.info(
@@ -215,6 +224,32 @@ class FaceSearch:
         """Rebuild the index from the store; ``progress(done, total)`` after each batch."""
         with self._write_lock:
             return self.index.rebuild(progress)
+
+    # --- models (ModelMigration) --------------------------------------------------------
+    def migrate_model(
+        self,
+        target: FacePipeline,
+        *,
+        context: AuditContext,
+        gallery: str | None = None,
+        batch: int = DEFAULT_BATCH,
+        allow_unfollowed: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> MigrationReport:
+        """Re-embed this engine's (active) model's suppressions and faces under ``target``'s
+        model (:meth:`ModelMigration.run`)."""
+        return self.models.run(
+            target,
+            context=context,
+            gallery=gallery,
+            batch=batch,
+            allow_unfollowed=allow_unfollowed,
+            progress=progress,
+        )
+
+    def drop_model(self, model_id: str, *, context: AuditContext) -> list[int]:
+        """Delete another model's face rows (:meth:`ModelMigration.drop`)."""
+        return self.models.drop(model_id, context=context)
 
     # --- catalog (Catalog) -----------------------------------------------------
     def create_gallery(
