@@ -102,6 +102,8 @@ def test_an_erased_person_stays_erased_under_the_next_model(
         assert (report.faces, report.without_crop, report.already) == (7, 0, 0)
         assert report.migrated == 7 and report.not_found == ()
         assert report.suppressions == 2 and report.unfollowed_references == ()
+        assert report.index == "rebuilt"  # the new model's own index, beside dlib's
+        assert (data / "index" / EDGE).is_dir() and len(fs.index) == 7  # dlib's: unchanged
         dlib_ids = [r[0] for r in _rows(fs, DLIB)]
         edge = _rows(fs, EDGE)
         assert sorted(r[1] for r in edge) == dlib_ids and all(r[2] for r in edge)
@@ -115,6 +117,7 @@ def test_an_erased_person_stays_erased_under_the_next_model(
 
         again = fs.migrate_model(edge_pipeline, context=CURATOR)  # resumable: nothing left
         assert (again.migrated, again.already, again.suppressions) == (0, 7, 0)
+        assert again.index == "loaded"
         assert len(_rows(fs, EDGE)) == 7
         with pytest.raises(InvalidInput, match="already the active model"):
             fs.migrate_model(fs.pipeline, context=CURATOR)
@@ -122,14 +125,15 @@ def test_an_erased_person_stays_erased_under_the_next_model(
     edge_settings = arcface_settings(models_dir, data, "edgeface-xs")
     listed = {m.model_id: m for m in model_inventory(edge_settings)}
     assert listed[EDGE].active and listed[EDGE].faces == 7
-    assert listed[EDGE].calibration == "missing"
+    assert listed[EDGE].calibration == "missing" and listed[EDGE].index
     assert listed[DLIB].faces == 7 and not listed[DLIB].active
 
     # the operator calibrates the new model and switches the settings to it
     edge_settings.calibration_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(TABLE, edge_settings.calibration_dir / TABLE.name)
     with FaceSearch(edge_settings) as fs:
-        assert fs.model_id == EDGE and len(fs.index) == 7  # its own index, built beside
+        assert fs.model_id == EDGE and len(fs.index) == 7
+        assert fs.reconcile_report.action == "loaded"  # built by the migration
         with pytest.raises(Suppressed):
             fs.enroll(colin[0].read_bytes(), gallery="g", context=CURATOR)
         for photo in colin:

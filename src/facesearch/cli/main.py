@@ -200,7 +200,8 @@ def models_migrate(
         return
     output.info(
         f"{report.source} -> {report.target}: {report.migrated} face(s) re-embedded now, "
-        f"{report.already} earlier, {report.suppressions} suppression(s) carried over"
+        f"{report.already} earlier, {report.suppressions} suppression(s) carried over; "
+        f"its index: {report.index}"
     )
     if report.without_crop:
         output.info(

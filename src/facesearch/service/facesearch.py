@@ -22,6 +22,7 @@ Parts (each a class whose constructor takes what it uses; none imports this modu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -104,13 +105,7 @@ class FaceSearch:
             self.model_id, settings.search, calibration_dir=settings.calibration_dir
         )
         configure_backend(settings.index.backend, threads=settings.index.threads)
-        self.index: IndexSync = (
-            SharedIndexSync.from_settings(
-                self.store, settings.index, model_id=self.model_id, dim=self.pipeline.embedder.dim
-            )
-            if is_shared(settings.index.backend)
-            else _local_index(self.store, settings, self.model_id, self.pipeline.embedder.dim)
-        )
+        self.index: IndexSync = self._index_of(self.model_id, self.pipeline.embedder.dim)
         write_lock = threading.Lock()
         self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
         self.accounts = Accounts(self.store, self.audit, settings.auth)
@@ -237,8 +232,10 @@ class FaceSearch:
         progress: Callable[[int, int], None] | None = None,
     ) -> MigrationReport:
         """Re-embed this engine's (active) model's suppressions and faces under ``target``'s
-        model (:meth:`ModelMigration.run`)."""
-        return self.models.run(
+        model (:meth:`ModelMigration.run`), then build or catch up that model's own index
+        beside this one (saved in its folder, or its shared collection), so that an engine
+        switched to it opens ready. This engine keeps searching its own model."""
+        report = self.models.run(
             target,
             context=context,
             gallery=gallery,
@@ -246,6 +243,20 @@ class FaceSearch:
             allow_unfollowed=allow_unfollowed,
             progress=progress,
         )
+        index = self._index_of(target.model_id, target.embedder.dim)
+        try:
+            opened = index.open()
+        finally:
+            index.close()
+        return dataclasses.replace(report, index=opened.action)
+
+    def _index_of(self, model_id: str, dim: int) -> IndexSync:
+        """An index of ``model_id`` on this engine's store and index settings."""
+        if is_shared(self.settings.index.backend):
+            return SharedIndexSync.from_settings(
+                self.store, self.settings.index, model_id=model_id, dim=dim
+            )
+        return _local_index(self.store, self.settings, model_id, dim)
 
     def drop_model(self, model_id: str, *, context: AuditContext) -> list[int]:
         """Delete another model's face rows (:meth:`ModelMigration.drop`)."""

@@ -51,7 +51,9 @@ class MigrationReport:
     them); ``already``: re-embedded by an earlier run; ``migrated``: by this run;
     ``not_found``: the target's detector found no face at the stored box in the crop;
     ``suppressions``: suppressions carried over; ``unfollowed_references``: request
-    references of suppressions that could not follow (only with ``allow_unfollowed``)."""
+    references of suppressions that could not follow (only with ``allow_unfollowed``);
+    ``index``: what the target model's index did when the run ended (``rebuilt``,
+    ``caught-up``, ``loaded``; empty when the caller built none)."""
 
     source: str
     target: str
@@ -64,6 +66,7 @@ class MigrationReport:
     not_found: tuple[int, ...]
     suppressions: int
     unfollowed_references: tuple[str, ...]
+    index: str = ""
 
 
 def _references(crops: Sequence[SuppressionCrop]) -> list[str]:
