@@ -70,9 +70,13 @@ def _suppressions(fs: FaceSearch) -> list[tuple[str, str, bool, int | None]]:
         ]
 
 
+def edge_pipeline_settings(models_dir: Path, tmp_path: Path) -> Settings:
+    return arcface_settings(models_dir, tmp_path / "data", "edgeface-xs")
+
+
 @pytest.fixture
 def edge_pipeline(models_dir: Path, tmp_path: Path) -> FacePipeline:
-    return FacePipeline(arcface_settings(models_dir, tmp_path / "data", "edgeface-xs"))
+    return FacePipeline(edge_pipeline_settings(models_dir, tmp_path))
 
 
 def test_an_erased_person_stays_erased_under_the_next_model(
@@ -126,6 +130,7 @@ def test_an_erased_person_stays_erased_under_the_next_model(
     listed = {m.model_id: m for m in model_inventory(edge_settings)}
     assert listed[EDGE].active and listed[EDGE].faces == 7
     assert listed[EDGE].calibration == "missing" and listed[EDGE].index
+    assert listed[EDGE].unsuppressed_erasures == 0  # the erasure followed
     assert listed[DLIB].faces == 7 and not listed[DLIB].active
 
     # the operator calibrates the new model and switches the settings to it
@@ -211,6 +216,8 @@ def test_a_suppression_without_a_crop_stops_the_move(
         report = fs.migrate_model(edge_pipeline, context=CURATOR, allow_unfollowed=True)
         assert report.migrated == 1 and report.suppressions == 0
         assert report.unfollowed_references == ("ER-9",)
+    edge = {m.model_id: m for m in model_inventory(edge_pipeline_settings(models_dir, tmp_path))}
+    assert edge[EDGE].unsuppressed_erasures == 1  # shown, and warned about at start-up
 
 
 def test_dropping_the_old_model_keeps_the_new_rows(

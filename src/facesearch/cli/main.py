@@ -108,7 +108,8 @@ def models_prepare(json_out: Json = False) -> None:
 @models_app.command("list")
 def models_list(json_out: Json = False) -> None:
     """The configured (active) model and every model with faces or a calibration table in
-    the data folder: faces, faces that can be re-embedded (a kept crop), calibration, index."""
+    the data folder: faces, faces that can be re-embedded (a kept crop), calibration, index,
+    and erasures its suppression list lacks (suppressed under another model only)."""
     from facesearch.service.models import model_inventory
 
     rows = model_inventory(_settings())
@@ -117,7 +118,15 @@ def models_list(json_out: Json = False) -> None:
         return
     output.print_table(
         "Models",
-        ["model id", "active", "faces", "re-embeddable", "calibration", "index"],
+        [
+            "model id",
+            "active",
+            "faces",
+            "re-embeddable",
+            "calibration",
+            "index",
+            "erasures not suppressed",
+        ],
         [
             [
                 r.model_id,
@@ -126,6 +135,7 @@ def models_list(json_out: Json = False) -> None:
                 r.with_crop,
                 r.calibration,
                 "yes" if r.index else "no",
+                r.unsuppressed_erasures,
             ]
             for r in rows
         ],

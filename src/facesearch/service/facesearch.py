@@ -183,6 +183,7 @@ class FaceSearch:
             accountability=self.accountability,
         )
         self._write_lock = write_lock
+        self._warn_unsuppressed()
         self.reconcile_report: ReconcileReport = self.index.open()
         logger.info(
             "index %s: %s (%s)",
@@ -190,6 +191,23 @@ class FaceSearch:
             self.reconcile_report.action,
             self.reconcile_report.reason,
         )
+
+    def _warn_unsuppressed(self) -> None:
+        """Log a warning when erasures suppressed under another model have no suppression
+        entry under this one (a switch made without ``models migrate`` carrying them)."""
+        suppressed = self.store.privacy.suppressed_requests()
+        missing = frozenset().union(*suppressed.values()) - suppressed.get(
+            self.model_id, frozenset()
+        )
+        if missing:
+            logger.warning(
+                "%d erasure request(s) are suppressed under another model but not under "
+                "%s (ids %s): with that model configured, run `facesearch models migrate "
+                "--to` this one",
+                len(missing),
+                self.model_id,
+                sorted(missing)[:20],
+            )
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:

@@ -301,6 +301,17 @@ class PrivacyRepository:
             return np.zeros((0, 0), dtype=np.float32)
         return _rows.decode_embeddings(model_id, rows)[1]
 
+    def suppressed_requests(self) -> dict[str, frozenset[int]]:
+        """Per model id, the erasure requests it has suppression entries for: a request
+        missing under a model is a person that model does not keep out (see
+        ``facesearch models migrate``)."""
+        with self._db.transaction("suppressed_requests") as s:
+            rows = s.execute(select(Suppression.model_id, Suppression.request_id).distinct()).all()
+        out: dict[str, set[int]] = {}
+        for model_id, request_id in rows:
+            out.setdefault(str(model_id), set()).add(int(request_id))
+        return {m: frozenset(r) for m, r in out.items()}
+
     def list_suppressions(self) -> list[SuppressionRecord]:
         """Every suppressed embedding's provenance (not the vector), by id."""
         with self._db.transaction("list_suppressions") as s:
