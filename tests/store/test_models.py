@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
+from facesearch.errors import Conflict
 from facesearch.store.database import Database
 from facesearch.store.models import ModelRowsRepository
 
@@ -64,8 +66,12 @@ def test_linked_rows_are_deleted_together_and_logged_per_model(store: Any, make:
 def test_drop_model_keeps_the_rows_made_from_it(store: Any, make: Any) -> None:
     g = store.catalog.create_gallery("g", legal_basis="t")
     a = store.catalog.add_image(g.id, make.image(), [make.face(), make.face()], [])
+    b = store.catalog.add_image(g.id, make.image(), [make.face()], [])
     nxt = store.models.add_reembedded(NEXT, _vectors(list(a.face_ids)))
-    assert store.models.drop_model(MODEL) == list(a.face_ids)
+    with pytest.raises(Conflict, match="1 face"):  # b's face would be lost entirely
+        store.models.drop_model(MODEL, keep=NEXT)
+    assert store.catalog.delete_image(b.image_id) == list(b.face_ids)
+    assert store.models.drop_model(MODEL, keep=NEXT) == list(a.face_ids)
     assert store.index_rows.index_state(MODEL).n_faces == 0
     assert store.index_rows.index_state(NEXT).n_faces == 2
     assert store.catalog.get_image(a.image_id).n_faces == 2  # the new rows are the faces now

@@ -147,7 +147,8 @@ class ModelMigration:
     def drop(self, model_id: str, *, context: AuditContext) -> list[int]:
         """Delete every face row of ``model_id`` (not the active model: ``InvalidInput``),
         keeping the rows re-embedded from them under other models, which stand alone from
-        then on; audited ``models.drop``. Returns the deleted face ids."""
+        then on; audited ``models.drop``. ``Conflict`` when a face of ``model_id`` has no
+        row under the active model (it would be lost). Returns the deleted face ids."""
         scope = f"model:{model_id}"
         try:
             if model_id == self._source:
@@ -157,6 +158,7 @@ class ModelMigration:
                 )
             ids = self._store.models.drop_model(
                 model_id,
+                keep=self._source,
                 audit=lambda deleted: context.event(
                     "models.drop",
                     target=scope,

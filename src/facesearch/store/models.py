@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased, undefer
 
-from facesearch.errors import InvalidInput
+from facesearch.errors import Conflict, InvalidInput
 from facesearch.store import _rows, _validate
 from facesearch.store.audit import append_event
 from facesearch.store.database import Database
@@ -189,12 +189,29 @@ class ModelRowsRepository:
                 append_event(s, audit(added))
             return added
 
-    def drop_model(self, model_id: str, *, audit: AuditHook[list[int]] | None = None) -> list[int]:
+    def drop_model(
+        self, model_id: str, *, keep: str, audit: AuditHook[list[int]] | None = None
+    ) -> list[int]:
         """Delete every face row of ``model_id`` (logged in ``face_deletions``, so its index
         drops them) but not the same faces' rows under other models: those re-embedded
         from a dropped row are unlinked first (``source_face_id`` cleared) and count as the
-        faces from then on (``images.n_faces``). Returns the deleted ids."""
+        faces from then on (``images.n_faces``). Returns the deleted ids.
+
+        ``Conflict`` (nothing deleted) when a face of ``model_id`` has no row of model
+        ``keep`` (the active one) linked to it: dropping would delete that face entirely."""
+        twin = aliased(Face)
+        kept = or_(
+            exists().where(twin.source_face_id == Face.id, twin.model_id == keep),
+            exists().where(twin.id == Face.source_face_id, twin.model_id == keep),
+        )
         with self._db.transaction("drop_model", write=True) as s:
+            alone = int(s.scalar(select(func.count()).where(Face.model_id == model_id, ~kept)) or 0)
+            if alone:
+                raise Conflict(
+                    f"{alone} face(s) of {model_id} have no row under {keep} (not migrated, "
+                    "or not found again in their crop) and would be deleted entirely; run "
+                    "`facesearch models migrate` first, or delete them"
+                )
             dropped = select(Face.id).where(Face.model_id == model_id)
             affected = list(
                 s.scalars(select(Face.image_id).where(Face.model_id == model_id).distinct())
