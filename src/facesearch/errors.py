@@ -129,6 +129,12 @@ class Conflict(FaceSearchError):
     http_status = 409
 
 
+class UnfollowedSuppressions(Conflict):
+    """A move to another model would leave suppressions behind: they keep no face crop
+    (confirmed before the crops were kept), so they cannot be re-embedded and the people
+    they suppress would not stay erased under the new model."""
+
+
 class SuppressionListChanged(Conflict):
     """The suppression list changed between an image's check and its storing (another
     process completed an erasure); the service checks again and retries."""

@@ -47,6 +47,7 @@ def test_models_list(
             "with_crop": 2,
             "calibration": "shipped",
             "index": True,
+            "unsuppressed_erasures": 0,
         },
         {
             "model_id": other,
@@ -55,6 +56,7 @@ def test_models_list(
             "with_crop": 0,
             "calibration": "data folder",
             "index": False,
+            "unsuppressed_erasures": 0,
         },
     ]
     try:

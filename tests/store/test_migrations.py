@@ -71,7 +71,7 @@ def test_upgrade_from_0001_keeps_the_catalog(database: Any) -> None:
 def test_version_table_is_in_the_test_schema(database: Any, store: Any) -> None:
     engine = database.engine()
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0009"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0010"
     if database.kind == "postgresql":
         names = inspect(engine).get_table_names(schema=database.schema)
         assert set(names) >= TABLES | {"alembic_version"}

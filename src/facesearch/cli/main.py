@@ -37,7 +37,7 @@ faces_app = typer.Typer(help="List and delete enrolled faces.", no_args_is_help=
 index_app = typer.Typer(help="Inspect and rebuild the vector index.", no_args_is_help=True)
 models_app = typer.Typer(
     help="Prepare model files (the converted ONNX descriptor); list the models a data "
-    "folder holds.",
+    "folder holds; move a gallery to another model (migrate, drop).",
     no_args_is_help=True,
 )
 app.add_typer(gallery_app, name="gallery")
@@ -108,7 +108,8 @@ def models_prepare(json_out: Json = False) -> None:
 @models_app.command("list")
 def models_list(json_out: Json = False) -> None:
     """The configured (active) model and every model with faces or a calibration table in
-    the data folder: faces, faces that can be re-embedded (a kept crop), calibration, index."""
+    the data folder: faces, faces that can be re-embedded (a kept crop), calibration, index,
+    and erasures its suppression list lacks (suppressed under another model only)."""
     from facesearch.service.models import model_inventory
 
     rows = model_inventory(_settings())
@@ -117,7 +118,15 @@ def models_list(json_out: Json = False) -> None:
         return
     output.print_table(
         "Models",
-        ["model id", "active", "faces", "re-embeddable", "calibration", "index"],
+        [
+            "model id",
+            "active",
+            "faces",
+            "re-embeddable",
+            "calibration",
+            "index",
+            "erasures not suppressed",
+        ],
         [
             [
                 r.model_id,
@@ -126,10 +135,116 @@ def models_list(json_out: Json = False) -> None:
                 r.with_crop,
                 r.calibration,
                 "yes" if r.index else "no",
+                r.unsuppressed_erasures,
             ]
             for r in rows
         ],
     )
+
+
+@models_app.command("migrate")
+def models_migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="The model to move to: dlib-resnet-v1 (packaged) or a model spec .json file "
+            "(docs/models/*.json).",
+            show_default=False,
+        ),
+    ],
+    gallery: Annotated[
+        str | None, typer.Option("--gallery", help="Only this gallery's faces.")
+    ] = None,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="Faces re-embedded per transaction.")
+    ] = 64,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--models-dir", help="Folder of the ONNX files a spec names by a relative path."
+        ),
+    ] = None,
+    allow_unfollowed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unfollowed-suppressions",
+            help="DANGEROUS: migrate even though some suppressions keep no face crop and "
+            "cannot follow; the people they suppress would not stay erased under the new "
+            "model.",
+        ),
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Re-embed the active model's suppressions and faces (those with a kept crop) under
+    another model, beside the old rows and into that model's own index; resumable.
+    Searches keep using the active model until the embedding settings change."""
+    from facesearch.evaluation.compare import model_from_token
+    from facesearch.service import FacePipeline
+
+    context = operator()
+    settings = _settings()
+    target = model_from_token(to, settings, models_dir)
+    pipeline = FacePipeline(target.settings)
+    with _engine() as engine:
+        if json_out or not sys.stderr.isatty():
+            report = engine.migrate_model(
+                pipeline,
+                context=context,
+                gallery=gallery,
+                batch=batch,
+                allow_unfollowed=allow_unfollowed,
+            )
+        else:
+            with output.progress_bar(f"re-embedding under {pipeline.model_id}") as progress:
+                report = engine.migrate_model(
+                    pipeline,
+                    context=context,
+                    gallery=gallery,
+                    batch=batch,
+                    allow_unfollowed=allow_unfollowed,
+                    progress=progress,
+                )
+    if json_out:
+        output.print_json(report)
+        return
+    output.info(
+        f"{report.source} -> {report.target}: {report.migrated} face(s) re-embedded now, "
+        f"{report.already} earlier, {report.suppressions} suppression(s) carried over; "
+        f"its index: {report.index}"
+    )
+    if report.without_crop:
+        output.info(
+            f"{report.without_crop} face(s) keep no crop and cannot be re-embedded "
+            f"(face ids {', '.join(str(i) for i in report.without_crop_ids)}"
+            f"{', ...' if report.without_crop > len(report.without_crop_ids) else ''})"
+        )
+    if report.not_found:
+        output.info(
+            f"{len(report.not_found)} face(s) not found again by the new model's detector "
+            f"in their crop (face ids {', '.join(str(i) for i in report.not_found[:20])})"
+        )
+    if report.unfollowed_references:
+        output.info(
+            "suppressions NOT carried over (no crop), erasure request(s) "
+            + ", ".join(report.unfollowed_references)
+        )
+
+
+@models_app.command("drop")
+def models_drop(
+    model_id: Annotated[str, typer.Argument(help="The model id (see `models list`).")],
+    json_out: Json = False,
+) -> None:
+    """Delete every face row of a model that is not the active one (after a migration,
+    the old model's rows); the rows re-embedded from them stay."""
+    context = operator()
+    with _engine() as engine:
+        ids = engine.drop_model(model_id, context=context)
+    if json_out:
+        output.print_json({"model_id": model_id, "faces_deleted": len(ids)})
+    else:
+        output.info(f"{len(ids)} face row(s) of {model_id} deleted")
 
 
 # --- galleries ------------------------------------------------------------------------

@@ -15,11 +15,14 @@ Parts (each a class whose constructor takes what it uses; none imports this modu
 * :class:`~facesearch.service.privacy.Privacy`: erasure requests;
 * :class:`~facesearch.service.retention.Retention`: retention periods and purges;
 * :class:`~facesearch.service.grants.Grants`: gallery grants and user groups;
-* :class:`~facesearch.service.reviews.Reviews`: review of leads.
+* :class:`~facesearch.service.reviews.Reviews`: review of leads;
+* :class:`~facesearch.service.migrate.ModelMigration`: re-embedding faces and
+  suppressions under another model, dropping an old model's faces.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -38,6 +41,7 @@ from facesearch.service.folder import FolderEnrollment
 from facesearch.service.grants import Grants
 from facesearch.service.index_sync import IndexStatus, IndexSync, ReconcileReport
 from facesearch.service.leads import LeadScorer
+from facesearch.service.migrate import DEFAULT_BATCH, MigrationReport, ModelMigration
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.privacy import ErasureConfirmation, ErasureView, Privacy
 from facesearch.service.results import EnrollResult, EnrollSummary, SearchResult, VerifyResult
@@ -101,13 +105,7 @@ class FaceSearch:
             self.model_id, settings.search, calibration_dir=settings.calibration_dir
         )
         configure_backend(settings.index.backend, threads=settings.index.threads)
-        self.index: IndexSync = (
-            SharedIndexSync.from_settings(
-                self.store, settings.index, model_id=self.model_id, dim=self.pipeline.embedder.dim
-            )
-            if is_shared(settings.index.backend)
-            else _local_index(self.store, settings, self.model_id, self.pipeline.embedder.dim)
-        )
+        self.index: IndexSync = self._index_of(self.model_id, self.pipeline.embedder.dim)
         write_lock = threading.Lock()
         self.audit = AuditLog(self.store, anchor_path=settings.audit_anchor_path)
         self.accounts = Accounts(self.store, self.audit, settings.auth)
@@ -178,7 +176,14 @@ class FaceSearch:
             audit=self.audit,
             accountability=self.accountability,
         )
+        self.models = ModelMigration(
+            store=self.store,
+            source=self.model_id,
+            audit=self.audit,
+            accountability=self.accountability,
+        )
         self._write_lock = write_lock
+        self._warn_unsuppressed()
         self.reconcile_report: ReconcileReport = self.index.open()
         logger.info(
             "index %s: %s (%s)",
@@ -186,6 +191,23 @@ class FaceSearch:
             self.reconcile_report.action,
             self.reconcile_report.reason,
         )
+
+    def _warn_unsuppressed(self) -> None:
+        """Log a warning when erasures suppressed under another model have no suppression
+        entry under this one (a switch made without ``models migrate`` carrying them)."""
+        suppressed = self.store.privacy.suppressed_requests()
+        missing = frozenset().union(*suppressed.values()) - suppressed.get(
+            self.model_id, frozenset()
+        )
+        if missing:
+            logger.warning(
+                "%d erasure request(s) are suppressed under another model but not under "
+                "%s (ids %s): with that model configured, run `facesearch models migrate "
+                "--to` this one",
+                len(missing),
+                self.model_id,
+                sorted(missing)[:20],
+            )
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
@@ -215,6 +237,48 @@ class FaceSearch:
         """Rebuild the index from the store; ``progress(done, total)`` after each batch."""
         with self._write_lock:
             return self.index.rebuild(progress)
+
+    # --- models (ModelMigration) --------------------------------------------------------
+    def migrate_model(
+        self,
+        target: FacePipeline,
+        *,
+        context: AuditContext,
+        gallery: str | None = None,
+        batch: int = DEFAULT_BATCH,
+        allow_unfollowed: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> MigrationReport:
+        """Re-embed this engine's (active) model's suppressions and faces under ``target``'s
+        model (:meth:`ModelMigration.run`), then build or catch up that model's own index
+        beside this one (saved in its folder, or its shared collection), so that an engine
+        switched to it opens ready. This engine keeps searching its own model."""
+        report = self.models.run(
+            target,
+            context=context,
+            gallery=gallery,
+            batch=batch,
+            allow_unfollowed=allow_unfollowed,
+            progress=progress,
+        )
+        index = self._index_of(target.model_id, target.embedder.dim)
+        try:
+            opened = index.open()
+        finally:
+            index.close()
+        return dataclasses.replace(report, index=opened.action)
+
+    def _index_of(self, model_id: str, dim: int) -> IndexSync:
+        """An index of ``model_id`` on this engine's store and index settings."""
+        if is_shared(self.settings.index.backend):
+            return SharedIndexSync.from_settings(
+                self.store, self.settings.index, model_id=model_id, dim=dim
+            )
+        return _local_index(self.store, self.settings, model_id, dim)
+
+    def drop_model(self, model_id: str, *, context: AuditContext) -> list[int]:
+        """Delete another model's face rows (:meth:`ModelMigration.drop`)."""
+        return self.models.drop(model_id, context=context)
 
     # --- catalog (Catalog) -----------------------------------------------------
     def create_gallery(

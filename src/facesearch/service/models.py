@@ -21,7 +21,9 @@ from facesearch.store import Store
 class ModelInventory:
     """One model of a data folder. ``calibration``: ``settings`` (the
     ``search.calibration_path`` table), ``data folder``, ``shipped``, or ``missing`` (or
-    why the table found is unusable)."""
+    why the table found is unusable). ``unsuppressed_erasures``: completed erasures that
+    have suppression entries under some model but none under this one (its searches and
+    enrollments would not keep those people out: run ``models migrate`` to it again)."""
 
     model_id: str
     active: bool
@@ -29,6 +31,7 @@ class ModelInventory:
     with_crop: int
     calibration: str
     index: bool
+    unsuppressed_erasures: int = 0
 
 
 def _calibration(settings: Settings, model_id: str, active: bool) -> str:
@@ -50,8 +53,10 @@ def model_inventory(settings: Settings) -> list[ModelInventory]:
     store = Store(settings.resolved_database_url)
     try:
         counts = {c.model_id: c for c in store.crops.counts()}
+        suppressed = store.privacy.suppressed_requests()
     finally:
         store.close()
+    erased = frozenset().union(*suppressed.values())
     ids = {active, *counts}
     if settings.calibration_dir.is_dir():
         ids |= {p.stem for p in settings.calibration_dir.glob("*.json")}
@@ -63,6 +68,7 @@ def model_inventory(settings: Settings) -> list[ModelInventory]:
             with_crop=counts[m].with_crop if m in counts else 0,
             calibration=_calibration(settings, m, m == active),
             index=(settings.index_dir / m).is_dir(),
+            unsuppressed_erasures=len(erased - suppressed.get(m, frozenset())),
         )
         for m in sorted(ids, key=lambda m: (m != active, m))
     ]

@@ -6,7 +6,8 @@
    ``privacy.erasure_target_fmr`` (from the model's calibration table) are proposed, and
    so, for a few rounds, are the faces at or above it to a face proposed before (each
    shown with the face it was found through). The request keeps the requester's
-   embedding, never the photo.
+   embedding and the loose crop of their face (so that the suppression can follow a
+   move to another model), never the photo.
 2. :meth:`Privacy.confirm_erasure`: the curator confirms (all, or some of the proposed
    faces). The requester's embedding is searched again first: faces enrolled since the
    request was filed are added to its proposals and the confirmation is refused
@@ -150,6 +151,8 @@ class Privacy:
                 threshold=threshold,
                 proposed=proposed,
                 created_by=context.actor,
+                crop=None if face.crop is None else face.crop.jpeg,
+                crop_box=None if face.crop is None else face.crop.box,
                 audit=lambda r: context.event(
                     "erasure.request",
                     target=f"erasure:{r.id}",

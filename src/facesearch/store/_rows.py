@@ -198,14 +198,31 @@ def decode_embeddings(
 
 
 def delete_faces_where(
-    session: Session, where: ColumnElement[bool], *, recount_images: bool
+    session: Session, where: ColumnElement[bool], *, recount_images: bool, linked: bool = True
 ) -> list[int]:
     """Delete the faces matching ``where``, logging each in ``face_deletions``.
 
-    The caller holds the store's write lock, so the faces matched by the three
-    statements are the same set. With ``recount_images``, ``images.n_faces`` of the
-    images that lost faces is recomputed. Returns the deleted ids, ascending.
+    With ``linked`` (always, but for ``facesearch models drop``), the rows of the same faces
+    under other models go too, in both directions and transitively: the rows a matched face
+    was re-embedded from and the rows re-embedded from it (``faces.source_face_id``,
+    ``facesearch models migrate``), each logged under its own model like any other.
+
+    The caller holds the store's write lock, so the faces matched by the statements are
+    the same set. With ``recount_images``, ``images.n_faces`` of the images that lost
+    faces is recomputed. Returns the deleted ids, ascending.
     """
+    if (
+        linked
+        and session.scalar(select(Face.id).where(Face.source_face_id.is_not(None)).limit(1))
+        is not None
+    ):
+        ids = with_linked_faces(session, session.scalars(select(Face.id).where(where)).all())
+        deleted: list[int] = []
+        for chunk in chunks(ids):
+            deleted += delete_faces_where(
+                session, Face.id.in_(chunk), recount_images=recount_images, linked=False
+            )
+        return sorted(deleted)
     rows = session.execute(select(Face.id, Face.image_id).where(where).order_by(Face.id)).all()
     if not rows:
         return []
@@ -221,10 +238,37 @@ def delete_faces_where(
     return [int(row.id) for row in rows]
 
 
+def with_linked_faces(session: Session, face_ids: Sequence[int]) -> list[int]:
+    """``face_ids`` and every stored row linked to them by ``faces.source_face_id`` (the
+    same face under other models), in both directions and transitively; ascending."""
+    found = {int(i) for i in face_ids}
+    frontier = set(found)
+    while frontier:
+        new: set[int] = set()
+        for chunk in chunks(sorted(frontier)):
+            new.update(session.scalars(select(Face.id).where(Face.source_face_id.in_(chunk))))
+            new.update(
+                int(v)
+                for v in session.scalars(
+                    select(Face.source_face_id).where(
+                        Face.id.in_(chunk), Face.source_face_id.is_not(None)
+                    )
+                )
+                if v is not None
+            )
+        frontier = new - found
+        found |= frontier
+    return sorted(found)
+
+
 def recount_faces(session: Session, image_ids: Sequence[int]) -> None:
-    """Set ``images.n_faces`` to the number of face rows, for ``image_ids``."""
+    """Set ``images.n_faces`` to the number of faces, for ``image_ids``: rows as enrolled,
+    not their re-embeddings under another model (``faces.source_face_id`` set)."""
     count = (
-        select(func.count()).select_from(Face).where(Face.image_id == Image.id).scalar_subquery()
+        select(func.count())
+        .select_from(Face)
+        .where(Face.image_id == Image.id, Face.source_face_id.is_(None))
+        .scalar_subquery()
     )
     for chunk in chunks(image_ids):
         session.execute(

@@ -196,7 +196,7 @@ class CatalogRepository:
         with self._db.transaction("list_subjects") as s:
             n_faces = (
                 select(Face.subject_id, func.count().label("n"))
-                .where(Face.subject_id.is_not(None))
+                .where(Face.subject_id.is_not(None), Face.source_face_id.is_(None))
                 .group_by(Face.subject_id)
                 .subquery()
             )

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker, undefer
+from sqlalchemy.orm import Session, aliased, sessionmaker, undefer
 
 from facesearch.errors import StoreError
 from facesearch.store.tables import Face, Image
@@ -37,6 +37,28 @@ class CropCounts:
     model_id: str
     faces: int
     with_crop: int
+
+
+#: Most face ids :meth:`FaceCrops.migration_counts` names among those without a crop.
+MIGRATION_SAMPLE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationCounts:
+    """A model's faces in a migration's scope: ``faces``, ``with_crop`` (re-embeddable),
+    ``done`` (already re-embedded under the target model), and up to
+    :data:`MIGRATION_SAMPLE` ids of faces ``without_crop`` (not re-embeddable)."""
+
+    faces: int
+    with_crop: int
+    done: int
+    without_crop: tuple[int, ...]
+
+
+def _twin_exists(target: str) -> ColumnElement[bool]:
+    """Whether the outer ``Face`` row has a row of model ``target`` re-embedded from it."""
+    twin = aliased(Face)
+    return exists().where(twin.source_face_id == Face.id, twin.model_id == target)
 
 
 class FaceCrops:
@@ -69,10 +91,13 @@ class FaceCrops:
         gallery_ids: Sequence[int] | None = None,
         after_id: int = 0,
         batch: int = 64,
+        missing_in: str | None = None,
     ) -> Iterator[list[StoredCrop]]:
         """Crops of ``model_id``'s faces with id above ``after_id``, ascending by id, in lists
         of at most ``batch`` (one short read transaction each, so a long re-embedding never
-        holds the database); faces without a crop are skipped (see :meth:`counts`)."""
+        holds the database); faces without a crop are skipped (see :meth:`counts`). With
+        ``missing_in`` (a model id), only faces that have no row of that model re-embedded
+        from them (``faces.source_face_id``): what a resumed migration has left to do."""
         last = int(after_id)
         while True:
             query = (
@@ -86,6 +111,8 @@ class FaceCrops:
                 query = query.join(Image, Image.id == Face.image_id).where(
                     Image.gallery_id.in_([int(g) for g in gallery_ids])
                 )
+            if missing_in is not None:
+                query = query.where(~_twin_exists(missing_in))
             try:
                 with self._sessions() as s:
                     rows = [
@@ -99,6 +126,41 @@ class FaceCrops:
                 return
             yield rows
             last = rows[-1].face_id
+
+    def migration_counts(
+        self, source: str, target: str, *, gallery_ids: Sequence[int] | None = None
+    ) -> MigrationCounts:
+        """``source``'s faces (of ``gallery_ids`` when given): how many, how many with a
+        crop, how many already have a ``target`` row re-embedded from them, and the ids
+        (ascending, at most ``sample``) of those without a crop."""
+        face = select(Face.id).where(Face.model_id == source)
+        if gallery_ids is not None:
+            face = face.join(Image, Image.id == Face.image_id).where(
+                Image.gallery_id.in_([int(g) for g in gallery_ids])
+            )
+        scope = face.subquery()
+        in_scope = Face.id.in_(select(scope.c.id))
+        try:
+            with self._sessions() as s:
+                total = int(s.scalar(select(func.count()).where(in_scope)) or 0)
+                with_crop = int(
+                    s.scalar(select(func.count()).where(in_scope, Face.crop_box.is_not(None))) or 0
+                )
+                done = int(
+                    s.scalar(select(func.count()).where(in_scope, _twin_exists(target))) or 0
+                )
+                without = [
+                    int(i)
+                    for i in s.scalars(
+                        select(Face.id)
+                        .where(in_scope, Face.crop_box.is_(None))
+                        .order_by(Face.id)
+                        .limit(MIGRATION_SAMPLE)
+                    )
+                ]
+        except SQLAlchemyError as err:
+            raise StoreError(f"counting faces to migrate failed: {type(err).__name__}") from err
+        return MigrationCounts(total, with_crop, done, tuple(without))
 
     def counts(self) -> list[CropCounts]:
         """Per model id: its faces and how many have a crop, by model id."""

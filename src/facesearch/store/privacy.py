@@ -6,12 +6,15 @@ their rejections, subjects left without faces go too (their label is the person'
 the review judgements of the erased faces go (their count is added to the audit event's
 details as ``review_judgements_deleted``), the requester's embedding and the erased faces'
 embeddings join ``suppressions``, the request is marked completed, and its audit event is
-appended.
+appended. Each suppression embedding keeps the loose face crop it came from (the
+requester's, kept with the pending request; an erased face's kept crop), only so that it
+can be re-embedded when a gallery moves to another model (``facesearch models migrate``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +41,7 @@ from facesearch.store.tables import (
     Suppression,
     utcnow,
 )
+from facesearch.types import BoundingBox
 
 PENDING, COMPLETED, CANCELLED = "pending", "completed", "cancelled"
 
@@ -110,9 +114,13 @@ class PrivacyRepository:
         threshold: float,
         proposed: Sequence[ProposedFace],
         created_by: str,
+        crop: bytes | None = None,
+        crop_box: BoundingBox | None = None,
         audit: AuditHook[ErasureRecord] | None = None,
     ) -> ErasureRecord:
-        """A pending request holding the requester's ``(d,)`` float32 embedding."""
+        """A pending request holding the requester's ``(d,)`` float32 embedding and the
+        loose crop of their face (JPEG ``crop`` with the face's ``crop_box`` in it), which
+        confirmation moves to the suppression list with the embedding."""
         _validate.text("reference", reference, 200)
         _validate.text("model_id", model_id, 64)
         blob, dim = _vector_bytes(embedding)
@@ -129,6 +137,8 @@ class PrivacyRepository:
                 proposed=[_proposal(p) for p in proposed],
                 erased_face_ids=[],
                 created_by=created_by,
+                crop=crop if crop_box is not None else None,
+                crop_box=None if crop is None or crop_box is None else list(crop_box.as_tuple()),
             )
             s.add(row)
             s.flush()
@@ -198,14 +208,17 @@ class PrivacyRepository:
             if row.status != PENDING:
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
             wanted = list(_rows.chunks(face_ids))
-            found: list[tuple[int, int, int | None, bytes, int]] = []
+            found: list[tuple[int, int, int | None, bytes, int, bytes | None, Any]] = []
             for chunk in wanted:
                 found += [
-                    (int(r.id), int(r.image_id), r.subject_id, bytes(r.embedding), r.embedding_dim)
+                    (
+                        int(r.id), int(r.image_id), r.subject_id, bytes(r.embedding),
+                        r.embedding_dim, None if r.crop is None else bytes(r.crop), r.crop_box,
+                    )
                     for r in s.execute(
                         select(
                             Face.id, Face.image_id, Face.subject_id, Face.embedding,
-                            Face.embedding_dim,
+                            Face.embedding_dim, Face.crop, Face.crop_box,
                         ).where(Face.id.in_(chunk), Face.model_id == row.model_id)
                     )
                 ]  # fmt: skip
@@ -216,7 +229,11 @@ class PrivacyRepository:
             dropped = drop_judgements(s, erased)
             if row.embedding is None:  # pending requests always keep it
                 raise Conflict(f"erasure request {request_id} holds no embedding")
-            vectors = [(row.embedding, row.embedding_dim)] + [(f[3], f[4]) for f in found]
+            # each embedding with the loose crop it came from, kept only so that the
+            # suppression can follow a migration to another model (tables.Suppression)
+            vectors = [(row.embedding, row.embedding_dim, row.crop, row.crop_box)] + [
+                (f[3], f[4], f[5], f[6]) for f in found
+            ]
             s.add_all(
                 Suppression(
                     request_id=row.id,
@@ -224,11 +241,15 @@ class PrivacyRepository:
                     model_id=row.model_id,
                     embedding=blob,
                     embedding_dim=dim,
+                    crop=None if crop is None or box is None else bytes(crop),
+                    crop_box=None if crop is None or box is None else list(box),
                 )
-                for blob, dim in vectors
+                for blob, dim, crop, box in vectors
             )
             row.status = COMPLETED
             row.embedding = None  # kept in suppressions only
+            row.crop = None
+            row.crop_box = None
             row.erased_face_ids = sorted(erased)
             row.decided_by = decided_by
             row.decided_at = utcnow()
@@ -252,6 +273,8 @@ class PrivacyRepository:
                 raise Conflict(f"erasure request {request_id} is {row.status}, not pending")
             row.status = CANCELLED
             row.embedding = None
+            row.crop = None
+            row.crop_box = None
             row.decided_by = decided_by
             row.decided_at = utcnow()
             s.flush()
@@ -277,6 +300,17 @@ class PrivacyRepository:
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         return _rows.decode_embeddings(model_id, rows)[1]
+
+    def suppressed_requests(self) -> dict[str, frozenset[int]]:
+        """Per model id, the erasure requests it has suppression entries for: a request
+        missing under a model is a person that model does not keep out (see
+        ``facesearch models migrate``)."""
+        with self._db.transaction("suppressed_requests") as s:
+            rows = s.execute(select(Suppression.model_id, Suppression.request_id).distinct()).all()
+        out: dict[str, set[int]] = {}
+        for model_id, request_id in rows:
+            out.setdefault(str(model_id), set()).add(int(request_id))
+        return {m: frozenset(r) for m, r in out.items()}
 
     def list_suppressions(self) -> list[SuppressionRecord]:
         """Every suppressed embedding's provenance (not the vector), by id."""

@@ -17,6 +17,9 @@ attribute                 repository                                      holds
 ``store.retention``       :class:`~.retention.RetentionRepository`        retention, purges
 ``store.reviews``         :class:`~.reviews.ReviewRepository`             review judgements
 ``store.groups``          :class:`~.groups.GroupRepository`               grants, groups
+``store.models``          :class:`~.models.ModelRowsRepository`           faces and suppressions
+                                                                          re-embedded under
+                                                                          another model
 ========================  ==============================================  ======================
 
 Every public repository method is one transaction. A write that must touch another
@@ -44,6 +47,7 @@ from facesearch.store.engine import configure_engine, make_engine
 from facesearch.store.groups import GroupRepository
 from facesearch.store.index_rows import IndexRowsRepository
 from facesearch.store.index_state import IndexStateRepository
+from facesearch.store.models import ModelRowsRepository
 from facesearch.store.privacy import PrivacyRepository
 from facesearch.store.retention import RetentionRepository
 from facesearch.store.reviews import ReviewRepository
@@ -94,6 +98,7 @@ class Store:
         self.retention = RetentionRepository(database)
         self.reviews = ReviewRepository(database)
         self.groups = GroupRepository(database)
+        self.models = ModelRowsRepository(database)
         # the watermarks of shared vector indexes: conditional single-row updates in
         # their own short transactions (store/index_state.py), so it takes the engine
         self.index_watermarks = IndexStateRepository(database.engine)

@@ -199,6 +199,11 @@ class Face(Base):
     # Deferred: loaded only when asked for. Deleted with the row (erasure, retention).
     crop: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
     crop_box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    # the face this row was re-embedded from by ``facesearch models migrate`` (another
+    # model's row of the same face; migration 0010); NULL for a face as enrolled. Deleting
+    # either row deletes the other (``_rows.delete_faces_where``). No foreign key: the
+    # deletion is explicit and logged, never a silent cascade.
+    source_face_id: Mapped[int | None] = mapped_column(ID64, nullable=True, index=True)
 
 
 class FaceRejection(Base):
@@ -317,7 +322,10 @@ class ErasureRequest(Base):
 
     ``embedding`` is the requester's face (``model_id``, float32 little-endian bytes); it is
     wiped when the request is cancelled and moved to :class:`Suppression` when it is
-    confirmed. The requester's photo is never stored. ``proposed``: JSON list of
+    confirmed. The requester's photo is never stored; only the loose crop of their face
+    (``crop``/``crop_box``, the 256 px JPEG of :mod:`facesearch.imaging.crops`, migration
+    0010) is kept while the request is pending, to be moved to the suppression list with
+    the embedding, and wiped like it. ``proposed``: JSON list of
     ``{"face_id": int, "similarity": float}`` found at ``threshold``; ``erased_face_ids``:
     JSON list of the face ids deleted on confirmation. ``status``: ``pending``,
     ``completed`` or ``cancelled``.
@@ -341,13 +349,25 @@ class ErasureRequest(Base):
     created_at: Mapped[datetime] = _created_at()
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    crop: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    crop_box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
 
 
 class Suppression(Base):
-    """An embedding that must never be enrolled nor returned by a search (never a photo).
+    """An embedding that must never be enrolled nor returned by a search.
 
     Written when an erasure request is confirmed: the requester's embedding and those of
     the faces erased for it, each naming the request and its reference.
+
+    ``crop``/``crop_box`` (migration 0010): the loose face crop the embedding came from
+    (the requester's face from the request photo, or an erased face's kept crop; the
+    256 px JPEG of :mod:`facesearch.imaging.crops`) and the face's box in it. It is kept
+    for one purpose only: to re-embed the suppression under another model when a gallery
+    moves to it (``facesearch models migrate``), so that a person erased under one model
+    stays erased under the next. The embedding is already biometric data of the same
+    sensitivity; the crop is never served by any route. NULL for suppressions confirmed
+    before 0010: they cannot follow a migration. ``source_suppression_id``: the
+    suppression (of another model) this one was re-embedded from.
     """
 
     __tablename__ = "suppressions"
@@ -365,6 +385,9 @@ class Suppression(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     embedding_dim: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _created_at()
+    crop: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    crop_box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    source_suppression_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 # --- gallery grants (migration 0004) ------------------------------------------------------
