@@ -10,26 +10,22 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from facesearch.audit import AuditContext, AuditLog
 from facesearch.auth import Accounts
 from facesearch.settings import AuthSettings
 from facesearch.store import Store
 
-from ..conftest import skip_or_fail
 from ..milvus_server import unique_prefix
+from ..pg_schema import fresh_schema_url
 from .test_serve import _free_port, _stop
 
-DATABASE_URL_VAR = "FACESEARCH_TEST_DATABASE_URL"
 SETUP = AuditContext(actor="test-setup", client_address="127.0.0.1")
 WHY = {
     "purpose": "two-process test: find the enrolled person",
@@ -43,20 +39,8 @@ WHY = {
 def pg_url() -> Iterator[str]:
     """A fresh schema of the test database (dropped afterwards), as a URL whose
     connections use it (libpq ``options``), so other tests' tables never collide."""
-    url = os.environ.get(DATABASE_URL_VAR)
-    if not url:
-        skip_or_fail(f"the two-process test needs PostgreSQL at {DATABASE_URL_VAR}")
-    schema = f"t_{uuid.uuid4().hex}"
-    admin = create_engine(str(url), poolclass=NullPool)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in str(url) else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema_url("the two-process test") as url:
+        yield url
 
 
 def _keys(url: str, anchor: Path) -> dict[str, str]:

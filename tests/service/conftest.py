@@ -13,20 +13,15 @@ PostgreSQL case skips with a reason, and fails in CI (``skip_or_fail``).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from facesearch.settings import Settings
 
-from ..conftest import skip_or_fail
+from ..pg_schema import fresh_schema_url
 
-DATABASE_URL_VAR = "FACESEARCH_TEST_DATABASE_URL"
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -52,20 +47,8 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
         return
-    url = os.environ.get(DATABASE_URL_VAR)
-    if not url:
-        skip_or_fail(f"the PostgreSQL service tests need {DATABASE_URL_VAR}")
-    schema = f"t_{uuid.uuid4().hex}"
-    admin = create_engine(str(url), poolclass=NullPool)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in str(url) else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema_url("the PostgreSQL service tests") as url:
+        yield url
 
 
 @pytest.fixture
