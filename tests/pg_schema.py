@@ -23,7 +23,7 @@ def fresh_schema_url(needed_for: str) -> Iterator[str]:
     (fails in CI) naming ``needed_for`` when the variable is unset."""
     url = os.environ.get(DATABASE_URL_VAR)
     if not url:
-        skip_or_fail(f"{needed_for} needs PostgreSQL at {DATABASE_URL_VAR}")
+        skip_or_fail(f"{needed_for}: no PostgreSQL ({DATABASE_URL_VAR} is not set)")
     schema = f"t_{uuid.uuid4().hex}"
     admin = create_engine(str(url), poolclass=NullPool)
     with admin.begin() as conn:
