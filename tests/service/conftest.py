@@ -5,9 +5,10 @@ each of its tests that uses ``settings`` (directly or through ``engine``) twice:
 embedded SQLite file in the test's data folder, and with PostgreSQL from
 ``FACESEARCH_TEST_DATABASE_URL`` (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``;
 ``.ci/run`` sets it). Each PostgreSQL case gets a fresh schema ``t_<uuid>``, which the
-store's connections use through libpq ``options=-csearch_path=...`` in the URL (as
-``tests/cli/test_serve_shared.py`` does), dropped with CASCADE afterwards, so tests and
-helpers sharing the database never see each other's tables. Without that variable the
+store's connections use through libpq ``options=-csearch_path=...`` in the URL
+(``tests/pg_schema.py``, shared with ``tests/cli/test_serve_shared.py``), dropped with
+CASCADE afterwards, so tests and helpers sharing the database never see each other's
+tables. Without that variable the
 PostgreSQL case skips with a reason, and fails in CI (``skip_or_fail``).
 """
 
