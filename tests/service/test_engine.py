@@ -287,29 +287,62 @@ def test_catch_up_sees_faces_written_by_another_process(
     assert result.faces[0].candidates[0].similarity == pytest.approx(1.0, abs=1e-5)
 
 
-def test_face_committed_while_a_gallery_search_reads_its_subset_is_searched_and_counted(
+def test_face_committed_by_another_writer_after_a_gallery_search_is_in_the_next_one(
     enrolled: FaceSearch,
     settings: Settings,
     real_pipeline: FacePipeline,
     test_images: dict[str, list[Path]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Another writer commits a face just before the search reads gallery 'a' and has not
-    indexed it here yet: the search still covers it, and says it searched 5 faces, not
-    '5 searched' with only 4 in the index (the race CI once caught in the API test)."""
+    """The gallery map is warm (a first search of 'a' read it); another writer then
+    commits a face into 'a' that this engine has not indexed: the next search of 'a'
+    catches it up, searches it and counts it (5 faces, not '5 searched' with 4 in the
+    index, the race CI once caught in the API test)."""
     probe = test_images["Junichiro_Koizumi"][2].read_bytes()
-    read_subset = enrolled.store.index_rows.face_ids_in_galleries
-
-    def commit_then_read(model_id: str, gallery_ids: list[int]):  # type: ignore[no-untyped-def]
-        with FaceSearch(settings, pipeline=real_pipeline) as other:
-            other.enroll(probe, gallery="a", subject="JK", context=CURATOR)
-        monkeypatch.setattr(enrolled.store.index_rows, "face_ids_in_galleries", read_subset)
-        return read_subset(model_id, gallery_ids)
-
-    monkeypatch.setattr(enrolled.store.index_rows, "face_ids_in_galleries", commit_then_read)
+    first = enrolled.search(probe, galleries=["a"], k=10, threshold=-1, context=INVESTIGATION)
+    assert first.gallery_size == 4
+    with FaceSearch(settings, pipeline=real_pipeline) as other:
+        other.enroll(probe, gallery="a", subject="JK", context=CURATOR)
     result = enrolled.search(probe, galleries=["a"], k=10, threshold=-1, context=INVESTIGATION)
     candidates = result.faces[0].candidates
     assert result.gallery_size == 5
     assert len(candidates) == 5
     assert candidates[0].subject == "JK"
     assert candidates[0].similarity == pytest.approx(1.0, abs=1e-5)
+    both = enrolled.search(probe, galleries=["a", "b"], k=10, threshold=-1, context=INVESTIGATION)
+    assert both.gallery_size == 9 and len(both.faces[0].candidates) == 9
+
+
+def test_gallery_searches_follow_enrolls_deletes_and_rebuilds(
+    enrolled: FaceSearch, test_images: dict[str, list[Path]]
+) -> None:
+    """Every change to the index after the gallery map was read shows in the next
+    gallery-restricted search: its candidates are exactly the gallery's faces in the store
+    (k large enough for all), never a face of another gallery."""
+    probe = test_images["Colin_Powell"][2].read_bytes()
+
+    def searched(galleries: list[str]) -> tuple[int, set[int]]:
+        result = enrolled.search(
+            probe, galleries=galleries, k=50, threshold=-1, context=INVESTIGATION
+        )
+        return result.gallery_size, {c.face_id for c in result.faces[0].candidates}
+
+    def stored(galleries: list[str]) -> set[int]:
+        return {f.id for g in galleries for f in enrolled.list_faces(gallery=g)}
+
+    assert searched(["a"]) == (4, stored(["a"]))  # reads the map
+    enrolled.create_gallery("c", legal_basis="test", context=CURATOR)
+    enrolled.enroll(probe, gallery="c", subject="Colin_Powell", context=CURATOR)
+    assert searched(["c"]) == (1, stored(["c"]))
+    assert searched(["a", "c"]) == (5, stored(["a", "c"]))
+    gone = enrolled.list_faces(gallery="a", subject="Colin_Powell")[0].id
+    enrolled.delete_faces([gone], context=CURATOR)
+    assert searched(["a"]) == (3, stored(["a"]))
+    assert gone not in searched(["a", "b", "c"])[1]
+    enrolled.delete_gallery("b", context=CURATOR)
+    # 'a' and 'c' are now every indexed face: searched without a filter, same answer
+    assert searched(["a", "c"]) == (4, stored(["a", "c"]))
+    with pytest.raises(NotFound):
+        searched(["b"])
+    enrolled.rebuild_index()
+    assert searched(["c"]) == (1, stored(["c"]))
+    assert searched(["a"]) == (3, stored(["a"]))

@@ -28,7 +28,6 @@ def test_searcher_is_built_from_its_dependencies_alone(
         searcher = Searcher(
             settings.search,
             catalog=deps.store.catalog,
-            index_rows=deps.store.index_rows,
             pipeline=real_pipeline,
             index=deps.index,
             leads=LeadScorer.for_model(model_id, settings.search),

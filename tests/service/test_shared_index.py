@@ -93,8 +93,16 @@ def test_enroll_search_filter_and_delete(
         assert {c.gallery for c in granted.faces[0].candidates} == {"a"}
     powell = test_images["Colin_Powell"]
     first = shared.search(powell[2].read_bytes(), k=1, threshold=-1.0, context=INVESTIGATION)
-    face_id = first.faces[0].candidates[0].face_id
+    face_id, gallery = first.faces[0].candidates[0].face_id, first.faces[0].candidates[0].gallery
+    in_gallery = shared.search(  # its face count is now kept until the store changes
+        powell[2].read_bytes(), k=1, threshold=-1.0, galleries=[gallery], context=INVESTIGATION
+    )
+    assert in_gallery.gallery_size == 4
     assert shared.delete_faces([face_id], context=CURATOR) == [face_id]
+    in_gallery = shared.search(
+        powell[2].read_bytes(), k=8, threshold=-1.0, galleries=[gallery], context=INVESTIGATION
+    )
+    assert in_gallery.gallery_size == 3 and len(in_gallery.faces[0].candidates) == 3
     after = shared.search(powell[2].read_bytes(), k=8, threshold=-1.0, context=INVESTIGATION)
     assert face_id not in {c.face_id for c in after.faces[0].candidates}
     assert not _sync(shared).shared.contains(np.array([face_id])).any()

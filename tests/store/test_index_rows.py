@@ -84,12 +84,21 @@ def test_face_ids_and_counts(store: Any, enrolled: dict[str, Any]) -> None:
     assert store.index_rows.count_faces("other") == 2
     assert store.index_rows.count_faces() == 14
     assert store.index_rows.face_ids("nobody").shape == (0,)
-    in_b = store.index_rows.face_ids_in_galleries(MODEL, [enrolled["b"].id])
-    assert in_b.dtype == np.int64 and in_b.tolist() == enrolled["ids_b"]
-    both = store.index_rows.face_ids_in_galleries(MODEL, [enrolled["a"].id, enrolled["b"].id, 999])
-    assert both.tolist() == all_ids
-    assert store.index_rows.face_ids_in_galleries("other", [enrolled["b"].id]).tolist() == []
-    assert store.index_rows.face_ids_in_galleries(MODEL, []).tolist() == []
+    a, b = enrolled["a"].id, enrolled["b"].id
+    ids, galleries = store.index_rows.face_galleries(MODEL, batch_size=5)  # 3 pages
+    assert ids.dtype == galleries.dtype == np.int64
+    assert ids.tolist() == all_ids
+    assert dict(zip(ids.tolist(), galleries.tolist(), strict=True)) == {
+        **dict.fromkeys(enrolled["ids_a"], a),
+        **dict.fromkeys(enrolled["ids_b"], b),
+    }
+    assert store.index_rows.face_galleries("nobody")[0].shape == (0,)
+    with pytest.raises(InvalidInput):
+        store.index_rows.face_galleries(MODEL, batch_size=0)
+    assert store.index_rows.count_in_galleries(MODEL, [b]) == len(enrolled["ids_b"])
+    assert store.index_rows.count_in_galleries(MODEL, [a, b, b, 999]) == 12
+    assert store.index_rows.count_in_galleries("other", [b]) == 0
+    assert store.index_rows.count_in_galleries(MODEL, []) == 0
 
 
 def test_index_state_and_deletions_since(store: Any, enrolled: dict[str, Any]) -> None:

@@ -78,6 +78,14 @@ def check_k(k: Any) -> int:
     return int(k)
 
 
+def unique_ids(ids: IntArray) -> IntArray:
+    """``ids`` ``(n,)`` sorted and without repeats: itself when it already is (one O(n)
+    pass, the case of a gallery's ids from the in-memory map), else ``np.unique``."""
+    if ids.size < 2 or bool(np.all(ids[1:] > ids[:-1])):
+        return ids
+    return np.unique(ids)
+
+
 def sorted_member(sorted_haystack: IntArray, needles: IntArray) -> NDArray[np.bool_]:
     """Whether each of ``needles`` is in ``sorted_haystack`` (ascending), bool ``(m,)``."""
     if sorted_haystack.size == 0 or needles.size == 0:

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from facesearch.atomicfile import write_atomically
 from facesearch.errors import IndexUnavailable, InvalidInput
-from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k
+from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k, unique_ids
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
 from facesearch.types import FloatArray, IntArray
@@ -113,7 +113,7 @@ class FaissFlatIndex:
         with self._lock:
             n = int(self._index.ntotal)
             if sub is not None:
-                n = min(n, int(np.unique(sub).size))
+                n = min(n, int(unique_ids(sub).size))
             if q.shape[0] == 0 or n == 0:
                 return scores, labels
             k_eff = min(k, n)  # faiss would pad anyway; this bounds its work and memory

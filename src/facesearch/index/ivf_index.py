@@ -54,7 +54,7 @@ from numpy.typing import NDArray
 
 from facesearch.atomicfile import fsync_dir, write_atomically
 from facesearch.errors import IndexUnavailable, InvalidInput
-from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k
+from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k, unique_ids
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
 from facesearch.index.faiss_index import WATERMARK_FILE
@@ -306,7 +306,7 @@ class FaissIVFIndex:
         labels = np.full((q.shape[0], k), -1, dtype=np.int64)
         with self._lock:
             if sub is not None:
-                sub = np.unique(sub)
+                sub = unique_ids(sub)
                 sub = sub[self._ids.contains(sub)]
             n = len(self._ids) if sub is None else int(sub.size)
             if q.shape[0] == 0 or n == 0:

@@ -122,7 +122,6 @@ class FaceSearch:
         self.searcher = Searcher(
             settings.search,
             catalog=self.store.catalog,
-            index_rows=self.store.index_rows,
             pipeline=self.pipeline,
             index=self.index,
             leads=self.leads,

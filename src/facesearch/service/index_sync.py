@@ -31,6 +31,7 @@ from facesearch.errors import IndexUnavailable
 from facesearch.index import IndexCorrupt, IndexMissing, PersistentIndex, Watermark
 from facesearch.index.ivf_index import FaissIVFIndex, IVFParams
 from facesearch.index.registry import create_index, load_index
+from facesearch.service.membership import GalleryMembership
 from facesearch.settings import IndexBackend, IndexKind
 from facesearch.store import Store
 from facesearch.types import FloatArray, IntArray
@@ -102,6 +103,11 @@ class IndexSync:
         self._ivf_params = ivf_params
         self._lock = threading.RLock()
         self._index: PersistentIndex | None = None
+        # the gallery of each indexed face, for gallery-restricted searches; told of every
+        # change to the serving index below, under the lock
+        self._members = GalleryMembership(
+            store.index_rows, store.index_watermarks.galleries_of, model_id
+        )
         self._deletion_seq = 0
         self._known_max_id = 0
         self._unsaved = 0
@@ -158,6 +164,7 @@ class IndexSync:
                 logger.warning("index for %s disagrees with the store; rebuilding", self.model_id)
                 return self._rebuild("re-rank vectors disagree with the store")
             self._index = index
+            self._members.reset()
             self._deletion_seq = watermark.deletion_seq
             state = self._store.index_rows.index_state(self.model_id)
             if (
@@ -205,6 +212,7 @@ class IndexSync:
             kind, None if progress is None else lambda done: progress(done, max(done, n_faces))
         )
         self._index = index
+        self._members.reset()
         self._deletion_seq = seq
         self._known_max_id = int(index.ids().max()) if len(index) else 0
         self.save()
@@ -265,6 +273,7 @@ class IndexSync:
             with self._lock:
                 added, removed, seq = self._diff_into(index, seq)
                 self._index = index
+                self._members.reset()
                 self._deletion_seq = seq
                 self._known_max_id = max(self._known_max_id, int(index.ids().max(initial=0)))
                 self.save()
@@ -303,6 +312,7 @@ class IndexSync:
     def _full_diff(self) -> tuple[int, int]:
         """Apply logged deletions, then make the index's id set equal the store's."""
         added, removed, self._deletion_seq = self._diff_into(self._require(), self._deletion_seq)
+        self._members.reset()
         return added, removed
 
     def _diff_into(self, index: PersistentIndex, since_seq: int) -> tuple[int, int, int]:
@@ -344,6 +354,7 @@ class IndexSync:
                 fresh = ~index.contains(ids)
                 ids, vectors = ids[fresh], vectors[fresh]
             index.add(ids, vectors)
+            self._members.added(ids)
             if len(ids):
                 self._known_max_id = max(self._known_max_id, int(np.max(ids)))
             self._count_change(len(ids))
@@ -354,6 +365,7 @@ class IndexSync:
             index = self._require()
             gone, seq = self._store.index_rows.deletions_since(self.model_id, self._deletion_seq)
             removed = index.remove(gone) if len(gone) else 0
+            self._members.removed(gone)
             self._deletion_seq = seq
             self._count_change(max(removed, 1) if len(gone) else 0)
             return removed
@@ -372,6 +384,7 @@ class IndexSync:
                     self.model_id, ids=fresh.tolist()
                 ):
                     index.add(ids, vectors)
+                    self._members.added(ids)
                 self._known_max_id = max_id
                 self._count_change(len(fresh))
 
@@ -405,9 +418,10 @@ class IndexSync:
         subset: IntArray | None = None,
         galleries: Sequence[int] | None = None,
     ) -> tuple[FloatArray, IntArray]:
-        """``galleries`` (the gallery ids ``subset`` was read from) lets a shared index
-        filter by gallery instead of by id; a local index searches ``subset``."""
-        return self._require().search(queries, k, subset=subset)
+        """Top-``k`` ``(scores (m, k), ids (m, k))`` among all faces, the faces of
+        ``subset`` ``(n,)`` or, when only ``galleries`` (gallery ids) is given, the indexed
+        faces of those galleries (:class:`GalleryMembership`)."""
+        return self.search_counted(queries, k, subset=subset, galleries=galleries)[:2]
 
     def search_counted(
         self,
@@ -417,13 +431,23 @@ class IndexSync:
         subset: IntArray | None = None,
         galleries: Sequence[int] | None = None,
     ) -> tuple[FloatArray, IntArray, int]:
-        """:meth:`search` and the number of faces it searched (all, or those of ``subset``
-        the index holds), read together under the lock so that a concurrent add or removal
-        cannot fall between them: a result never holds more or fewer faces than it says.
-        ``galleries``: as in :meth:`search`."""
+        """:meth:`search` and the number of faces it searched (all, those of ``subset`` the
+        index holds, or the indexed faces of ``galleries``), read together under the lock
+        so that a concurrent add or removal cannot fall between them: a result never holds
+        more or fewer faces than it says.
+
+        A gallery filter that covers every indexed face (one gallery holding them all, or
+        a user granted every gallery) searches without a filter: same result, without
+        FAISS's per-id selector."""
         with self._lock:
             index = self._require()
-            n = len(index) if subset is None else int(np.count_nonzero(index.contains(subset)))
+            if subset is None and galleries is not None:
+                subset = self._members.face_ids(galleries, index.contains)
+                if self._members.covers(galleries, len(index)):
+                    subset = None
+                n = len(index) if subset is None else len(subset)
+            else:
+                n = len(index) if subset is None else int(np.count_nonzero(index.contains(subset)))
             scores, ids = index.search(queries, k, subset=subset)
             return scores, ids, n
 

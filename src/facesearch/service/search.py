@@ -28,7 +28,6 @@ from facesearch.service.suppression import Suppression
 from facesearch.settings import SearchSettings
 from facesearch.store import FaceRecord
 from facesearch.store.catalog import CatalogRepository
-from facesearch.store.index_rows import IndexRowsRepository
 
 
 class Searcher:
@@ -39,7 +38,6 @@ class Searcher:
         settings: SearchSettings,
         *,
         catalog: CatalogRepository,
-        index_rows: IndexRowsRepository,
         pipeline: FacePipeline,
         index: IndexSync,
         leads: LeadScorer,
@@ -48,7 +46,6 @@ class Searcher:
     ) -> None:
         self._settings = settings
         self._catalog = catalog
-        self._index_rows = index_rows
         self._pipeline = pipeline
         self._model_id = pipeline.model_id
         self._index = index
@@ -129,19 +126,19 @@ class Searcher:
         if galleries:
             records = [self._catalog.get_gallery(name) for name in galleries]
             gallery_ids: list[int] | None = [g.id for g in records]
-            subset = self._index_rows.face_ids_in_galleries(self._model_id, [g.id for g in records])
             names = tuple(g.name for g in records)
         else:
-            gallery_ids = subset = None
+            gallery_ids = None
             names = tuple(g.name for g in self._catalog.list_galleries())
-        # after reading the subset: every face it lists that had committed is now indexed
-        # (another request may have committed it and not yet added it to the index)
+        # faces another process committed and has not added here yet are added now; the
+        # index then picks the faces of `gallery_ids` itself (an in-memory map beside a
+        # local index, a filter inside a shared one)
         self._index.catch_up()
         queries = np.stack([f.embedding for f in probe_faces]).astype(np.float32)
         if searched is not None:
             searched.extend(names)
         scores, ids, gallery_size = self._search_unsuppressed(
-            queries, k, subset=subset, threshold=threshold, galleries=gallery_ids
+            queries, k, threshold=threshold, galleries=gallery_ids
         )
         if threshold is None:
             threshold = self._leads.search_threshold(gallery_size)
@@ -193,7 +190,6 @@ class Searcher:
         queries: NDArray[np.float32],
         k: int,
         *,
-        subset: NDArray[np.int64] | None,
         threshold: float | None,
         galleries: Sequence[int] | None = None,
     ) -> tuple[NDArray[np.float32], NDArray[np.int64], int]:
@@ -206,7 +202,7 @@ class Searcher:
         fetch = k
         while True:
             scores, ids, gallery_size = self._index.search_counted(
-                queries, fetch, subset=subset, galleries=galleries
+                queries, fetch, galleries=galleries
             )
             limit = self._leads.search_threshold(gallery_size) if threshold is None else threshold
             kept = self._suppression.drop_suppressed(ids)  # never return a suppressed person's face

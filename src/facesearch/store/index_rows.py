@@ -21,17 +21,52 @@ class IndexRowsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def face_ids_in_galleries(self, model_id: str, gallery_ids: Sequence[int]) -> NDArray[np.int64]:
-        """Sorted ``(n,)`` int64 ids of the model's faces in any of the galleries."""
-        ids: list[int] = []
-        with self._db.transaction("face_ids_in_galleries") as s:
-            for chunk in _rows.chunks(gallery_ids):
-                ids += s.scalars(
-                    select(Face.id)
+    def face_galleries(
+        self, model_id: str, *, batch_size: int = 100_000
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Every face of the model and its gallery: ``(face ids (n,), gallery ids (n,))``,
+        int64, ascending face id. Read in batches of ``batch_size`` faces (keyset pages,
+        each its own short transaction), so a million faces never sit in one result set.
+        """
+        if batch_size <= 0:
+            raise InvalidInput("batch_size must be positive")
+        ids: list[NDArray[np.int64]] = []
+        galleries: list[NDArray[np.int64]] = []
+        last = 0
+        while True:
+            with self._db.transaction("face_galleries") as s:
+                rows = s.execute(
+                    select(Face.id, Image.gallery_id)
                     .join(Image, Image.id == Face.image_id)
-                    .where(Face.model_id == model_id, Image.gallery_id.in_(chunk))
+                    .where(Face.model_id == model_id, Face.id > last)
+                    .order_by(Face.id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                break
+            page = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+            ids.append(page[:, 0])
+            galleries.append(page[:, 1])
+            last = int(page[-1, 0])
+        if not ids:
+            return _rows.int_array([]), _rows.int_array([])
+        return np.concatenate(ids), np.concatenate(galleries)
+
+    def count_in_galleries(self, model_id: str, gallery_ids: Sequence[int]) -> int:
+        """How many faces of the model are in any of the galleries (one ``COUNT``)."""
+        n = 0
+        with self._db.transaction("count_in_galleries") as s:
+            for chunk in _rows.chunks(sorted(set(gallery_ids))):
+                n += int(
+                    s.scalar(
+                        select(func.count())
+                        .select_from(Face)
+                        .join(Image, Image.id == Face.image_id)
+                        .where(Face.model_id == model_id, Image.gallery_id.in_(chunk))
+                    )
+                    or 0
                 )
-        return np.sort(_rows.int_array(ids))
+        return n
 
     # --- vector-index support ------------------------------------------------------------
     def index_state(self, model_id: str) -> IndexState:
