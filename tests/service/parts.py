@@ -105,7 +105,6 @@ def enrollment_of(deps: Collaborators, pipeline: FacePipeline) -> Enrollment:
             privacy=deps.store.privacy,
             index_rows=deps.store.index_rows,
         ),
-        audit=deps.audit,
         accountability=deps.accountability,
         write_lock=deps.write_lock,
         clock=utcnow,

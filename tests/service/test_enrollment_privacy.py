@@ -303,8 +303,8 @@ def test_a_suppression_another_process_commits_after_the_check_refuses_the_image
         checks = []
         check = server.suppression.refuse_suppressed
 
-        def check_then_erase_elsewhere(embeddings: Any) -> tuple[int, int]:
-            marks = check(embeddings)  # passes while nothing is suppressed
+        def check_then_erase_elsewhere(embeddings: Any, *, fresh: bool = True) -> tuple[int, int]:
+            marks = check(embeddings, fresh=fresh)  # passes while nothing is suppressed
             checks.append(marks)
             if len(checks) == 1:
                 cli.confirm_erasure(view.request.id, context=CURATOR)
@@ -315,4 +315,27 @@ def test_a_suppression_another_process_commits_after_the_check_refuses_the_image
             server.enroll(colin[2].read_bytes(), gallery="g", subject="Colin", context=CURATOR)
         assert len(checks) == 1  # the second check refused the image
         assert server.list_faces(limit=10) == []
+        assert row_counts(server.store)["images"] == 0
+
+
+def test_an_erasure_another_process_completed_since_the_last_read_list_refuses_the_image(
+    settings: Settings, real_pipeline: FacePipeline, test_images: Images
+) -> None:
+    """Enrollment first checks against the suppression list it last read (no store read
+    per image); an erasure the command line completed since is caught by add_image's marks
+    check in its transaction, and the fresh check then refuses the image."""
+    colin = test_images["Colin_Powell"]
+    with (
+        FaceSearch(settings, pipeline=real_pipeline) as server,
+        FaceSearch(settings, pipeline=real_pipeline) as cli,
+    ):
+        server.create_gallery("g", legal_basis="test", context=CURATOR)
+        first = server.enroll(colin[0].read_bytes(), gallery="g", context=CURATOR)  # list read
+        view = cli.request_erasure(colin[1].read_bytes(), reference="ER-11", context=CURATOR)
+        cli.confirm_erasure(view.request.id, context=CURATOR)
+        assert len(server.suppression.suppressions.snapshot(fresh=False)[1]) == 0  # stale
+        with pytest.raises(Suppressed, match="suppression list"):
+            server.enroll(colin[2].read_bytes(), gallery="g", context=CURATOR)
+        assert len(server.suppression.suppressions.snapshot(fresh=False)[1]) > 0  # re-read
+        assert {f.id for f in server.list_faces(limit=10)}.isdisjoint(first.face_ids)
         assert row_counts(server.store)["images"] == 0

@@ -4,6 +4,8 @@ a HEIC, a truncated JPEG, a text file or a hidden file is counted and named with
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,24 @@ def test_folder_enrollment_is_built_from_its_dependencies_alone(
         assert deps.audit.list(limit=1)[0].action == "enroll.batch"
     finally:
         deps.close()
+
+
+def test_a_worker_imports_the_pipeline_without_the_engine() -> None:
+    """A spawned enrollment worker imports only the pipeline: not the store, audit log or
+    index (SQLAlchemy, Alembic, FAISS), which cost about a second of CPU per process."""
+    code = (
+        "import sys, pickle; import facesearch.service.analysis_worker as w; "
+        "from facesearch.settings import Settings; pickle.loads(pickle.dumps(Settings())); "
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'faiss', 'facesearch.store', "
+        "'facesearch.index', 'facesearch.service.facesearch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    # and the package still offers the engine, on first use
+    import facesearch.service as service
+
+    assert service.FaceSearch.__name__ == "FaceSearch"
+    with pytest.raises(AttributeError):
+        _ = service.NoSuchThing  # type: ignore[attr-defined]

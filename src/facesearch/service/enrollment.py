@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from facesearch.audit import AuditContext, AuditLog
+from facesearch.audit import AuditContext
 from facesearch.errors import (
     InvalidInput,
     NoFaceFound,
@@ -44,8 +44,9 @@ from facesearch.store.catalog import CatalogRepository
 _CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a ``collected_at`` may lie (clocks of other machines)."""
 
-_SUPPRESSION_RETRIES = 3
-"""Checks of an image against the suppression list when other processes keep changing it."""
+_SUPPRESSION_RETRIES = 4
+"""Checks of an image against the suppression list when other processes keep changing it
+(the first against the list last read, the others against a fresh read)."""
 
 
 class Enrollment:
@@ -63,7 +64,6 @@ class Enrollment:
         pipeline: FacePipeline,
         index: IndexSync,
         suppression: Suppression,
-        audit: AuditLog,
         accountability: Accountability,
         write_lock: threading.Lock,
         clock: Callable[[], datetime],
@@ -74,7 +74,6 @@ class Enrollment:
         self._model_id = pipeline.model_id
         self._index = index
         self._suppression = suppression
-        self._audit = audit
         self._accountability = accountability
         self._write_lock = write_lock
         self._clock = clock
@@ -231,7 +230,11 @@ class Enrollment:
             # from the store; and the store refuses the write if an erasure of another
             # process completed since this check (then check again, at most a few times).
             for attempt in range(_SUPPRESSION_RETRIES):
-                marks = self._suppression.refuse_suppressed([f.embedding for f in analyzed.faces])
+                # the last list read, first: add_image compares its marks with the store's
+                # in its transaction, and a change sends us round again with a fresh read
+                marks = self._suppression.refuse_suppressed(
+                    [f.embedding for f in analyzed.faces], fresh=attempt > 0
+                )
                 try:
                     enrolled = self._catalog.add_image(
                         gallery.id,
@@ -260,7 +263,7 @@ class Enrollment:
             if enrolled.face_ids:
                 vectors = np.stack([f.embedding for f in accepted]).astype(np.float32)
                 self._index.add(np.asarray(enrolled.face_ids, dtype=np.int64), vectors)
-        self._audit.committed()
+        # the store advanced the audit anchor when add_image (with its event) committed
         return EnrollResult(
             image_id=enrolled.image_id,
             sha256=analyzed.sha256,

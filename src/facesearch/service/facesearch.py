@@ -134,7 +134,6 @@ class FaceSearch:
             pipeline=self.pipeline,
             index=self.index,
             suppression=self.suppression,
-            audit=self.audit,
             accountability=self.accountability,
             write_lock=write_lock,
             clock=self.clock,

@@ -30,6 +30,7 @@ from facesearch.audit import AuditContext, AuditLog
 from facesearch.errors import AlreadyExists, FaceSearchError, ImageTooLarge, NoFaceFound
 from facesearch.imaging import ACCEPTED_FORMATS, SNIFF_BYTES, sha256_hex, sniff_format
 from facesearch.service.accountability import Accountability
+from facesearch.service.analysis_worker import analyze_files, init_worker
 from facesearch.service.enrollment import Enrollment, check_enroll_fields
 from facesearch.service.pipeline import AnalyzedImage, FacePipeline
 from facesearch.service.results import EnrollSummary
@@ -147,22 +148,6 @@ def _judge(path: Path) -> Path | Passed:
         )
     what = "empty file" if not head else "not an image"
     return Passed(path, what, failed=path.suffix.lower() in IMAGE_NAME_SUFFIXES)
-
-
-# --- worker side ----------------------------------------------------------------------
-_worker_pipeline: FacePipeline | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    global _worker_pipeline
-    _worker_pipeline = FacePipeline(settings)
-
-
-def _analyze_files(paths: list[str]) -> list[AnalyzedImage | FaceSearchError]:
-    """One worker task: a batch of files whose chips are embedded in one call."""
-    if _worker_pipeline is None:  # pragma: no cover - the initializer always runs first
-        raise RuntimeError("worker not initialised")
-    return _worker_pipeline.analyze_many([Path(path).read_bytes() for path in paths])
 
 
 # --- parent side ----------------------------------------------------------------------
@@ -371,7 +356,7 @@ def _run_pool(
     window = workers * 2
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(settings,)
+        max_workers=workers, mp_context=context, initializer=init_worker, initargs=(settings,)
     ) as pool:
         pending: dict[Future[list[AnalyzedImage | FaceSearchError]], list[FileTask]] = {}
         queue = iter(batches)
@@ -382,7 +367,7 @@ def _run_pool(
                 if tasks is None:
                     exhausted = True
                     break
-                future = pool.submit(_analyze_files, [str(task.path) for task in tasks])
+                future = pool.submit(analyze_files, [str(task.path) for task in tasks])
                 pending[future] = tasks
             if not pending:
                 break

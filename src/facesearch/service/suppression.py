@@ -40,9 +40,15 @@ class SuppressionList:
         """``(n, d)`` float32; ``n == 0`` when nothing of this model is suppressed."""
         return self.snapshot()[1]
 
-    def snapshot(self) -> tuple[tuple[int, int], NDArray[np.float32]]:
+    def snapshot(self, *, fresh: bool = True) -> tuple[tuple[int, int], NDArray[np.float32]]:
         """The list's marks (:meth:`PrivacyRepository.suppression_marks`) and its ``(n, d)``
-        vectors, as read together."""
+        vectors, as read together. ``fresh=False``: the last snapshot read, without asking
+        the store, when there is one (for a caller whose write re-checks the marks in its
+        own transaction, as ``add_image`` does)."""
+        if not fresh:
+            with self._lock:
+                if self._marks is not None:
+                    return self._marks, self._vectors
         marks = self._privacy.suppression_marks(self._model_id)
         with self._lock:
             if marks != self._marks:
@@ -102,14 +108,23 @@ class Suppression:
         """Cosine similarity of ``privacy.suppression_target_fmr`` for this model."""
         return self.threshold_for(self._settings.privacy.suppression_target_fmr)
 
-    def refuse_suppressed(self, embeddings: Sequence[NDArray[np.float32]]) -> tuple[int, int]:
+    def refuse_suppressed(
+        self, embeddings: Sequence[NDArray[np.float32]], *, fresh: bool = True
+    ) -> tuple[int, int]:
         """``Suppressed`` when any of the ``(d,)`` embeddings is a suppressed person's; else
-        the marks of the list checked against (for ``CatalogRepository.add_image``)."""
-        marks, vectors = self.suppressions.snapshot()
+        the marks of the list checked against (for ``CatalogRepository.add_image``).
+
+        ``fresh=False`` checks against the last list read (no store read): only for a
+        write that compares the returned marks with the store's in its own transaction
+        (``add_image``'s ``suppressions_checked``), so a list that changed since is caught
+        there. A hit on that list is confirmed against a fresh read before refusing."""
+        marks, vectors = self.suppressions.snapshot(fresh=fresh)
         if not embeddings or len(vectors) == 0:
             return marks
         best = self.suppressions.best(np.stack(embeddings).astype(np.float32), vectors)
         hits = [i for i, b in enumerate(best) if b >= self.threshold]
+        if hits and not fresh:
+            return self.refuse_suppressed(embeddings, fresh=True)
         if hits:
             raise Suppressed(
                 f"face {hits[0] + 1} of this image is of a person on the suppression list "
