@@ -7,6 +7,7 @@ import pytest
 
 from facesearch.errors import InvalidInput
 from facesearch.index import FaissFlatIndex, PersistentIndex, VectorIndex
+from facesearch.index.faiss_index import OVERFETCH_SHARE
 from facesearch.types import FloatArray, IntArray
 
 DIM = 128  # as conftest's db fixture
@@ -109,6 +110,27 @@ def test_subset_search_equals_restricted_brute_force(
     got = index.search(queries, k, subset=subset)
     assert_same(got, brute_force(vectors[pick], ids[pick], queries, k))
     assert np.isin(got[1][got[1] >= 0], ids[pick]).all()
+
+
+@pytest.mark.parametrize("share", [0.5, 0.97, 1.0])
+@pytest.mark.parametrize("k", [1, 10, 400])
+def test_a_large_subset_applied_after_the_search_equals_restricted_brute_force(
+    index: FaissFlatIndex,
+    db: tuple[IntArray, FloatArray],
+    queries: FloatArray,
+    k: int,
+    share: float,
+    brute_force: BruteForce,
+) -> None:
+    """Subsets of at least OVERFETCH_SHARE of the index are filtered after unfiltered
+    searches of a growing depth (no id selector): still exactly the restricted top-k,
+    k = 400 included (more than the first depth holds for some rows)."""
+    ids, vectors = db
+    assert share >= OVERFETCH_SHARE
+    pick = np.sort(np.random.default_rng(11).choice(N, size=round(share * N), replace=False))
+    unknown = np.array([10 * N + 1], dtype=np.int64)
+    got = index.search(queries, k, subset=np.concatenate([ids[pick], unknown]))
+    assert_same(got, brute_force(vectors[pick], ids[pick], queries, k))
 
 
 def test_empty_subset_returns_padding(index: FaissFlatIndex, queries: FloatArray) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from facesearch.errors import InvalidInput
-from facesearch.index import IndexCorrupt, watermark_for
-from facesearch.index.faiss_index import WATERMARK_FILE, FaissFlatIndex
+from facesearch.index import IndexCorrupt, ivf_index, watermark_for
+from facesearch.index.faiss_index import OVERFETCH_SHARE, WATERMARK_FILE, FaissFlatIndex
 from facesearch.index.ivf_index import FaissIVFIndex, IVFParams, nlist_for
 from facesearch.index.registry import create_index, load_index, saved_kind
 from facesearch.settings import IndexBackend, IndexKind
@@ -92,14 +92,20 @@ def test_bulk_adds_train_once_at_the_end(db) -> None:
     assert index.n_trained == len(ids)
 
 
-@pytest.mark.parametrize("exact_subset_max", [100_000, 1], ids=["scan", "ivf-selector"])
+@pytest.mark.parametrize(
+    ("exact_subset_max", "every"),
+    [(100_000, 7), (1, 20), (1, 2)],
+    ids=["scan", "ivf-selector", "ivf-overfetch"],
+)
 def test_filtered_search_equals_flat_search_over_the_allowed_faces(
-    db, queries, brute_force: BruteForce, exact_subset_max: int
+    db, queries, brute_force: BruteForce, exact_subset_max: int, every: int
 ) -> None:
     ids, vectors = db
     params = IVFParams(nprobe=4096, rerank=200, train_min=500, exact_subset_max=exact_subset_max)
     index = _trained(db, params)
-    keep = np.arange(0, len(ids), 7)
+    keep = np.arange(0, len(ids), every)
+    if exact_subset_max == 1:  # which of the two IVF paths is under test
+        assert (len(keep) >= OVERFETCH_SHARE * len(ids)) == (every == 2)
     unknown = np.array([10**9], dtype=np.int64)
     got = index.search(queries, 10, subset=np.concatenate([ids[keep], unknown]))
     assert set(got[1].ravel()) <= set(ids[keep])
@@ -107,6 +113,24 @@ def test_filtered_search_equals_flat_search_over_the_allowed_faces(
     flat = FaissFlatIndex(DIM)
     flat.add(ids, vectors)
     _assert_exact(got, flat.search(queries, 10, subset=ids[keep]))
+
+
+@pytest.mark.parametrize("share", [0.3, 0.9])
+def test_a_large_filter_over_fetched_finds_the_candidates_the_id_selector_finds(
+    db, queries, share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With few probes (approximate), filtering unfiltered candidate lists of a growing
+    depth gives the IVF's same best k' candidates among the subset as FAISS's id
+    selector, so the same re-ranked answer."""
+    ids, _vectors = db
+    index = _trained(db, IVFParams(nprobe=4, rerank=50, train_min=500, exact_subset_max=1))
+    keep = np.sort(np.random.default_rng(5).choice(ids, round(share * len(ids)), replace=False))
+    over = index.search(queries, 10, subset=keep)
+    monkeypatch.setattr(ivf_index, "OVERFETCH_SHARE", 2.0)  # never: the selector path
+    selector = index.search(queries, 10, subset=keep)
+    assert set(over[1].ravel()) <= set(keep) | {-1}
+    np.testing.assert_array_equal(over[1], selector[1])
+    np.testing.assert_allclose(over[0], selector[0], atol=1e-6)
 
 
 def test_a_one_percent_filter_is_exact_even_with_few_probes(db, queries) -> None:

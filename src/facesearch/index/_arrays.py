@@ -93,3 +93,25 @@ def sorted_member(sorted_haystack: IntArray, needles: IntArray) -> NDArray[np.bo
     pos = np.searchsorted(sorted_haystack, needles)
     pos[pos == sorted_haystack.size] = 0
     return np.asarray(sorted_haystack[pos] == needles, dtype=np.bool_)
+
+
+def first_members(
+    labels: IntArray, members: IntArray, k: int
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """For a filter applied after an unfiltered search (over-fetching): per row of
+    ``labels`` ``(m, f)`` (best first, ``-1`` padded), the columns of its first ``k``
+    labels that are in ``members`` (sorted ascending), ``(m, k)`` with ``-1`` where there
+    are fewer; and whether each row is *settled*: it has ``k`` of them, or its labels ran
+    out (its last is ``-1``), so fetching more cannot change its answer.
+
+    Why this equals a search restricted to ``members``: the members among an unfiltered
+    top-``f`` are the members' own top ranks, in order (every member ranked above the
+    ``f``-th label is in it); once a row holds ``k`` of them, they are the filtered top-``k``
+    (ties aside)."""
+    keep = (labels >= 0) & sorted_member(members, labels)
+    cols = np.full((labels.shape[0], k), -1, dtype=np.intp)
+    for row in range(labels.shape[0]):
+        found = np.flatnonzero(keep[row])[:k]
+        cols[row, : found.size] = found
+    settled = (keep.sum(axis=1) >= k) | (labels[:, -1] < 0)
+    return cols, np.asarray(settled, dtype=np.bool_)

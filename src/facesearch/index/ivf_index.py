@@ -22,8 +22,12 @@ it recovers the exact top-k; PQ codes are smaller but lose more recall per probe
   then rebuilds it in the background (logged) while this one keeps serving.
 - **Filters** (``subset``): at most ``exact_subset_max`` allowed faces (or an untrained
   index) are scanned exactly from the re-rank file, so the result is exactly the flat
-  search's over those faces; larger subsets use FAISS's ``IDSelectorBatch`` inside the IVF
-  search and are re-ranked like unfiltered searches.
+  search's over those faces; larger subsets take the IVF's best ``k'`` candidates among
+  the subset's faces, re-ranked like unfiltered searches: through FAISS's
+  ``IDSelectorBatch`` inside the IVF search, or, for a subset of at least
+  ``OVERFETCH_SHARE`` of the index, by filtering an unfiltered candidate list of a growing
+  depth (:func:`~facesearch.index._arrays.first_members`: the same candidates, without a
+  selector of that many ids).
 - **Persistence**: ``ivf-<sha16>.index`` (ids and the serialised IVF, checksummed),
   ``vectors-<token>.f32`` (the re-rank rows, written in place and fsynced before each
   watermark, so every id a watermark counts has its row on disk; ids are never reused,
@@ -54,10 +58,17 @@ from numpy.typing import NDArray
 
 from facesearch.atomicfile import fsync_dir, write_atomically
 from facesearch.errors import IndexUnavailable, InvalidInput
-from facesearch.index._arrays import as_ids, as_rows, as_vectors, check_k, unique_ids
+from facesearch.index._arrays import (
+    as_ids,
+    as_rows,
+    as_vectors,
+    check_k,
+    first_members,
+    unique_ids,
+)
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
-from facesearch.index.faiss_index import WATERMARK_FILE
+from facesearch.index.faiss_index import OVERFETCH_SHARE, WATERMARK_FILE
 from facesearch.types import FloatArray, IntArray
 
 __all__ = ["RETRAIN_FACTOR", "FaissIVFIndex", "IVFParams", "nlist_for"]
@@ -307,6 +318,12 @@ class FaissIVFIndex:
         with self._lock:
             if sub is not None:
                 sub = unique_ids(sub)
+                if (
+                    self._ivf is not None
+                    and sub.size > self.params.exact_subset_max
+                    and sub.size >= OVERFETCH_SHARE * len(self._ids)
+                ):
+                    return self._search_overfetch(q, k, sub, scores, labels)
                 sub = sub[self._ids.contains(sub)]
             n = len(self._ids) if sub is None else int(sub.size)
             if q.shape[0] == 0 or n == 0:
@@ -326,6 +343,28 @@ class FaissIVFIndex:
             _, cand_ids = self._ivf.search(q, k_prime, params=params)
             del selector
             return self._rerank(q, k, cand_ids, scores, labels)
+
+    def _search_overfetch(
+        self, q: FloatArray, k: int, sub: IntArray, scores: FloatArray, labels: IntArray
+    ) -> tuple[FloatArray, IntArray]:
+        """The IVF's best ``k'`` candidates among ``sub`` (sorted; ids not in the index are
+        never returned), taken from unfiltered candidate lists of a growing depth, then
+        re-ranked. Caller holds the lock and has checked the IVF is trained."""
+        assert self._ivf is not None
+        n = len(self._ids)
+        k_prime = min(max(self.params.rerank, k), n)
+        params = faiss.SearchParametersIVF()
+        params.nprobe = min(self.params.nprobe, self.nlist)
+        fetch = min(n, math.ceil(1.25 * k_prime * n / max(sub.size, 1)))
+        while True:
+            _, cand = self._ivf.search(q, fetch, params=params)
+            cols, settled = first_members(cand, sub, k_prime)
+            if settled.all() or fetch >= n:
+                break
+            fetch = min(n, 2 * fetch)
+        rows = np.arange(q.shape[0])[:, None]
+        cand_ids = np.where(cols >= 0, cand[rows, np.maximum(cols, 0)], -1).astype(np.int64)
+        return self._rerank(q, k, cand_ids, scores, labels)
 
     def _scan(
         self, q: FloatArray, k: int, cand: IntArray, scores: FloatArray, labels: IntArray
