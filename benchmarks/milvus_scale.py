@@ -185,10 +185,43 @@ def run_one(
             consistency_level="Strong",
         )
         lat_strong.append(time.perf_counter() - t)
+    ms = lambda xs, p: round(float(np.percentile(np.asarray(xs) * 1000, p)), 2)  # noqa: E731
+    sweep = []
+    if index_type not in (MilvusIndexType.HNSW, MilvusIndexType.FLAT):
+        for nprobe in args.sweep_nprobe:
+            # the same collection searched with another nprobe (a search parameter only)
+            index._settings = settings.model_copy(update={"nprobe": nprobe})
+            params = index._search_params(K)
+            raw = np.full((len(queries), K), -1, dtype=np.int64)
+            full = np.full((len(queries), K), -1, dtype=np.int64)
+            t_raw: list[float] = []
+            t_full: list[float] = []
+            for i, q in enumerate(queries):
+                t = time.perf_counter()
+                hits = client.search(
+                    index.collection, data=[q], limit=K, output_fields=["id"],
+                    search_params=params, consistency_level="Bounded",
+                )  # fmt: skip
+                t_raw.append(time.perf_counter() - t)
+                got = [int(h["id"]) for h in hits[0]]
+                raw[i, : len(got)] = got
+                t = time.perf_counter()
+                full[i] = index.search(q[None, :], K)[1][0]
+                t_full.append(time.perf_counter() - t)
+            sweep.append(
+                {
+                    "nprobe": nprobe,
+                    "p50_raw_ms": ms(t_raw, 50),
+                    "p50_rescored_ms": ms(t_full, 50),
+                    "recall10_raw": round(recall(raw, want), 4),
+                    "recall10_rescored": round(recall(full, want), 4),
+                }
+            )
+            print(json.dumps({"sweep": sweep[-1]}), flush=True)
+        index._settings = settings
     if not args.keep:
         index.drop()
     index.close()
-    ms = lambda xs, p: round(float(np.percentile(np.asarray(xs) * 1000, p)), 2)  # noqa: E731
     return {
         "index_type": index_type.value,
         "params": index._build_params(),
@@ -207,6 +240,7 @@ def run_one(
         "p95_rescored_ms": ms(lat_full, 95),
         "recall10_raw": round(recall(raw_ids, want), 4),
         "recall10_rescored": round(recall(full_ids, want), 4),
+        "nprobe_sweep": sweep,
     }
 
 
@@ -229,6 +263,12 @@ def main() -> None:
     parser.add_argument("--pid", type=int, help="that server's pid (for its memory)")
     parser.add_argument("--nlist", type=int, default=1024)
     parser.add_argument("--nprobe", type=int, default=64)
+    parser.add_argument(
+        "--sweep-nprobe",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[],
+        help="IVF types: also search the built collection at these nprobe values (e.g. 256,512)",
+    )
     parser.add_argument("--ef", type=int, default=128)
     parser.add_argument("--rerank", type=int, default=256)
     parser.add_argument("--build-timeout", type=float, default=1800)
