@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pytest
 from numpy.typing import NDArray
 
 from facesearch.service.membership import GalleryMembership
@@ -77,7 +76,7 @@ def test_random_adds_removals_and_resets_match_a_brute_force_index() -> None:
         got = members.face_ids(wanted, _in_index_of(indexed))
         expected = sorted(i for i in indexed if rows.gallery[i] in wanted)
         assert got.tolist() == expected, f"step {step} ({op}), galleries {wanted}"
-        covers = members.covers(wanted, len(indexed))
+        covers = members.covers(wanted, len(indexed), _in_index_of(indexed))
         assert covers == (len(expected) == len(indexed)), f"step {step}"
 
 
@@ -111,13 +110,14 @@ def test_an_id_deleted_from_the_store_before_it_is_resolved_is_left_out() -> Non
     assert members.face_ids([0], everything).tolist() == [1]
 
 
-@pytest.mark.parametrize("stale", [True, False])
-def test_covers_is_false_while_anything_is_unresolved(stale: bool) -> None:
+def test_covers_resolves_pending_ids_first() -> None:
     rows = _Rows()
     rows.gallery = {1: 0, 2: 0}
     members = _map(rows)
-    if not stale:
-        members.face_ids([0], lambda ids: np.ones(len(ids), dtype=bool))
-        members.added(np.asarray([3]))
-        rows.gallery[3] = 1
-    assert not members.covers([0], 2 if stale else 3)
+    everything = _in_index_of({1, 2, 3})
+    assert members.covers([0], 2, everything)  # read whole: both faces are gallery 0's
+    rows.gallery[3] = 1
+    members.added(np.asarray([3]))  # pending: its gallery is read by covers
+    assert not members.covers([0], 3, everything)
+    assert members.covers([0, 1], 3, everything)
+    assert not members.covers([0, 1], 4, everything)  # the index holds a face it does not

@@ -442,9 +442,8 @@ class IndexSync:
         with self._lock:
             index = self._require()
             if subset is None and galleries is not None:
-                subset = self._members.face_ids(galleries, index.contains)
-                if self._members.covers(galleries, len(index)):
-                    subset = None
+                if not self._members.covers(galleries, len(index), index.contains):
+                    subset = self._members.face_ids(galleries, index.contains)
                 n = len(index) if subset is None else len(subset)
             else:
                 n = len(index) if subset is None else int(np.count_nonzero(index.contains(subset)))
