@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -93,6 +95,32 @@ def sorted_member(sorted_haystack: IntArray, needles: IntArray) -> NDArray[np.bo
     pos = np.searchsorted(sorted_haystack, needles)
     pos[pos == sorted_haystack.size] = 0
     return np.asarray(sorted_haystack[pos] == needles, dtype=np.bool_)
+
+
+def search_members(
+    search: Callable[[int], tuple[FloatArray, IntArray]],
+    members: IntArray,
+    k: int,
+    n: int,
+) -> tuple[FloatArray, IntArray]:
+    """The best ``k`` of ``members`` (sorted ascending) per query by over-fetching:
+    ``search(depth)`` is an unfiltered search returning ``(scores, labels)`` ``(m, depth)``
+    (best first, ``-1`` padded) over ``n`` vectors; the depth starts where ``k`` members
+    are expected (their share of ``n``, with a margin) and doubles until every row is
+    settled (:func:`first_members`) or all ``n`` were fetched. Returns ``(scores, labels)``
+    ``(m, k)``, ``-inf`` / ``-1`` padded: the same as a search restricted to ``members``."""
+    fetch = min(n, max(2 * k, math.ceil(1.25 * k * n / max(members.size, 1))))
+    while True:
+        scores, labels = search(fetch)
+        cols, settled = first_members(labels, members, k)
+        if settled.all() or fetch >= n:
+            break
+        fetch = min(n, 2 * fetch)
+    rows = np.arange(labels.shape[0])[:, None]
+    take = np.maximum(cols, 0)
+    out_scores = np.where(cols >= 0, scores[rows, take], -np.inf).astype(np.float32)
+    out_labels = np.where(cols >= 0, labels[rows, take], -1).astype(np.int64)
+    return out_scores, out_labels
 
 
 def first_members(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from facesearch.index._arrays import (
     as_rows,
     as_vectors,
     check_k,
-    first_members,
+    search_members,
     unique_ids,
 )
 from facesearch.index._idset import IdSet
@@ -117,7 +116,7 @@ class FaissFlatIndex:
         ``subset`` is applied inside faiss (``IDSelectorBatch``), so the result equals a
         brute-force scan over exactly those ids; unknown subset ids are ignored. A subset
         of at least ``OVERFETCH_SHARE`` of the index is applied after an unfiltered search
-        instead (:func:`first_members`: widened until every row has ``k`` of its ids), the
+        instead (:func:`search_members`: widened until every row has ``k`` of its ids), the
         same answer without a selector of that many ids (building it cost about 100 ms for
         990,000 ids).
         """
@@ -129,14 +128,17 @@ class FaissFlatIndex:
         with self._lock:
             n = int(self._index.ntotal)
             if sub is not None:
-                n = min(n, int(unique_ids(sub).size))
+                sub = unique_ids(sub)
+                n = min(n, int(sub.size))
             if q.shape[0] == 0 or n == 0:
                 return scores, labels
             k_eff = min(k, n)  # faiss would pad anyway; this bounds its work and memory
             if sub is None:
                 d, i = self._index.search(q, k_eff)
             elif sub.size >= OVERFETCH_SHARE * self._index.ntotal:
-                d, i = self._search_overfetch(q, k_eff, unique_ids(sub))
+                d, i = search_members(
+                    lambda depth: self._index.search(q, depth), sub, k_eff, self._index.ntotal
+                )
             else:
                 # keep `selector` referenced until the search returns: params.sel is a
                 # raw pointer that does not own it
@@ -147,25 +149,6 @@ class FaissFlatIndex:
         scores[:, :k_eff] = d
         labels[:, :k_eff] = i
         scores[labels < 0] = -np.inf
-        return scores, labels
-
-    def _search_overfetch(
-        self, q: FloatArray, k: int, sub: IntArray
-    ) -> tuple[FloatArray, IntArray]:
-        """Top-``k`` among the ids of ``sub`` (sorted) by unfiltered searches of a growing
-        depth; ``(m, k)`` each, ``-1`` / ``-inf`` padded. Caller holds the lock."""
-        ntotal = int(self._index.ntotal)
-        fetch = min(ntotal, max(2 * k, math.ceil(1.25 * k * ntotal / max(sub.size, 1))))
-        while True:
-            d, i = self._index.search(q, fetch)
-            cols, settled = first_members(i, sub, k)
-            if settled.all() or fetch >= ntotal:
-                break
-            fetch = min(ntotal, 2 * fetch)
-        rows = np.arange(q.shape[0])[:, None]
-        take = np.maximum(cols, 0)
-        scores = np.where(cols >= 0, d[rows, take], -np.inf).astype(np.float32)
-        labels = np.where(cols >= 0, i[rows, take], -1).astype(np.int64)
         return scores, labels
 
     def ids(self) -> IntArray:

@@ -26,7 +26,7 @@ it recovers the exact top-k; PQ codes are smaller but lose more recall per probe
   the subset's faces, re-ranked like unfiltered searches: through FAISS's
   ``IDSelectorBatch`` inside the IVF search, or, for a subset of at least
   ``OVERFETCH_SHARE`` of the index, by filtering an unfiltered candidate list of a growing
-  depth (:func:`~facesearch.index._arrays.first_members`: the same candidates, without a
+  depth (:func:`~facesearch.index._arrays.search_members`: the same candidates, without a
   selector of that many ids).
 - **Persistence**: ``ivf-<sha16>.index`` (ids and the serialised IVF, checksummed),
   ``vectors-<token>.f32`` (the re-rank rows, written in place and fsynced before each
@@ -63,7 +63,7 @@ from facesearch.index._arrays import (
     as_rows,
     as_vectors,
     check_k,
-    first_members,
+    search_members,
     unique_ids,
 )
 from facesearch.index._idset import IdSet
@@ -355,15 +355,10 @@ class FaissIVFIndex:
         k_prime = min(max(self.params.rerank, k), n)
         params = faiss.SearchParametersIVF()
         params.nprobe = min(self.params.nprobe, self.nlist)
-        fetch = min(n, math.ceil(1.25 * k_prime * n / max(sub.size, 1)))
-        while True:
-            _, cand = self._ivf.search(q, fetch, params=params)
-            cols, settled = first_members(cand, sub, k_prime)
-            if settled.all() or fetch >= n:
-                break
-            fetch = min(n, 2 * fetch)
-        rows = np.arange(q.shape[0])[:, None]
-        cand_ids = np.where(cols >= 0, cand[rows, np.maximum(cols, 0)], -1).astype(np.int64)
+        ivf = self._ivf
+        _, cand_ids = search_members(
+            lambda depth: ivf.search(q, depth, params=params), sub, k_prime, n
+        )
         return self._rerank(q, k, cand_ids, scores, labels)
 
     def _scan(

@@ -421,7 +421,9 @@ class IndexSync:
         """Top-``k`` ``(scores (m, k), ids (m, k))`` among all faces, the faces of
         ``subset`` ``(n,)`` or, when only ``galleries`` (gallery ids) is given, the indexed
         faces of those galleries (:class:`GalleryMembership`)."""
-        return self.search_counted(queries, k, subset=subset, galleries=galleries)[:2]
+        with self._lock:
+            index = self._require()
+            return index.search(queries, k, subset=self._subset_of(index, subset, galleries))
 
     def search_counted(
         self,
@@ -442,13 +444,24 @@ class IndexSync:
         with self._lock:
             index = self._require()
             if subset is None and galleries is not None:
-                if not self._members.covers(galleries, len(index), index.contains):
-                    subset = self._members.face_ids(galleries, index.contains)
+                subset = self._subset_of(index, None, galleries)  # indexed faces only
                 n = len(index) if subset is None else len(subset)
             else:
                 n = len(index) if subset is None else int(np.count_nonzero(index.contains(subset)))
             scores, ids = index.search(queries, k, subset=subset)
             return scores, ids, n
+
+    def _subset_of(
+        self, index: PersistentIndex, subset: IntArray | None, galleries: Sequence[int] | None
+    ) -> IntArray | None:
+        """The ids to search: ``subset`` when given; else the indexed faces of
+        ``galleries`` from the gallery map, ``None`` (no filter) when they are every
+        indexed face or no galleries are given. Caller holds the lock."""
+        if subset is not None or galleries is None:
+            return subset
+        if self._members.covers(galleries, len(index), index.contains):
+            return None
+        return self._members.face_ids(galleries, index.contains)
 
     def __len__(self) -> int:
         return len(self._require())
