@@ -27,11 +27,13 @@ Not a test: prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,10 @@ from numpy.typing import NDArray
 from facesearch.calibration.table import fpir
 from facesearch.evaluation.synthetic import FaceEmbeddingModel, fit_check
 from facesearch.index import FaissFlatIndex, watermark_for
-from facesearch.index.ivf_index import FaissIVFIndex, IVFParams
+from facesearch.index.ivf_index import DEFAULT_RERANK, FaissIVFIndex, IVFParams
 from facesearch.index.registry import configure_backend
 from facesearch.service.leads import LeadScorer
-from facesearch.settings import IndexBackend, SearchSettings
+from facesearch.settings import IndexBackend, IVFCodes, SearchSettings
 from search_latency import _release_free_memory, batch_qps, machine_info, single_query_ms
 
 K = 10
@@ -65,6 +67,16 @@ def load_caches(paths: list[Path]) -> tuple[NDArray[np.float32], NDArray[np.str_
     x = np.stack([seen[p] for p in names]).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x, np.asarray([p.split("/")[0] for p in names]), names
+
+
+@contextlib.contextmanager
+def faiss_threads(n: int, restore: int) -> Iterator[None]:
+    """FAISS's OpenMP threads set to ``n`` inside the block, ``restore`` after it."""
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(restore)
 
 
 def anon_rss() -> int:
@@ -179,7 +191,12 @@ def bench_size(
     t0 = time.perf_counter()
     flat, _ = FaissFlatIndex.load(tmp / "flat")
     flat_start = time.perf_counter() - t0
-    exact = flat.search(q, K_THRESHOLD)
+    sub = np.sort(np.random.default_rng(1).choice(ids, size=max(1, n // 100), replace=False))
+    with faiss_threads(args.build_threads, args.threads):  # ground truth, not timed
+        exact = flat.search(q, K_THRESHOLD)
+        exact_sub = flat.search(q, K, subset=sub)
+        # non-mated searches (new identities) for the FPIR check, exact
+        nm_s, _ = flat.search(data["nonmated"], 1)
     out["flat"] = {
         "build_s": flat_build,
         "bytes_per_face": flat_bytes,
@@ -187,26 +204,48 @@ def bench_size(
         **single_query_ms(lambda x, flat=flat: flat.search(x, K), q),
         "qps_batch64": batch_qps(lambda x, flat=flat: flat.search(x, K), q, 64, args.min_seconds),
     }
-    sub = np.sort(np.random.default_rng(1).choice(ids, size=max(1, n // 100), replace=False))
-    exact_sub = flat.search(q, K, subset=sub)
     out["flat"]["filter_1pct"] = single_query_ms(
         lambda x, flat=flat: flat.search(x, K, subset=sub), q
     )
-    # non-mated searches (new identities) for the FPIR check, exact
-    nm_s, _ = flat.search(data["nonmated"], 1)
     del flat
     gc.collect()
     (tmp / "flat").exists() and [p.unlink() for p in (tmp / "flat").iterdir()]
 
-    # --- ivf ---
-    params = IVFParams(nprobe=args.nprobe[0], rerank=args.rerank, train_min=1)
+    # --- ivf, once per kind of codes ---
+    out["ivf"] = [
+        bench_ivf(n, data, exact, exact_sub, sub, threshold, args, tmp, codes)
+        for codes in args.codes
+    ]
+    out["fpir_check"] = fpir_check(nm_s[:, 0], n, threshold)
+    for p in sorted(tmp.rglob("*"), reverse=True):
+        p.unlink() if p.is_file() else p.rmdir()
+    tmp.rmdir()
+    return out
+
+
+def bench_ivf(
+    n: int,
+    data: dict[str, Any],
+    exact: tuple[NDArray[np.float32], NDArray[np.int64]],
+    exact_sub: tuple[NDArray[np.float32], NDArray[np.int64]],
+    sub: NDArray[np.int64],
+    threshold: float,
+    args: argparse.Namespace,
+    tmp: Path,
+    codes: IVFCodes,
+) -> dict[str, Any]:
+    """Build, save, load and sweep one ``FaissIVFIndex`` with ``codes``."""
+    db, ids, q = data["db"], data["ids"], data["queries"]
+    rerank = args.rerank or DEFAULT_RERANK[codes]
+    params = IVFParams(codes=codes, nprobe=args.nprobe[0], rerank=rerank, train_min=1)
     base = anon_rss()
     t0 = time.perf_counter()
     ivf = FaissIVFIndex(db.shape[1], params=params, staging=tmp)
-    with ivf.bulk():
+    with faiss_threads(args.build_threads, args.threads), ivf.bulk():
         for s in range(0, n, 262144):
             ivf.add(ids[s : s + 262144], db[s : s + 262144])
     ivf_build = time.perf_counter() - t0
+    print(f"  n={n:,} ivf {codes} built in {ivf_build:.0f} s", flush=True)
     ivf.save(tmp / "ivf", watermark_for(ivf, model_id=MODEL_ID, deletion_seq=0))
     del ivf
     gc.collect()
@@ -215,16 +254,18 @@ def bench_size(
     ivf, _ = FaissIVFIndex.load(tmp / "ivf", params)
     ivf_start = time.perf_counter() - t0
     ivf_bytes = (anon_rss() - base) / n
-    out["ivf"] = {
+    res: dict[str, Any] = {
+        "codes": str(codes),
         "build_s": ivf_build,
         "bytes_per_face": ivf_bytes,
         "startup_s": ivf_start,
         "nlist": ivf.nlist,
-        "rerank": args.rerank,
+        "rerank": rerank,
+        "build_threads": args.build_threads,
         "sweep": [],
     }
     for nprobe in args.nprobe:
-        ivf.params = IVFParams(nprobe=nprobe, rerank=args.rerank, train_min=1)
+        ivf.params = IVFParams(codes=codes, nprobe=nprobe, rerank=rerank, train_min=1)
         got = ivf.search(q, K_THRESHOLD)
         row = {
             "nprobe": nprobe,
@@ -232,19 +273,19 @@ def bench_size(
             **single_query_ms(lambda x, ivf=ivf: ivf.search(x, K), q),
             "qps_batch64": batch_qps(lambda x, ivf=ivf: ivf.search(x, K), q, 64, args.min_seconds),
         }
-        out["ivf"]["sweep"].append(row)
-        print(f"  n={n:,} nprobe={nprobe}: {json.dumps(row)}", flush=True)
-    ivf.params = IVFParams(nprobe=args.nprobe[0], rerank=args.rerank, train_min=1)
+        res["sweep"].append(row)
+        print(f"  n={n:,} {codes} nprobe={nprobe}: {json.dumps(row)}", flush=True)
+    ivf.params = IVFParams(codes=codes, nprobe=args.nprobe[0], rerank=rerank, train_min=1)
     got_sub = ivf.search(q, K, subset=sub)
-    out["ivf"]["filter_1pct"] = {
+    res["filter_1pct"] = {
         **single_query_ms(lambda x, ivf=ivf: ivf.search(x, K, subset=sub), q),
         "same_ids_as_flat": float(np.mean(got_sub[1] == exact_sub[1])),
         "max_score_diff": float(np.max(np.abs(got_sub[0] - exact_sub[0]))),
     }
     ivf.params = IVFParams(
-        nprobe=args.nprobe[0], rerank=args.rerank, train_min=1, exact_subset_max=1
+        codes=codes, nprobe=args.nprobe[0], rerank=rerank, train_min=1, exact_subset_max=1
     )
-    out["ivf"]["filter_1pct_via_ivf_selector"] = {
+    res["filter_1pct_via_ivf_selector"] = {
         **single_query_ms(lambda x, ivf=ivf: ivf.search(x, K, subset=sub), q),
         "recall_at_10": float(
             np.mean(
@@ -257,11 +298,9 @@ def bench_size(
     }
     del ivf
     gc.collect()
-    out["fpir_check"] = fpir_check(nm_s[:, 0], n, threshold)
-    for p in sorted(tmp.rglob("*"), reverse=True):
+    for p in sorted((tmp / "ivf").rglob("*"), reverse=True):
         p.unlink() if p.is_file() else p.rmdir()
-    tmp.rmdir()
-    return out
+    return res
 
 
 def service_level(
@@ -282,8 +321,11 @@ def service_level(
     settings = Settings(data_dir=folder, database_url=None)
     settings.index.kind = IndexKind.IVF
     settings.index.nprobe = args.nprobe[0]
-    out_kind = {"nprobe": args.nprobe[0], "rerank": args.rerank}
-    settings.index.rerank = args.rerank
+    codes = args.codes[0]
+    rerank = args.rerank or DEFAULT_RERANK[codes]
+    settings.index.codes = codes
+    out_kind = {"codes": str(codes), "nprobe": args.nprobe[0], "rerank": rerank}
+    settings.index.rerank = rerank
     context = AuditContext(
         actor="benchmark",
         key_prefix="fsk_00000000",
@@ -395,6 +437,11 @@ def fpir_check(best: NDArray[np.float32], n: int, threshold: float) -> dict[str,
     }
 
 
+def _ivf_runs(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The IVF results of one size (a list; one dict in files written before codes)."""
+    return r["ivf"] if isinstance(r["ivf"], list) else [r["ivf"]]
+
+
 def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
     print("\nfit check (held-out LFW identities vs synthetic):")
     print(
@@ -412,45 +459,47 @@ def print_tables(results: list[dict[str, Any]], fit: dict[str, Any]) -> None:
             f"{f['startup_s']:.2f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} | "
             f"{f['qps_batch64']:.0f} | 1 | 1 | 1 | 1 | 1 |"
         )
-        v = r["ivf"]
-        for s in v["sweep"]:
+        for v in _ivf_runs(r):
+            codes = v.get("codes", "sq8")
+            for s in v["sweep"]:
+                print(
+                    f"| | ivf {codes} nlist {v['nlist']} nprobe {s['nprobe']} k' {v['rerank']} | "
+                    f"{v['build_s']:.1f} | {v['bytes_per_face']:.0f} | {v['startup_s']:.2f} | "
+                    f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['qps_batch64']:.0f} | "
+                    f"{s['recall_at_10']:.4f} | {s['threshold_recall']:.4f} "
+                    f"({s['threshold_candidates']}) | "
+                    f"{s.get('threshold_recall_mates', float('nan')):.4f} "
+                    f"({s.get('mates_above_threshold', '')}) | "
+                    f"{s.get('threshold_recall_fmr_1e-5', float('nan')):.4f} "
+                    f"({s.get('candidates_above_fmr_1e-5', '')}) | "
+                    f"{s['top1_identity_agreement']:.3f} |"
+                )
+            s0 = v["sweep"][0]
             print(
-                f"| | ivf nlist {v['nlist']} nprobe {s['nprobe']} k' {v['rerank']} | "
-                f"{v['build_s']:.1f} | {v['bytes_per_face']:.0f} | {v['startup_s']:.2f} | "
-                f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['qps_batch64']:.0f} | "
-                f"{s['recall_at_10']:.4f} | {s['threshold_recall']:.4f} "
-                f"({s['threshold_candidates']}) | "
-                f"{s.get('threshold_recall_mates', float('nan')):.4f} "
-                f"({s.get('mates_above_threshold', '')}) | "
-                f"{s.get('threshold_recall_fmr_1e-5', float('nan')):.4f} "
-                f"({s.get('candidates_above_fmr_1e-5', '')}) | "
-                f"{s['top1_identity_agreement']:.3f} |"
+                f"| | ivf {codes}/flat (nprobe {s0['nprobe']}) | "
+                f"{v['build_s'] / max(f['build_s'], 1e-9):.2f} | "
+                f"{v['bytes_per_face'] / max(f['bytes_per_face'], 1):.2f} | "
+                f"{v['startup_s'] / f['startup_s']:.2f} | {s0['p50_ms'] / f['p50_ms']:.3f} | "
+                f"{s0['p99_ms'] / f['p99_ms']:.3f} | "
+                f"{s0['qps_batch64'] / f['qps_batch64']:.1f} | | | | | |"
             )
-        s0 = v["sweep"][0]
-        print(
-            f"| | ivf/flat (nprobe {s0['nprobe']}) | "
-            f"{v['build_s'] / max(f['build_s'], 1e-9):.2f} | "
-            f"{v['bytes_per_face'] / max(f['bytes_per_face'], 1):.2f} | "
-            f"{v['startup_s'] / f['startup_s']:.2f} | {s0['p50_ms'] / f['p50_ms']:.3f} | "
-            f"{s0['p99_ms'] / f['p99_ms']:.3f} | "
-            f"{s0['qps_batch64'] / f['qps_batch64']:.1f} | | | | | |"
-        )
     print(
         "\n| faces | filter keeping 1% | flat p50 ms | ivf p50 ms (exact scan) | same ids | "
         "ivf p50 ms (IVF + id selector) | its recall@10 |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        a, b, c = (
-            r["flat"]["filter_1pct"],
-            r["ivf"]["filter_1pct"],
-            r["ivf"]["filter_1pct_via_ivf_selector"],
-        )
-        print(
-            f"| {r['faces']:,} | {r['faces'] // 100:,} faces | {a['p50_ms']:.2f} | "
-            f"{b['p50_ms']:.2f} | {b['same_ids_as_flat']:.4f} | {c['p50_ms']:.2f} | "
-            f"{c['recall_at_10']:.4f} |"
-        )
+        for v in _ivf_runs(r):
+            a, b, c = (
+                r["flat"]["filter_1pct"],
+                v["filter_1pct"],
+                v["filter_1pct_via_ivf_selector"],
+            )
+            print(
+                f"| {r['faces']:,} ({v.get('codes', 'sq8')}) | {r['faces'] // 100:,} faces | "
+                f"{a['p50_ms']:.2f} | {b['p50_ms']:.2f} | {b['same_ids_as_flat']:.4f} | "
+                f"{c['p50_ms']:.2f} | {c['recall_at_10']:.4f} |"
+            )
     print(
         "\n| faces | non-mated probes | threshold | observed FPIR | beta-binomial (service) "
         "| 1-(1-FMR)^N | FMR x N |"
@@ -473,8 +522,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nonmated", type=int, default=1000)
     ap.add_argument("--faces-per-identity", type=float, default=3.0)
     ap.add_argument("--nprobe", default="1024,128,256,512", help="the first is the default")
-    ap.add_argument("--rerank", type=int, default=256)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rerank", type=int, default=0, help="k' (0: 1,024 for pq, 256 for sq8)")
+    ap.add_argument("--codes", default="pq,sq8", help="IVF codes to build, comma-separated")
+    ap.add_argument("--threads", type=int, default=1, help="threads of the timed searches")
+    ap.add_argument(
+        "--build-threads",
+        type=int,
+        default=None,
+        help="threads for building indexes and the exact ground truth (default: --threads)",
+    )
     ap.add_argument("--min-seconds", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--service", type=int, default=0, help="faces for the service-level run")
@@ -484,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/ann_search.json"))
     args = ap.parse_args(argv)
     args.nprobe = [int(x) for x in args.nprobe.split(",")]
+    args.codes = [IVFCodes(c) for c in args.codes.split(",") if c]
+    if args.build_threads is None:
+        args.build_threads = args.threads
     configure_backend(IndexBackend.FAISS, threads=args.threads)
     faiss.omp_set_num_threads(args.threads)
 

@@ -82,6 +82,20 @@ class IndexKind(StrEnum):
     AUTO = "auto"
 
 
+class IVFCodes(StrEnum):
+    """Compressed codes of an ``ivf`` index's candidate search (the re-rank is exact either way).
+
+    ``pq``: product quantisation with FAISS's 4-bit fast-scan kernels, ``dim / 2``
+    sub-quantisers of 4 bits (32 bytes a 128-d face; André, Kermarrec & Le Scouarnec,
+    "Cache locality is not enough", VLDB 2015; FAISS ``IndexIVFPQFastScan``).
+    ``sq8``: 8-bit scalar quantisation, one byte a dimension (FAISS
+    ``IndexIVFScalarQuantizer`` ``QT_8bit``).
+    """
+
+    PQ = "pq"
+    SQ8 = "sq8"
+
+
 class ImagingSettings(BaseModel):
     max_bytes: int = Field(20_000_000, gt=0, description="Largest accepted upload, in bytes.")
     max_pixels: int = Field(
@@ -351,7 +365,7 @@ class IndexSettings(BaseModel):
     )
     kind: IndexKind = Field(
         IndexKind.AUTO,
-        description="`flat` (exact scan), `ivf` (IVF-SQ8 candidates re-ranked exactly) or "
+        description="`flat` (exact scan), `ivf` (IVF candidates re-ranked exactly) or "
         "`auto` (flat below `auto_crossover` faces, ivf above; a switch rebuilds in the "
         "background while the old index serves).",
     )
@@ -361,16 +375,23 @@ class IndexSettings(BaseModel):
         description="Gallery size at which `auto` switches to `ivf` (back to `flat` below half "
         "of it); measured in docs/performance.md.",
     )
+    codes: IVFCodes = Field(
+        IVFCodes.PQ,
+        description="Codes of the `ivf` candidate search: `pq` (4-bit PQ fast-scan, 32 bytes a "
+        "128-d face) or `sq8` (8-bit scalar, 128 bytes); docs/performance.md compares them. "
+        "A change rebuilds the index in the background.",
+    )
     nprobe: int = Field(
         1024,
         ge=1,
         description="IVF lists an approximate search visits (1,024 of 4,096 at 1M faces returned "
         "99.9% of the candidates at or above the search threshold).",
     )
-    rerank: int = Field(
-        256,
+    rerank: int | None = Field(
+        None,
         ge=1,
-        description="Candidates an approximate search re-ranks by their exact cosine (k').",
+        description="Candidates an approximate search re-ranks by their exact cosine (k'); "
+        "unset: 1,024 for `pq` codes, 256 for `sq8` codes and for Milvus.",
     )
     train_min: int = Field(
         20_000,

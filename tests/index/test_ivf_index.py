@@ -1,7 +1,9 @@
-"""The approximate index: IVF-SQ8 candidates re-ranked exactly from the re-rank file."""
+"""The approximate index: IVF candidates (PQ fast-scan or SQ8 codes) re-ranked exactly
+from the re-rank file."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,12 +15,18 @@ from facesearch.index import IndexCorrupt, ivf_index, watermark_for
 from facesearch.index.faiss_index import OVERFETCH_SHARE, WATERMARK_FILE, FaissFlatIndex
 from facesearch.index.ivf_index import FaissIVFIndex, IVFParams, nlist_for
 from facesearch.index.registry import create_index, load_index, saved_kind
-from facesearch.settings import IndexBackend, IndexKind
+from facesearch.settings import IndexBackend, IndexKind, IVFCodes
 
 from .conftest import DIM, BruteForce
 
 # every list probed and 200 candidates re-ranked: the result must be the exact one
 EXHAUSTIVE = IVFParams(nprobe=4096, rerank=200, train_min=500, exact_subset_max=100)
+
+
+@pytest.fixture(params=list(IVFCodes), ids=str)
+def codes(request: pytest.FixtureRequest) -> IVFCodes:
+    """Each kind of codes, for the tests whose answer must not depend on them."""
+    return IVFCodes(request.param)
 
 
 def _trained(db: tuple[np.ndarray, np.ndarray], params: IVFParams = EXHAUSTIVE) -> FaissIVFIndex:
@@ -38,13 +46,15 @@ def _assert_exact(got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray, np
     assert np.mean(same) > 0.99
 
 
-def test_reranked_results_equal_flat_search(db, queries, brute_force: BruteForce) -> None:
+def test_reranked_results_equal_flat_search(
+    db, queries, brute_force: BruteForce, codes: IVFCodes
+) -> None:
     ids, vectors = db
-    index = _trained(db)
-    assert index.nlist == nlist_for(len(ids))
+    index = _trained(db, dataclasses.replace(EXHAUSTIVE, codes=codes))
+    assert index.nlist == nlist_for(len(ids)) and index.codes is codes
     got = index.search(queries, 10)
     _assert_exact(got, brute_force(vectors, ids, queries, 10))
-    # each score is the exact inner product of the stored vector, not the SQ8 estimate
+    # each score is the exact inner product of the stored vector, not the codes' estimate
     rows = {int(i): v for i, v in zip(ids, vectors, strict=True)}
     for q, row_s, row_i in zip(queries, *got, strict=True):
         exact = np.array([float(rows[int(i)] @ q) for i in row_i])
@@ -98,10 +108,12 @@ def test_bulk_adds_train_once_at_the_end(db) -> None:
     ids=["scan", "ivf-selector", "ivf-overfetch"],
 )
 def test_filtered_search_equals_flat_search_over_the_allowed_faces(
-    db, queries, brute_force: BruteForce, exact_subset_max: int, every: int
+    db, queries, brute_force: BruteForce, exact_subset_max: int, every: int, codes: IVFCodes
 ) -> None:
     ids, vectors = db
-    params = IVFParams(nprobe=4096, rerank=200, train_min=500, exact_subset_max=exact_subset_max)
+    params = IVFParams(
+        codes=codes, nprobe=4096, rerank=200, train_min=500, exact_subset_max=exact_subset_max
+    )
     index = _trained(db, params)
     keep = np.arange(0, len(ids), every)
     if exact_subset_max == 1:  # which of the two IVF paths is under test
@@ -168,21 +180,58 @@ def test_bad_input_changes_nothing(db) -> None:
     assert len(index) == len(ids)
 
 
-def test_save_load_round_trip_and_adds_after_load(db, queries, tmp_path: Path) -> None:
+def test_save_load_round_trip_and_adds_after_load(
+    db, queries, tmp_path: Path, codes: IVFCodes
+) -> None:
     ids, _vectors = db
-    index = _trained(db)
+    params = dataclasses.replace(EXHAUSTIVE, codes=codes)
+    index = _trained(db, params)
     before = index.search(queries, 10)
     index.save(tmp_path, watermark_for(index, model_id="m", deletion_seq=3))
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 3 and names[-1] == WATERMARK_FILE
     assert saved_kind(tmp_path) is IndexKind.IVF
-    loaded, wm = load_index(IndexBackend.FAISS, tmp_path, params=EXHAUSTIVE)
+    assert json.loads((tmp_path / WATERMARK_FILE).read_text())["codes"] == str(codes)
+    loaded, wm = load_index(IndexBackend.FAISS, tmp_path, params=params)
     assert isinstance(loaded, FaissIVFIndex) and wm.deletion_seq == 3
-    assert loaded.n_trained == len(ids)
+    assert loaded.n_trained == len(ids) and loaded.codes is codes
+    assert not loaded.needs_retraining
     _assert_exact(loaded.search(queries, 10), before)
     new_id = np.array([int(ids.max()) + 1000])
     loaded.add(new_id, queries[:1])
     assert loaded.search(queries[:1], 1)[1][0, 0] == new_id[0]
+
+
+def test_codes_other_than_the_settings_ask_for_need_retraining(
+    db, queries, brute_force: BruteForce, tmp_path: Path
+) -> None:
+    """An index saved with SQ8 codes, under a backend name of before PQ codes, loads and
+    serves; asked for PQ codes it wants retraining, and retraining switches its codes."""
+    ids, vectors = db
+    index = _trained(db, dataclasses.replace(EXHAUSTIVE, codes=IVFCodes.SQ8))
+    index.save(tmp_path, watermark_for(index, model_id="m", deletion_seq=0))
+    meta = json.loads((tmp_path / WATERMARK_FILE).read_text())
+    meta["backend"] = "faiss-ivf-sq8-rerank"
+    del meta["codes"]
+    (tmp_path / WATERMARK_FILE).write_text(json.dumps(meta))
+    assert saved_kind(tmp_path) is IndexKind.IVF
+    asks_pq = dataclasses.replace(EXHAUSTIVE, codes=IVFCodes.PQ, rerank=None)
+    loaded, _ = FaissIVFIndex.load(tmp_path, asks_pq)
+    assert loaded.codes is IVFCodes.SQ8 and loaded.needs_retraining
+    assert loaded._k_prime(10, 10**6) == 256  # k' follows the codes the index has
+    _assert_exact(loaded.search(queries, 10), brute_force(vectors, ids, queries, 10))
+    loaded.train()
+    assert loaded.codes is IVFCodes.PQ and not loaded.needs_retraining
+    assert loaded._k_prime(10, 10**6) == 1024 and loaded._k_prime(10, 500) == 500
+    _assert_exact(loaded.search(queries, 10), brute_force(vectors, ids, queries, 10))
+
+
+def test_pq_codes_need_an_even_dimension_and_unknown_codes_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="even"):
+        FaissIVFIndex(127, params=IVFParams(codes=IVFCodes.PQ))
+    assert FaissIVFIndex(127, params=IVFParams(codes=IVFCodes.SQ8)).dim == 127
+    with pytest.raises(InvalidInput, match="codes"):
+        IVFParams(codes="pq16")  # type: ignore[arg-type]
 
 
 def test_untrained_index_persists(db, queries, tmp_path: Path, brute_force: BruteForce) -> None:

@@ -3,6 +3,7 @@ the store, retraining and ``auto`` switching in the background (SQLite store, fa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 from facesearch.index.faiss_index import WATERMARK_FILE, FaissFlatIndex
 from facesearch.index.ivf_index import FaissIVFIndex, IVFParams
 from facesearch.service.index_sync import IndexSync
-from facesearch.settings import IndexBackend, IndexKind
+from facesearch.settings import IndexBackend, IndexKind, IVFCodes
 from facesearch.store import NewFace, NewImage, Store
 from facesearch.types import BoundingBox, FaceQuality, Landmarks5
 
@@ -72,7 +73,13 @@ def gallery(tmp_path: Path) -> Iterator[Gallery]:
     g.store.close()
 
 
-def _sync(tmp_path: Path, gallery: Gallery, kind: IndexKind, crossover: int = 10**6) -> IndexSync:
+def _sync(
+    tmp_path: Path,
+    gallery: Gallery,
+    kind: IndexKind,
+    crossover: int = 10**6,
+    params: IVFParams = PARAMS,
+) -> IndexSync:
     return IndexSync(
         gallery.store,
         model_id=MODEL,
@@ -82,7 +89,7 @@ def _sync(tmp_path: Path, gallery: Gallery, kind: IndexKind, crossover: int = 10
         save_every=10**6,
         kind=kind,
         auto_crossover=crossover,
-        ivf_params=PARAMS,
+        ivf_params=params,
     )
 
 
@@ -188,3 +195,30 @@ def test_an_ivf_index_past_its_retraining_rule_is_retrained(
     index = sync._index
     assert isinstance(index, FaissIVFIndex) and index.n_trained == 170
     assert sync.last_switch is not None and "retraining" in sync.last_switch.reason
+
+
+def test_changed_codes_rebuild_in_the_background_while_the_old_index_serves(
+    tmp_path: Path, gallery: Gallery
+) -> None:
+    """A saved SQ8 index opened with settings asking for PQ codes serves at once and is
+    rebuilt with PQ codes in the background; searches stay exact throughout."""
+    gallery.add(60)
+    sq8 = dataclasses.replace(PARAMS, codes=IVFCodes.SQ8)
+    first = _sync(tmp_path, gallery, IndexKind.IVF, params=sq8)
+    first.open()
+    assert isinstance(first._index, FaissIVFIndex) and first._index.codes is IVFCodes.SQ8
+    first.save()
+    queries = gallery.rng.standard_normal((5, DIM)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    want = _exact(first, gallery, queries, 5)
+    np.testing.assert_array_equal(first.search(queries, 5)[1], want)
+
+    sync = _sync(tmp_path, gallery, IndexKind.IVF, params=PARAMS)
+    report = sync.open()
+    assert report.action == "loaded"
+    np.testing.assert_array_equal(sync.search(queries, 5)[1], want)
+    assert sync.wait_for_rebuild(60)
+    index = sync._index
+    assert isinstance(index, FaissIVFIndex) and index.codes is IVFCodes.PQ
+    assert sync.last_switch is not None and "sq8 codes" in sync.last_switch.reason
+    np.testing.assert_array_equal(sync.search(queries, 5)[1], want)

@@ -1,25 +1,38 @@
-"""Approximate search with exact re-ranking: FAISS IVF with 8-bit scalar-quantised codes.
+"""Approximate search with exact re-ranking: FAISS IVF with compressed codes.
 
-Resident: an ``IndexIVFScalarQuantizer`` (inner product, ``QT_8bit``: 128 bytes of code and
-8 of id a 128-d face, plus the coarse centroids) and the id set. On disk, beside it: the
-**re-rank file**, float32 rows keyed by face id (row ``i`` is face ``i``; memory-mapped, so
-it stays in the page cache, not in the index's RAM). A search asks the IVF for its best
-``k' = max(rerank, k)`` candidates by the compressed estimate (``nprobe`` lists), reads
-their full vectors from the re-rank file and ranks them by the exact inner product: every
-similarity returned is the exact cosine, never the code's estimate.
+Resident: an IVF index (inverted lists of compressed codes plus ids, and the coarse
+centroids) and the id set. The codes (setting ``index.codes``, :class:`IVFCodes`):
 
-Why IVF-SQ8 (measured, docs/performance.md): at 1M faces it is the cheapest structure that
-meets 200 bytes a face (HNSW32 costs ~780) with recall high enough that re-ranking k' of
-it recovers the exact top-k; PQ codes are smaller but lose more recall per probe.
+- ``pq`` (default): product quantisation read by FAISS's 4-bit fast-scan kernels
+  (``IndexIVFPQFastScan``), ``dim / 2`` sub-quantisers of 4 bits on the residual from the
+  list's centroid: 32 bytes of code and 8 of id a 128-d face;
+- ``sq8``: 8-bit scalar quantisation (``IndexIVFScalarQuantizer``, ``QT_8bit``): 128 bytes
+  of code and 8 of id.
 
-- **Training** (coarse centroids by k-means, SQ ranges) uses a seeded sample of the stored
-  vectors (read back from the re-rank file), ``nlist = nlist_for(n)`` lists. Below
-  ``train_min`` faces the index is not trained and every search scans the re-rank rows
-  exactly. Training happens on the add that reaches ``train_min`` (or by :meth:`train`
-  after a bulk build) and is persisted with the index. **Retraining rule**: when the index
-  holds more than ``RETRAIN_FACTOR`` (4) times the faces it was trained on,
-  :attr:`needs_retraining` turns true; :class:`~facesearch.service.index_sync.IndexSync`
-  then rebuilds it in the background (logged) while this one keeps serving.
+On disk, beside it: the **re-rank file**, float32 rows keyed by face id (row ``i`` is face
+``i``; memory-mapped, so it stays in the page cache, not in the index's RAM). A search asks
+the IVF for its best ``k' = max(rerank, k)`` candidates by the compressed estimate
+(``nprobe`` lists), reads their full vectors from the re-rank file and ranks them by the
+exact inner product: every similarity returned is the exact cosine, never the code's
+estimate.
+
+Why these codes (measured, docs/performance.md): on face embeddings fitted to real ones
+what limits recall is the share of lists probed (the candidates above the search threshold
+are mostly impostors anywhere in the space), so the cost that matters is the scan of a
+probed list. Fast-scan PQ scans a list about four times faster than SQ8 and, re-ranking
+``k'`` = 1,024 candidates instead of 256, returns the same candidates (at 1M faces and
+nprobe 1,024: threshold recall 0.9987 both, 3.4 ms against 7.3); it also costs a quarter
+of the memory. HNSW costs ~780 bytes a face and was no better per millisecond.
+
+- **Training** (coarse centroids by k-means, the codes' quantisers) uses a seeded sample of
+  the stored vectors (read back from the re-rank file), ``nlist = nlist_for(n)`` lists.
+  Below ``train_min`` faces the index is not trained and every search scans the re-rank
+  rows exactly. Training happens on the add that reaches ``train_min`` (or by
+  :meth:`train` after a bulk build) and is persisted with the index. **Retraining rule**:
+  when the index holds more than ``RETRAIN_FACTOR`` (4) times the faces it was trained on,
+  or its codes are not the ones the settings ask for, :attr:`needs_retraining` turns true;
+  :class:`~facesearch.service.index_sync.IndexSync` then rebuilds it in the background
+  (logged) while this one keeps serving.
 - **Filters** (``subset``): at most ``exact_subset_max`` allowed faces (or an untrained
   index) are scanned exactly from the re-rank file, so the result is exactly the flat
   search's over those faces; larger subsets take the IVF's best ``k'`` candidates among
@@ -69,13 +82,28 @@ from facesearch.index._arrays import (
 from facesearch.index._idset import IdSet
 from facesearch.index.base import IndexCorrupt, IndexMissing, Watermark
 from facesearch.index.faiss_index import OVERFETCH_SHARE, WATERMARK_FILE
+from facesearch.settings import IVFCodes
 from facesearch.types import FloatArray, IntArray
 
-__all__ = ["RETRAIN_FACTOR", "FaissIVFIndex", "IVFParams", "nlist_for"]
+__all__ = [
+    "BACKEND_NAMES",
+    "DEFAULT_RERANK",
+    "RETRAIN_FACTOR",
+    "FaissIVFIndex",
+    "IVFCodes",
+    "IVFParams",
+    "nlist_for",
+]
 
 logger = logging.getLogger(__name__)
 
-BACKEND_NAME = "faiss-ivf-sq8-rerank"
+BACKEND_NAME = "faiss-ivf-rerank"
+BACKEND_NAMES = frozenset({BACKEND_NAME, "faiss-ivf-sq8-rerank"})
+"""Backend names of saved IVF indexes (the second: before ``pq`` codes, always SQ8)."""
+DEFAULT_RERANK = {IVFCodes.PQ: 1024, IVFCodes.SQ8: 256}
+"""Candidates re-ranked (``k'``) unless set: what each kind of codes needs to return the
+candidates its probed lists hold (at 1M fitted faces, docs/performance.md: re-ranking more
+did not raise recall)."""
 _FORMAT = 1
 RETRAIN_FACTOR = 4.0
 """Retrain when the index holds more than this many times the faces it was trained on."""
@@ -98,20 +126,27 @@ def nlist_for(n: int) -> int:
 class IVFParams:
     """Search and training knobs (settings ``index.*``; not persisted with the index).
 
-    ``nprobe``: lists visited a search. ``rerank``: candidates re-ranked exactly (``k'``;
-    at least ``k``). ``train_min``: faces before the index trains. ``exact_subset_max``:
-    largest filter scanned exactly instead of through the IVF.
+    ``codes``: the codes a (re)training builds (a loaded index keeps the codes it was
+    saved with until it is retrained). ``nprobe``: lists visited a search. ``rerank``:
+    candidates re-ranked exactly (``k'``; at least ``k``; ``None``: ``DEFAULT_RERANK`` of
+    the index's codes). ``train_min``: faces before the index trains.
+    ``exact_subset_max``: largest filter scanned exactly instead of through the IVF.
     """
 
+    codes: IVFCodes = IVFCodes.PQ
     nprobe: int = 1024
-    rerank: int = 256
+    rerank: int | None = None
     train_min: int = 20_000
     exact_subset_max: int = 200_000
 
     def __post_init__(self) -> None:
         for name in ("nprobe", "rerank", "train_min", "exact_subset_max"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be >= 1")
+        try:
+            object.__setattr__(self, "codes", IVFCodes(self.codes))
+        except ValueError as err:
+            raise InvalidInput(f"unknown IVF codes {self.codes!r}") from err
 
 
 class _RowFile:
@@ -171,6 +206,8 @@ class FaissIVFIndex:
             raise InvalidInput(f"index dim must be a positive integer, got {dim!r}")
         self._dim = dim
         self.params = params or IVFParams()
+        if self.params.codes is IVFCodes.PQ and dim % 2:
+            raise InvalidInput(f"pq codes need an even dimension, got {dim}; use sq8")
         self._owns_folder = True
         if staging is not None:
             Path(staging).mkdir(parents=True, exist_ok=True)
@@ -212,10 +249,18 @@ class FaissIVFIndex:
         return int(self._ivf.nlist) if self._ivf is not None else 0
 
     @property
+    def codes(self) -> IVFCodes | None:
+        """The codes of the trained IVF (``None``: not trained)."""
+        return _codes_of(self._ivf) if self._ivf is not None else None
+
+    @property
     def needs_retraining(self) -> bool:
         """Trained on fewer than ``1 / RETRAIN_FACTOR`` of the faces it now holds."""
         with self._lock:
-            return self._ivf is not None and len(self._ids) > RETRAIN_FACTOR * self._n_trained
+            return self._ivf is not None and (
+                len(self._ids) > RETRAIN_FACTOR * self._n_trained
+                or _codes_of(self._ivf) is not self.params.codes
+            )
 
     @property
     def vectors_path(self) -> Path:
@@ -275,7 +320,8 @@ class FaissIVFIndex:
     def train(self, *, seed: int = 0) -> None:
         """(Re)train on a seeded sample of the held vectors and index them all anew.
 
-        ``nlist_for(n)`` lists, ``32 * nlist`` training vectors at most. Logged.
+        ``nlist_for(n)`` lists, ``32 * nlist`` training vectors at most, the codes of
+        ``params.codes``. Logged.
         """
         with self._lock:
             ids = self._ids.to_array()
@@ -285,10 +331,7 @@ class FaissIVFIndex:
             rng = np.random.default_rng(seed)
             n_train = min(ids.size, _TRAIN_PER_LIST * nlist)
             sample = np.sort(rng.choice(ids, size=n_train, replace=False))
-            quantizer = faiss.IndexFlatL2(self._dim)
-            ivf = faiss.IndexIVFScalarQuantizer(
-                quantizer, self._dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_L2
-            )
+            ivf = _new_ivf(self._dim, nlist, self.params.codes)
             ivf.cp.niter = 20
             ivf.cp.seed = seed
             ivf.train(self._rows.read(sample))
@@ -297,7 +340,13 @@ class FaissIVFIndex:
                 ivf.add_with_ids(self._rows.read(chunk), chunk)
             self._ivf = ivf
             self._n_trained = int(ids.size)
-            logger.info("trained IVF index: %d lists on %d of %d faces", nlist, n_train, ids.size)
+            logger.info(
+                "trained IVF index: %d lists, %s codes, on %d of %d faces",
+                nlist,
+                self.params.codes,
+                n_train,
+                ids.size,
+            )
 
     # --- reads ---------------------------------------------------------------------------
     def search(
@@ -331,7 +380,7 @@ class FaissIVFIndex:
             if self._ivf is None or (sub is not None and sub.size <= self.params.exact_subset_max):
                 cand = self._ids.to_array() if sub is None else sub
                 return self._scan(q, k, cand, scores, labels)
-            k_prime = min(max(self.params.rerank, k), n)
+            k_prime = self._k_prime(k, n)
             params = faiss.SearchParametersIVF()
             params.nprobe = min(self.params.nprobe, self.nlist)
             selector = None
@@ -352,7 +401,7 @@ class FaissIVFIndex:
         re-ranked. Caller holds the lock and has checked the IVF is trained."""
         assert self._ivf is not None
         n = len(self._ids)
-        k_prime = min(max(self.params.rerank, k), n)
+        k_prime = self._k_prime(k, n)
         params = faiss.SearchParametersIVF()
         params.nprobe = min(self.params.nprobe, self.nlist)
         ivf = self._ivf
@@ -360,6 +409,12 @@ class FaissIVFIndex:
             lambda depth: ivf.search(q, depth, params=params), sub, k_prime, n
         )
         return self._rerank(q, k, cand_ids, scores, labels)
+
+    def _k_prime(self, k: int, n: int) -> int:
+        """Candidates to re-rank: ``rerank`` (or the default of the trained codes), at least
+        ``k``, at most the ``n`` faces searched. Caller holds the lock; the IVF is trained."""
+        rerank = self.params.rerank or DEFAULT_RERANK[self.codes or self.params.codes]
+        return min(max(rerank, k), n)
 
     def _scan(
         self, q: FloatArray, k: int, cand: IntArray, scores: FloatArray, labels: IntArray
@@ -446,6 +501,7 @@ class FaissIVFIndex:
                         else np.empty(0, np.uint8)
                     )
                     n_trained, nlist = self._n_trained, self.nlist
+                    codes = str(self.codes) if self.codes is not None else None
                     rows_name, capacity = self._rows.path.name, self._rows.capacity
                 header = np.asarray([ids.size], dtype=np.int64).tobytes()
                 blob = header + ids.tobytes() + ivf.tobytes()
@@ -462,6 +518,7 @@ class FaissIVFIndex:
                     "vectors_rows": capacity,
                     "n_trained": n_trained,
                     "nlist": nlist,
+                    "codes": codes,
                 }
                 write_atomically(folder / name, blob)
                 del blob
@@ -527,7 +584,7 @@ class FaissIVFIndex:
             raise IndexUnavailable(f"could not read the saved index: {err.strerror}") from err
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise IndexCorrupt("watermark has an unknown format")
-        if meta.get("backend") != BACKEND_NAME:
+        if meta.get("backend") not in BACKEND_NAMES:
             raise IndexCorrupt(f"watermark names another backend: {meta.get('backend')!r}")
         names = [meta.get("index_file"), meta.get("vectors_file")]
         if not all(isinstance(n, str) and n and Path(n).name == n for n in names):
@@ -560,8 +617,8 @@ class FaissIVFIndex:
                 ivf = faiss.deserialize_index(raw.copy())
             except RuntimeError as err:
                 raise IndexCorrupt("index file is not a readable faiss index") from err
-            if not isinstance(ivf, faiss.IndexIVFScalarQuantizer) or ivf.ntotal != ids.size:
-                raise IndexCorrupt("index file does not hold an IVF-SQ8 index of its ids")
+            if _codes_of(ivf) is None or ivf.ntotal != ids.size:
+                raise IndexCorrupt("index file does not hold an IVF index of its ids")
             self._ivf = ivf
         self._n_trained = int(meta.get("n_trained", 0)) if raw.size else 0
         try:
@@ -597,6 +654,32 @@ class FaissIVFIndex:
             max_id = self._ids.max() or 0
             if watermark.max_face_id < max_id:
                 raise error(f"watermark max_face_id {watermark.max_face_id} < highest id {max_id}")
+
+
+def _new_ivf(dim: int, nlist: int, codes: IVFCodes) -> Any:
+    """An untrained IVF of ``nlist`` lists with ``codes`` (L2 on unit vectors ranks like the
+    inner product) over a flat coarse quantiser."""
+    quantizer = faiss.IndexFlatL2(dim)
+    ivf: Any
+    if codes is IVFCodes.PQ:
+        # dim/2 sub-quantisers of 4 bits, encoding the residual from the list's centroid
+        # (FAISS's index_factory "IVF<nlist>,PQ<m>x4fs" builds the same)
+        ivf = faiss.IndexIVFPQFastScan(quantizer, dim, nlist, dim // 2, 4, faiss.METRIC_L2)
+        ivf.by_residual = True
+    else:
+        ivf = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_L2
+        )
+    return ivf  # FAISS's Python wrapper keeps `quantizer` referenced by `ivf`
+
+
+def _codes_of(ivf: Any) -> IVFCodes | None:
+    """The codes of a FAISS index, ``None`` when it is not an IVF this module builds."""
+    if isinstance(ivf, faiss.IndexIVFPQFastScan):
+        return IVFCodes.PQ
+    if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
+        return IVFCodes.SQ8
+    return None
 
 
 def _top_k(sims: FloatArray, ids: IntArray, k: int) -> NDArray[np.intp]:

@@ -51,6 +51,9 @@ ID_FIELD = "id"
 GALLERY_FIELD = "gallery_id"
 VECTOR_FIELD = "vector"
 MAX_TOPK = 16384
+DEFAULT_RERANK = 256
+"""Candidates fetched from an approximate Milvus index unless ``rerank`` is set (HNSW at
+1M faces: re-scored recall@10 0.99, docs/scale.md)."""
 """Milvus's largest ``limit`` of one search (``quotaAndLimits``: topK up to 16,384)."""
 LOAD_WAIT_S = 30.0
 """Seconds :meth:`MilvusIndex.open` retries loading a collection another process is creating."""
@@ -140,8 +143,8 @@ class MilvusIndex:
     schema, loads it). Every method may raise :class:`IndexUnavailable` (or a subclass) when
     Milvus fails. Thread-safe: ``MilvusClient`` is, and the lock only guards (re)connecting.
 
-    ``rerank``: candidates fetched per query from an approximate index (at least ``k``) and
-    re-scored exactly from ``source``.
+    ``rerank``: candidates fetched per query from an approximate index (at least ``k``;
+    ``None``: ``DEFAULT_RERANK``) and re-scored exactly from ``source``.
     """
 
     kind = "milvus"
@@ -153,7 +156,7 @@ class MilvusIndex:
         model_id: str,
         dim: int,
         source: FaceSource,
-        rerank: int = 256,
+        rerank: int | None = None,
     ) -> None:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
             raise InvalidInput(f"index dim must be a positive integer, got {dim!r}")
@@ -165,7 +168,7 @@ class MilvusIndex:
         self.model_id = model_id
         self._dim = dim
         self._source = source
-        self._rerank = max(1, int(rerank))
+        self._rerank = max(1, int(rerank)) if rerank is not None else DEFAULT_RERANK
         self.collection = collection_name(settings.collection_prefix, model_id, dim)
         self._client: Any = None
         self._lock = threading.Lock()

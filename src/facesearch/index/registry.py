@@ -53,7 +53,7 @@ def _faiss_load(folder: Path, params: IVFParams | None) -> tuple[PersistentIndex
 
 def saved_kind(folder: Path) -> IndexKind | None:
     """The kind of index saved in ``folder`` (by its watermark), ``None`` if unknown."""
-    from facesearch.index.ivf_index import BACKEND_NAME
+    from facesearch.index.ivf_index import BACKEND_NAMES
 
     try:
         meta = json.loads((Path(folder) / "watermark.json").read_text("utf-8"))
@@ -61,7 +61,7 @@ def saved_kind(folder: Path) -> IndexKind | None:
         return None
     if not isinstance(meta, dict):
         return None
-    return IndexKind.IVF if meta.get("backend") == BACKEND_NAME else IndexKind.FLAT
+    return IndexKind.IVF if meta.get("backend") in BACKEND_NAMES else IndexKind.FLAT
 
 
 _CREATE: dict[

@@ -622,6 +622,7 @@ def _local_index(store: Store, settings: Settings, model_id: str, dim: int) -> I
         kind=settings.index.kind,
         auto_crossover=settings.index.auto_crossover,
         ivf_params=IVFParams(
+            codes=settings.index.codes,
             nprobe=settings.index.nprobe,
             rerank=settings.index.rerank,
             train_min=settings.index.train_min,

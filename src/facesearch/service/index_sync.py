@@ -244,7 +244,8 @@ class IndexSync:
 
     def _maybe_switch(self) -> None:
         """Start a background rebuild when the kind in use is not the one wanted, or an
-        ``ivf`` index needs retraining (more than 4x the faces it was trained on)."""
+        ``ivf`` index needs retraining (more than 4x the faces it was trained on, or codes
+        other than the settings ask for)."""
         index = self._index
         if index is None or (self._builder is not None and self._builder.is_alive()):
             return
@@ -252,9 +253,13 @@ class IndexSync:
         if wanted is not self.current_kind:
             reason = f"gallery of {len(index):,} faces wants a {wanted} index"
         elif isinstance(index, FaissIVFIndex) and index.needs_retraining:
+            wanted_codes = index.params.codes
             reason = (
-                f"ivf index trained on {index.n_trained:,} faces now holds {len(index):,}: "
+                f"ivf index has {index.codes} codes, the settings ask for {wanted_codes}: "
                 "retraining"
+                if index.codes is not wanted_codes
+                else f"ivf index trained on {index.n_trained:,} faces now holds "
+                f"{len(index):,}: retraining"
             )
         else:
             return
