@@ -12,16 +12,24 @@ or above a threshold of FMR ``f`` is FPIR = 1 - (1 - f)^N if the N comparisons w
 independent, and the expected number of false candidates at or above it is ``f * N``.
 
 They are not independent: a probe that resembles one stranger tends to resemble several,
-so false matches bunch on some probes and most probes have none. The per-probe FMR ``f_p``
-is modelled as Beta-distributed with mean ``f`` and concentration ``kappa`` (a
-beta-binomial); then FPIR = 1 - E[(1 - f_p)^N] = 1 - B(a, b + N) / B(a, b) with
-``a = f kappa``, ``b = (1 - f) kappa``, which is 1 - (1 - f)^N when ``kappa`` is infinite.
-``kappa`` is fitted by maximum likelihood to per-probe impostor counts
-(:func:`fit_dispersion`) at a few thresholds and stored in the table
-(``fpir_dispersion``); between them log ``kappa`` is interpolated in similarity. On LFW the
-independent formula over-states FPIR 2.5-fold at FMR 1e-4 and 7,700 faces (0.50 against
-0.20 observed); the beta-binomial gives 0.18 (docs/accuracy.md, tests in
-``tests/calibration/test_fpir.py`` against simulations).
+so false matches bunch on some probes and most probes have none. FPIR is
+1 - E[(1 - f_p)^N] over the per-probe FMR ``f_p``, whose distribution (mean ``f``) is fitted
+by maximum likelihood to per-probe impostor counts at a few thresholds and stored in the
+table; between them its parameter is interpolated in similarity. Two models:
+
+- **log-normal** (``fpir_lognormal``, :func:`fit_lognormal`, :func:`fpir_lognormal`):
+  log f_p ~ Normal(log f - sigma^2/2, sigma^2). Used when the table has it (the shipped
+  one does).
+- **beta** (``fpir_dispersion``, :func:`fit_dispersion`, :func:`fpir` with a
+  ``dispersion``): f_p ~ Beta(f kappa, (1 - f) kappa), a beta-binomial, FPIR =
+  1 - B(a, b + N) / B(a, b); 1 - (1 - f)^N when ``kappa`` is infinite.
+
+Both reproduce LFW's own FPIR (13,233 images: at FMR 1e-4, observed 0.246, log-normal
+0.241, beta 0.236; the independent formula 0.72). They part at large N, where only the
+lower tail of f_p matters, which no 13k-face set measures: on a generator fitted to LFW
+(``benchmarks/fpir_simulation.py``) the beta fitted at 13k faces errs low at 1M-10M faces
+and the log-normal errs high, so the log-normal is the one used (docs/performance.md;
+tests in ``tests/calibration/test_fpir.py`` against simulations).
 """
 
 from __future__ import annotations
@@ -145,6 +153,68 @@ def fit_dispersion(hits: ArrayLike, comparisons: ArrayLike) -> float:
     return math.exp((lo + hi) / 2)
 
 
+_Z = np.linspace(-8.0, 8.0, 801)
+_Z_WEIGHTS = np.exp(-0.5 * _Z**2) / np.sum(np.exp(-0.5 * _Z**2))
+"""Standard-normal grid and weights for the log-normal integrals (trapezoid on [-8, 8])."""
+
+
+def fpir_lognormal(fmr: float, gallery_size: int, sigma: float) -> float:
+    """FPIR of a search of ``gallery_size`` faces when the per-probe FMR is log-normal with
+    mean ``fmr`` and log-scale spread ``sigma``: 1 - E[(1 - f_p)^N] with
+    log f_p ~ Normal(log fmr - sigma^2 / 2, sigma^2) (so E[f_p] = fmr).
+
+    The log-normal's lower tail is thinner than the beta's: fewer probes with a tiny FMR,
+    so a larger FPIR at large N (see :meth:`Calibration.fpir` for why both are used).
+    """
+    if gallery_size <= 0 or fmr <= 0:
+        return 0.0
+    if fmr >= 1:
+        return 1.0
+    f = np.minimum(np.exp(math.log(fmr) - sigma**2 / 2 + sigma * _Z), 1.0 - 1e-12)
+    return float(-np.sum(_Z_WEIGHTS * np.expm1(gallery_size * np.log1p(-f))))
+
+
+def fit_lognormal(hits: ArrayLike, comparisons: ArrayLike) -> float:
+    """Maximum-likelihood ``sigma`` of a log-normal per-probe FMR (see
+    :func:`fpir_lognormal`) for per-probe impostor counts: probe ``p`` had ``hits[p]`` of its
+    ``comparisons[p]`` comparisons at or above a threshold (Poisson counts, the binomial's
+    limit for small FMRs). The mean is held at the pooled FMR, like :func:`fit_dispersion`;
+    ``sigma`` is searched on a grid (0 to 6) and refined. Raises :class:`CalibrationError`
+    when there are no hits.
+    """
+    h = np.asarray(hits, dtype=np.float64).ravel()
+    m = np.asarray(comparisons, dtype=np.float64).ravel()
+    if h.shape != m.shape or h.size == 0 or np.any(h < 0) or np.any(h > m):
+        raise CalibrationError("hits and comparisons must be (n,) with 0 <= hits <= comparisons")
+    f = h.sum() / m.sum()
+    if not 0 < f < 1:
+        raise CalibrationError("no impostor at or above the threshold: cannot fit a spread")
+    counts, inverse = np.unique(np.stack([h, m]), axis=1, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), minlength=counts.shape[1]).astype(np.float64)
+    hh, mm = counts
+    log_fact = _lgamma(hh + 1)
+
+    def loglik(sigma: float) -> float:
+        log_f = math.log(f) - sigma**2 / 2 + sigma * _Z  # (grid,)
+        lam = mm[:, None] * np.exp(log_f)[None, :]
+        log_p = hh[:, None] * np.log(lam) - lam - log_fact[:, None]
+        top = log_p.max(axis=1, keepdims=True)
+        per = top[:, 0] + np.log(np.exp(log_p - top) @ _Z_WEIGHTS)
+        return float(weight @ per)
+
+    grid = np.linspace(0.0, 6.0, 61)
+    values = [loglik(x) for x in grid]
+    best = int(np.argmax(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+    for _ in range(30):
+        x1, x2 = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
+        if loglik(x1) < loglik(x2):
+            lo = x1
+        else:
+            hi = x2
+    return float((lo + hi) / 2)
+
+
 def expected_false_candidates(fmr: ArrayLike, gallery_size: int) -> Float64Array:
     """Expected number of impostor faces at or above a threshold of FMR ``fmr``: ``fmr * N``."""
     return np.asarray(np.asarray(fmr, dtype=np.float64) * gallery_size, dtype=np.float64)
@@ -177,8 +247,17 @@ class Calibration:
     provenance: dict[str, Any] = field(default_factory=dict)
     dispersion_similarities: Float64Array | None = None
     dispersion_kappas: Float64Array | None = None
+    spread_similarities: Float64Array | None = None
+    spread_sigmas: Float64Array | None = None
 
     def __post_init__(self) -> None:
+        ss, sg = self.spread_similarities, self.spread_sigmas
+        if (ss is None) != (sg is None) or (
+            ss is not None
+            and sg is not None
+            and (ss.shape != sg.shape or ss.size == 0 or np.any(np.diff(ss) <= 0) or np.any(sg < 0))
+        ):
+            raise CalibrationError("FPIR spread knots must rise in similarity, sigma >= 0")
         ds, dk = self.dispersion_similarities, self.dispersion_kappas
         if (ds is None) != (dk is None) or (
             ds is not None
@@ -249,31 +328,68 @@ class Calibration:
         )
         return np.asarray(np.exp(log_k), dtype=np.float64)
 
+    def spread(self, similarity: float) -> float | None:
+        """The log-normal ``sigma`` of the per-probe FMR at ``similarity`` (linear between
+        the table's knots, held at the end knots), or ``None`` when the table has none."""
+        if self.spread_similarities is None or self.spread_sigmas is None:
+            return None
+        return float(np.interp(similarity, self.spread_similarities, self.spread_sigmas))
+
+    def _fpir_at(self, fmr: float, similarity: float, gallery_size: int) -> float:
+        """FPIR at FMR ``fmr`` (the table's FMR at ``similarity``) for ``gallery_size``: the
+        log-normal model when the table has its spread, else the beta-binomial when it has
+        a dispersion, else independent comparisons."""
+        sigma = self.spread(similarity)
+        if sigma is not None:
+            return fpir_lognormal(fmr, gallery_size, sigma)
+        kappa = self.dispersion(similarity)
+        return float(fpir(fmr, gallery_size, kappa)[()])
+
     def fpir(self, similarity: ArrayLike, gallery_size: int) -> Float64Array:
-        """FPIR of a search of ``gallery_size`` faces at threshold ``similarity``."""
+        """FPIR of a search of ``gallery_size`` faces at threshold ``similarity`` (scalar
+        or array).
+
+        Which model: comparisons within one search are correlated, so the per-probe FMR
+        varies from probe to probe and FPIR = 1 - E[(1 - f_p)^N]. Fitted to LFW's per-probe
+        impostor counts, a log-normal f_p and a beta f_p both reproduce LFW's FPIR at its
+        own size; extrapolated to 1M-10M faces on embeddings drawn from a generator fitted
+        to LFW (``benchmarks/fpir_simulation.py``, docs/performance.md) the beta errs low
+        (too many probes with a tiny FMR) and the log-normal errs high, so the log-normal
+        is used: the FPIR shown errs on the cautious side, far less than 1 - (1 - FMR)^N.
+        """
         s = np.asarray(similarity, dtype=np.float64)
-        return fpir(self.fmr(s), gallery_size, self.dispersion(s))
+        f = self.fmr(s)
+        flat_s, flat_f = np.atleast_1d(s).ravel(), np.atleast_1d(f).ravel()
+        out = np.asarray(
+            [
+                self._fpir_at(float(a), float(b), gallery_size)
+                for a, b in zip(flat_f, flat_s, strict=True)
+            ],
+            dtype=np.float64,
+        )
+        return out.reshape(s.shape)
 
     def fmr_for_fpir(self, target_fpir: float, gallery_size: int) -> float:
-        """The FMR whose threshold gives ``target_fpir`` for ``gallery_size`` faces (the
-        dispersion is read at that threshold: fixed-point rounds until the FMR settles)."""
+        """The FMR whose threshold gives ``target_fpir`` for ``gallery_size`` faces under
+        :meth:`fpir`'s model (bisection in log FMR; the model's spread or dispersion is read
+        at the similarity of each FMR tried). May be below the table's floor, which
+        :meth:`threshold_for_fmr` then refuses."""
         f = fmr_for_fpir(target_fpir, gallery_size)
-        if self.dispersion_similarities is None:
+        if (self.dispersion_similarities is None and self.spread_similarities is None) or (
+            gallery_size <= 0
+        ):
             return f
-        for _ in range(50):
-            previous = f
-            s = float(
-                np.interp(
-                    np.log10(max(f, self.min_fmr)),
-                    np.log10(self.fmrs[::-1]),
-                    self.similarities[::-1],
-                )
-            )
-            kappa = self.dispersion(s)
-            f = fmr_for_fpir(target_fpir, gallery_size, float(kappa) if kappa is not None else None)
-            if abs(f - previous) <= 1e-6 * previous:
-                break
-        return f
+        # FPIR(model) <= FPIR(independent) at the same FMR: the answer is >= f
+        lo, hi = math.log(f), 0.0
+        log_fmrs, sims = np.log(self.fmrs[::-1]), self.similarities[::-1]
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            s = float(np.interp(mid, log_fmrs, sims))
+            if self._fpir_at(math.exp(mid), s, gallery_size) > target_fpir:
+                hi = mid
+            else:
+                lo = mid
+        return math.exp((lo + hi) / 2)
 
     def estimates(self, similarities: ArrayLike, gallery_size: int) -> LeadEstimates:
         """What the service reports per candidate, for ``similarities`` ``(n,)`` found in a
@@ -284,7 +400,7 @@ class Calibration:
         f = self.fmr(s)
         return LeadEstimates(
             fmr=f,
-            fpir=fpir(f, gallery_size, self.dispersion(s)),
+            fpir=self.fpir(s, gallery_size),
             expected_false_candidates=expected_false_candidates(f, gallery_size),
         )
 
@@ -295,26 +411,39 @@ class Calibration:
 
     # --- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": TABLE_FORMAT,
-            "model_id": self.model_id,
-            "n_impostor_pairs": self.n_impostor_pairs,
-            "knots": [
-                {"similarity": round(float(s), 7), "fmr": float(f), "pairs": int(n)}
-                for s, f, n in zip(self.similarities, self.fmrs, self.pairs, strict=True)
-            ],
-            "provenance": self.provenance,
-        } | (
+        return (
             {
-                "fpir_dispersion": [
-                    {"similarity": round(float(s), 7), "kappa": float(k)}
-                    for s, k in zip(
-                        self.dispersion_similarities, self.dispersion_kappas, strict=True
-                    )
-                ]
+                "format": TABLE_FORMAT,
+                "model_id": self.model_id,
+                "n_impostor_pairs": self.n_impostor_pairs,
+                "knots": [
+                    {"similarity": round(float(s), 7), "fmr": float(f), "pairs": int(n)}
+                    for s, f, n in zip(self.similarities, self.fmrs, self.pairs, strict=True)
+                ],
+                "provenance": self.provenance,
             }
-            if self.dispersion_similarities is not None and self.dispersion_kappas is not None
-            else {}
+            | (
+                {
+                    "fpir_dispersion": [
+                        {"similarity": round(float(s), 7), "kappa": float(k)}
+                        for s, k in zip(
+                            self.dispersion_similarities, self.dispersion_kappas, strict=True
+                        )
+                    ]
+                }
+                if self.dispersion_similarities is not None and self.dispersion_kappas is not None
+                else {}
+            )
+            | (
+                {
+                    "fpir_lognormal": [
+                        {"similarity": round(float(s), 7), "sigma": float(g)}
+                        for s, g in zip(self.spread_similarities, self.spread_sigmas, strict=True)
+                    ]
+                }
+                if self.spread_similarities is not None and self.spread_sigmas is not None
+                else {}
+            )
         )
 
     @classmethod
@@ -338,6 +467,16 @@ class Calibration:
                 dispersion_kappas=(
                     np.asarray([d["kappa"] for d in data["fpir_dispersion"]], np.float64)
                     if data.get("fpir_dispersion")
+                    else None
+                ),
+                spread_similarities=(
+                    np.asarray([d["similarity"] for d in data["fpir_lognormal"]], np.float64)
+                    if data.get("fpir_lognormal")
+                    else None
+                ),
+                spread_sigmas=(
+                    np.asarray([d["sigma"] for d in data["fpir_lognormal"]], np.float64)
+                    if data.get("fpir_lognormal")
                     else None
                 ),
             )
