@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from facesearch.calibration.table import fpir
 from facesearch.evaluation.synthetic import FaceEmbeddingModel, fit_check
 from facesearch.index import FaissFlatIndex, watermark_for
-from facesearch.index.ivf_index import DEFAULT_RERANK, FaissIVFIndex, IVFParams
+from facesearch.index.ivf_index import DEFAULT_RERANK, NPROBE_SHARE, FaissIVFIndex, IVFParams
 from facesearch.index.registry import configure_backend
 from facesearch.service.leads import LeadScorer
 from facesearch.settings import IndexBackend, IVFCodes, SearchSettings
@@ -268,7 +268,8 @@ def bench_ivf(
         ivf.params = IVFParams(codes=codes, nprobe=nprobe, rerank=rerank, train_min=1)
         got = ivf.search(q, K_THRESHOLD)
         row = {
-            "nprobe": nprobe,
+            "nprobe": nprobe or max(1, round(NPROBE_SHARE * ivf.nlist)),
+            "nprobe_setting": nprobe or "auto",
             **quality(exact, got, data["ident"], threshold, data["q_ident"], args.strict),
             **single_query_ms(lambda x, ivf=ivf: ivf.search(x, K), q),
             "qps_batch64": batch_qps(lambda x, ivf=ivf: ivf.search(x, K), q, 64, args.min_seconds),
@@ -324,7 +325,7 @@ def service_level(
     codes = args.codes[0]
     rerank = args.rerank or DEFAULT_RERANK[codes]
     settings.index.codes = codes
-    out_kind = {"codes": str(codes), "nprobe": args.nprobe[0], "rerank": rerank}
+    out_kind = {"codes": str(codes), "nprobe": args.nprobe[0] or "auto", "rerank": rerank}
     settings.index.rerank = rerank
     context = AuditContext(
         actor="benchmark",
@@ -521,7 +522,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=400, help="probes, half real, half synthetic")
     ap.add_argument("--nonmated", type=int, default=1000)
     ap.add_argument("--faces-per-identity", type=float, default=3.0)
-    ap.add_argument("--nprobe", default="1024,128,256,512", help="the first is the default")
+    ap.add_argument(
+        "--nprobe",
+        default="auto,128,256,512",
+        help="lists probed, swept; the first is the one used for the filters and the "
+        "service; auto: the service's default (a quarter of the lists)",
+    )
     ap.add_argument("--rerank", type=int, default=0, help="k' (0: 1,024 for pq, 256 for sq8)")
     ap.add_argument("--codes", default="pq,sq8", help="IVF codes to build, comma-separated")
     ap.add_argument("--threads", type=int, default=1, help="threads of the timed searches")
@@ -539,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tmp", type=Path, default=None, help="folder for saved indexes")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/ann_search.json"))
     args = ap.parse_args(argv)
-    args.nprobe = [int(x) for x in args.nprobe.split(",")]
+    args.nprobe = [None if x == "auto" else int(x) for x in args.nprobe.split(",")]
     args.codes = [IVFCodes(c) for c in args.codes.split(",") if c]
     if args.build_threads is None:
         args.build_threads = args.threads

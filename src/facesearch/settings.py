@@ -381,11 +381,12 @@ class IndexSettings(BaseModel):
         "128-d face) or `sq8` (8-bit scalar, 128 bytes); docs/performance.md compares them. "
         "A change rebuilds the index in the background.",
     )
-    nprobe: int = Field(
-        1024,
+    nprobe: int | None = Field(
+        None,
         ge=1,
-        description="IVF lists an approximate search visits (1,024 of 4,096 at 1M faces returned "
-        "99.9% of the candidates at or above the search threshold).",
+        description="IVF lists an approximate search visits; unset: a quarter of the index's "
+        "lists (at 1M and 10M faces that returned 99.9% of the candidates at or above the "
+        "search threshold; fewer lists are faster and miss more, docs/performance.md).",
     )
     rerank: int | None = Field(
         None,

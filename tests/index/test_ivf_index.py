@@ -226,6 +226,18 @@ def test_codes_other_than_the_settings_ask_for_need_retraining(
     _assert_exact(loaded.search(queries, 10), brute_force(vectors, ids, queries, 10))
 
 
+def test_unset_nprobe_probes_a_quarter_of_the_lists(db, queries) -> None:
+    ids, _vectors = db
+    index = _trained(db, IVFParams(train_min=500))  # nprobe unset
+    quarter = max(1, round(ivf_index.NPROBE_SHARE * index.nlist))
+    assert index.nlist >= 8 and index._nprobe() == quarter
+    got = index.search(queries, 10)
+    index.params = IVFParams(nprobe=quarter, train_min=500)
+    np.testing.assert_array_equal(index.search(queries, 10)[1], got[1])
+    index.params = IVFParams(nprobe=10**6, train_min=500)
+    assert index._nprobe() == index.nlist  # never more than the lists there are
+
+
 def test_pq_codes_need_an_even_dimension_and_unknown_codes_are_refused() -> None:
     with pytest.raises(InvalidInput, match="even"):
         FaissIVFIndex(127, params=IVFParams(codes=IVFCodes.PQ))

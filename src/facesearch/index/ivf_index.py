@@ -88,6 +88,7 @@ from facesearch.types import FloatArray, IntArray
 __all__ = [
     "BACKEND_NAMES",
     "DEFAULT_RERANK",
+    "NPROBE_SHARE",
     "RETRAIN_FACTOR",
     "FaissIVFIndex",
     "IVFCodes",
@@ -100,6 +101,12 @@ logger = logging.getLogger(__name__)
 BACKEND_NAME = "faiss-ivf-rerank"
 BACKEND_NAMES = frozenset({BACKEND_NAME, "faiss-ivf-sq8-rerank"})
 """Backend names of saved IVF indexes (the second: before ``pq`` codes, always SQ8)."""
+NPROBE_SHARE = 0.25
+"""Share of the lists a search visits unless ``nprobe`` is set. Recall is set by the share
+of lists probed (the impostors above the search threshold lie anywhere): a quarter
+returned 99.9% of the candidates at or above the FMR 1e-4 threshold at 1M faces (1,024 of
+4,096 lists) and 99.98% at 10M (4,096 of 16,384; docs/performance.md), where a fixed
+1,024 returned 97.8%."""
 DEFAULT_RERANK = {IVFCodes.PQ: 1024, IVFCodes.SQ8: 256}
 """Candidates re-ranked (``k'``) unless set: what each kind of codes needs to return the
 candidates its probed lists hold (at 1M fitted faces, docs/performance.md: re-ranking more
@@ -127,14 +134,15 @@ class IVFParams:
     """Search and training knobs (settings ``index.*``; not persisted with the index).
 
     ``codes``: the codes a (re)training builds (a loaded index keeps the codes it was
-    saved with until it is retrained). ``nprobe``: lists visited a search. ``rerank``:
+    saved with until it is retrained). ``nprobe``: lists visited a search (``None``:
+    ``NPROBE_SHARE`` of the index's lists). ``rerank``:
     candidates re-ranked exactly (``k'``; at least ``k``; ``None``: ``DEFAULT_RERANK`` of
     the index's codes). ``train_min``: faces before the index trains.
     ``exact_subset_max``: largest filter scanned exactly instead of through the IVF.
     """
 
     codes: IVFCodes = IVFCodes.PQ
-    nprobe: int = 1024
+    nprobe: int | None = None
     rerank: int | None = None
     train_min: int = 20_000
     exact_subset_max: int = 200_000
@@ -382,7 +390,7 @@ class FaissIVFIndex:
                 return self._scan(q, k, cand, scores, labels)
             k_prime = self._k_prime(k, n)
             params = faiss.SearchParametersIVF()
-            params.nprobe = min(self.params.nprobe, self.nlist)
+            params.nprobe = self._nprobe()
             selector = None
             if sub is not None:
                 # keep `selector` referenced until the search returns (params.sel is a raw
@@ -403,12 +411,18 @@ class FaissIVFIndex:
         n = len(self._ids)
         k_prime = self._k_prime(k, n)
         params = faiss.SearchParametersIVF()
-        params.nprobe = min(self.params.nprobe, self.nlist)
+        params.nprobe = self._nprobe()
         ivf = self._ivf
         _, cand_ids = search_members(
             lambda depth: ivf.search(q, depth, params=params), sub, k_prime, n
         )
         return self._rerank(q, k, cand_ids, scores, labels)
+
+    def _nprobe(self) -> int:
+        """Lists a search visits: ``nprobe``, or ``NPROBE_SHARE`` of the lists. Caller holds
+        the lock; the IVF is trained."""
+        nlist = self.nlist
+        return min(self.params.nprobe or max(1, round(NPROBE_SHARE * nlist)), nlist)
 
     def _k_prime(self, k: int, n: int) -> int:
         """Candidates to re-rank: ``rerank`` (or the default of the trained codes), at least
