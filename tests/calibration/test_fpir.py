@@ -87,6 +87,11 @@ def test_fit_lognormal_recovers_sigma_and_refuses_counts_without_hits() -> None:
     assert fit_lognormal(independent, np.full(independent.size, 13_000)) < 0.2
     with pytest.raises(CalibrationError):
         fit_lognormal([0, 0], [10, 10])
+    # a probe compared with no one (0 of 0) tells nothing and changes nothing
+    with_empty = fit_lognormal(np.append(hits, 0), np.append(np.full(hits.size, 13_000), 0))
+    assert with_empty == pytest.approx(sigma, rel=1e-6)
+    with pytest.raises(ValueError):
+        fpir_lognormal(1e-4, -1, 2.0)
 
 
 def test_the_two_models_part_at_large_n_where_the_beta_has_more_probes_of_tiny_fmr() -> None:
@@ -103,16 +108,20 @@ def test_the_two_models_part_at_large_n_where_the_beta_has_more_probes_of_tiny_f
     assert fpir_lognormal(f, 10_000_000, sigma) > float(fpir(f, 10_000_000, kappa)) + 0.2
 
 
-def test_the_shipped_table_reports_fpir_with_its_lognormal_spread() -> None:
+def test_the_shipped_table_reports_the_larger_of_its_two_models() -> None:
     table = load_calibration("dlib-resnet-v1")
     t = table.threshold_for_fmr(1e-4)
     sigma, kappa = table.spread(t), table.dispersion(t)
     assert sigma is not None and 1.0 < sigma < 4.0
     assert kappa is not None and 500 < float(kappa) < 5000
+    # the larger of the two models: the log-normal at 1M faces (the beta-binomial says
+    # less, the independent formula ~1.0), the beta at 1,000
     at_1m = float(table.fpir(t, 1_000_000))
     assert at_1m == pytest.approx(fpir_lognormal(table.fmr(t), 1_000_000, sigma))
-    # the beta-binomial says less, the independent formula ~1.0
     assert float(fpir(1e-4, 1_000_000, kappa)) < at_1m < 0.95 < float(fpir(1e-4, 1_000_000))
+    at_1k = float(table.fpir(t, 1_000))
+    assert at_1k == pytest.approx(float(fpir(table.fmr(t), 1_000, kappa)), rel=1e-6)
+    assert fpir_lognormal(table.fmr(t), 1_000, sigma) < at_1k < float(fpir(1e-4, 1_000))
     est = table.estimates([t, t + 0.01], 1_000_000)
     assert float(est.fpir[0]) == pytest.approx(at_1m)
     assert est.fpir.shape == (2,) and est.fpir[1] < est.fpir[0]

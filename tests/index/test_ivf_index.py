@@ -226,16 +226,32 @@ def test_codes_other_than_the_settings_ask_for_need_retraining(
     _assert_exact(loaded.search(queries, 10), brute_force(vectors, ids, queries, 10))
 
 
-def test_unset_nprobe_probes_a_quarter_of_the_lists(db, queries) -> None:
-    ids, _vectors = db
+def test_unset_nprobe_probes_a_quarter_of_the_lists(db) -> None:
     index = _trained(db, IVFParams(train_min=500))  # nprobe unset
-    quarter = max(1, round(ivf_index.NPROBE_SHARE * index.nlist))
-    assert index.nlist >= 8 and index._nprobe() == quarter
-    got = index.search(queries, 10)
-    index.params = IVFParams(nprobe=quarter, train_min=500)
-    np.testing.assert_array_equal(index.search(queries, 10)[1], got[1])
+    assert index.nlist >= 8 and index._nprobe() == round(0.25 * index.nlist)
     index.params = IVFParams(nprobe=10**6, train_min=500)
     assert index._nprobe() == index.nlist  # never more than the lists there are
+
+
+def test_pq_codes_wait_for_16_faces_whatever_train_min(
+    db, queries, brute_force: BruteForce
+) -> None:
+    """4-bit PQ learns 16 centroids a sub-quantiser: with train_min 8 the index stays
+    untrained (exact) until it holds 16 faces, and every add succeeds on the way."""
+    ids, vectors = db
+    index = FaissIVFIndex(DIM, params=IVFParams(train_min=8, rerank=50))
+    for i in range(15):
+        index.add(ids[i : i + 1], vectors[i : i + 1])
+    assert not index.trained and len(index) == 15
+    _assert_exact(index.search(queries, 3), brute_force(vectors[:15], ids[:15], queries, 3))
+    with pytest.raises(InvalidInput, match="at least 16"):
+        index.train()
+    assert not index.trained and len(index) == 15
+    index.add(ids[15:16], vectors[15:16])
+    assert index.trained and index.n_trained == 16 and index.codes is IVFCodes.PQ
+    sq8 = FaissIVFIndex(DIM, params=IVFParams(codes=IVFCodes.SQ8, train_min=8))
+    sq8.add(ids[:8], vectors[:8])
+    assert sq8.trained and sq8.n_trained == 8
 
 
 def test_pq_codes_need_an_even_dimension_and_unknown_codes_are_refused() -> None:

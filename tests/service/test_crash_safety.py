@@ -51,8 +51,9 @@ def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
         "FACESEARCH_DATA_DIR": str(data_dir),
         "FACESEARCH_INDEX__SAVE_EVERY": "4",  # the saved index lags, then the process dies
         "FACESEARCH_INDEX__KIND": kind,
-        # ivf: trained after 8 faces, so the kill falls on a trained index and its re-rank file
-        "FACESEARCH_INDEX__TRAIN_MIN": "8",
+        # ivf: trained after 16 faces (the fewest 4-bit PQ codes train on), so the kill
+        # (from 24 faces) falls on a trained index and its re-rank file
+        "FACESEARCH_INDEX__TRAIN_MIN": "16",
     }
     cli = [sys.executable, "-m", "facesearch.cli"]
     subprocess.run([*cli, "gallery", "create", "g", "--legal-basis", "test"], env=env, check=True)
@@ -65,17 +66,17 @@ def test_sigkill_during_enroll_loses_nothing_and_resumes_without_duplicates(
     )
     db = data_dir / "facesearch.db"
     deadline = time.monotonic() + 300
-    while _faces_committed(db) < 12 and proc.poll() is None and time.monotonic() < deadline:
+    while _faces_committed(db) < 24 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "enrollment finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)  # the parent and its pool workers
     proc.wait()
     committed = _faces_committed(db)
-    assert 12 <= committed < n_files
+    assert 24 <= committed < n_files
 
     settings = Settings(data_dir=data_dir, workers=2)
     settings.index.kind = IndexKind(kind)
-    settings.index.train_min = 8
+    settings.index.train_min = 16
     with FaceSearch(settings, pipeline=real_pipeline) as fs:
         # "loaded" when the kill fell right after a save, else "caught-up"; never a rebuild:
         # a save killed midway leaves the previous index and its watermark intact

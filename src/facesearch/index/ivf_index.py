@@ -19,15 +19,16 @@ estimate.
 Why these codes (measured, docs/performance.md): on face embeddings fitted to real ones
 what limits recall is the share of lists probed (the candidates above the search threshold
 are mostly impostors anywhere in the space), so the cost that matters is the scan of a
-probed list. Fast-scan PQ scans a list about four times faster than SQ8 and, re-ranking
-``k'`` = 1,024 candidates instead of 256, returns the same candidates (at 1M faces and
+probed list. With fast-scan PQ a search takes about half the time it takes with SQ8 and,
+re-ranking ``k'`` = 1,024 candidates instead of 256, returns the same candidates (at 1M faces and
 nprobe 1,024: threshold recall 0.9987 both, 3.4 ms against 7.3); it also costs a quarter
 of the memory. HNSW costs ~780 bytes a face and was no better per millisecond.
 
 - **Training** (coarse centroids by k-means, the codes' quantisers) uses a seeded sample of
   the stored vectors (read back from the re-rank file), ``nlist = nlist_for(n)`` lists.
-  Below ``train_min`` faces the index is not trained and every search scans the re-rank
-  rows exactly. Training happens on the add that reaches ``train_min`` (or by
+  Below ``train_min`` faces (and below ``MIN_TRAIN``, 16 for ``pq``) the index is not
+  trained and every search scans the re-rank rows exactly. Training happens on the add
+  that reaches ``train_min`` (or by
   :meth:`train` after a bulk build) and is persisted with the index. **Retraining rule**:
   when the index holds more than ``RETRAIN_FACTOR`` (4) times the faces it was trained on,
   or its codes are not the ones the settings ask for, :attr:`needs_retraining` turns true;
@@ -98,15 +99,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BACKEND_NAME = "faiss-ivf-rerank"
-BACKEND_NAMES = frozenset({BACKEND_NAME, "faiss-ivf-sq8-rerank"})
-"""Backend names of saved IVF indexes (the second: before ``pq`` codes, always SQ8)."""
+_BACKEND_BY_CODES = {IVFCodes.SQ8: "faiss-ivf-sq8-rerank", IVFCodes.PQ: "faiss-ivf-pq-rerank"}
+BACKEND_NAMES = frozenset(_BACKEND_BY_CODES.values())
+"""Backend names of saved IVF indexes, one a kind of codes (SQ8's is the name from before
+PQ codes, so an older version still loads an SQ8 index saved by this one)."""
 NPROBE_SHARE = 0.25
 """Share of the lists a search visits unless ``nprobe`` is set. Recall is set by the share
 of lists probed (the impostors above the search threshold lie anywhere): a quarter
 returned 99.9% of the candidates at or above the FMR 1e-4 threshold at 1M faces (1,024 of
 4,096 lists) and 99.98% at 10M (4,096 of 16,384; docs/performance.md), where a fixed
 1,024 returned 97.8%."""
+MIN_TRAIN = {IVFCodes.PQ: 16, IVFCodes.SQ8: 1}
+"""Fewest faces each kind of codes trains on: 4-bit PQ learns 16 centroids a
+sub-quantiser, and FAISS's k-means refuses fewer points than centroids."""
 DEFAULT_RERANK = {IVFCodes.PQ: 1024, IVFCodes.SQ8: 256}
 """Candidates re-ranked (``k'``) unless set: what each kind of codes needs to return the
 candidates its probed lists hold (at 1M fitted faces, docs/performance.md: re-ranking more
@@ -200,7 +205,8 @@ class _RowFile:
 
 
 class FaissIVFIndex:
-    """IVF-SQ8 candidates, exact re-ranking from a memory-mapped re-rank file; thread-safe.
+    """IVF candidates (PQ fast-scan or SQ8 codes), exact re-ranking from a memory-mapped
+    re-rank file; thread-safe.
 
     ``dim``: vector dimension. The re-rank file starts in a private temporary folder made
     under ``staging`` (default: the system's temporary folder; best on the index folder's
@@ -263,7 +269,8 @@ class FaissIVFIndex:
 
     @property
     def needs_retraining(self) -> bool:
-        """Trained on fewer than ``1 / RETRAIN_FACTOR`` of the faces it now holds."""
+        """Trained on fewer than ``1 / RETRAIN_FACTOR`` of the faces it now holds, or with
+        other codes than ``params.codes`` (a loaded index keeps the codes it was saved with)."""
         with self._lock:
             return self._ivf is not None and (
                 len(self._ids) > RETRAIN_FACTOR * self._n_trained
@@ -282,7 +289,7 @@ class FaissIVFIndex:
             yield self
         finally:
             self._defer_training = False
-        if len(self) >= self.params.train_min and not self.trained:
+        if self._train_due():
             self.train()
 
     # --- writes --------------------------------------------------------------------------
@@ -301,11 +308,7 @@ class FaissIVFIndex:
             if self._ivf is not None:
                 self._ivf.add_with_ids(vec, id_arr)
             self._ids.add(id_arr)
-            if (
-                self._ivf is None
-                and not self._defer_training
-                and len(self._ids) >= self.params.train_min
-            ):
+            if not self._defer_training and self._train_due():
                 self.train()
 
     def remove(self, ids: IntArray) -> int:
@@ -325,16 +328,26 @@ class FaissIVFIndex:
             self._ids.remove(hit)
             return int(hit.size)
 
+    def _train_due(self) -> bool:
+        """Untrained, and holding ``train_min`` faces (at least ``MIN_TRAIN`` of the codes)."""
+        with self._lock:
+            need = max(self.params.train_min, MIN_TRAIN[self.params.codes])
+            return self._ivf is None and len(self._ids) >= need
+
     def train(self, *, seed: int = 0) -> None:
         """(Re)train on a seeded sample of the held vectors and index them all anew.
 
         ``nlist_for(n)`` lists, ``32 * nlist`` training vectors at most, the codes of
-        ``params.codes``. Logged.
+        ``params.codes``. Logged. Raises :class:`InvalidInput` (changing nothing) when the
+        index holds fewer than ``MIN_TRAIN`` faces for those codes.
         """
         with self._lock:
             ids = self._ids.to_array()
-            if ids.size == 0:
-                raise InvalidInput("cannot train an empty index")
+            if ids.size < MIN_TRAIN[self.params.codes]:
+                raise InvalidInput(
+                    f"{self.params.codes} codes train on at least "
+                    f"{MIN_TRAIN[self.params.codes]} faces, the index holds {ids.size}"
+                )
             nlist = nlist_for(ids.size)
             rng = np.random.default_rng(seed)
             n_train = min(ids.size, _TRAIN_PER_LIST * nlist)
@@ -516,6 +529,7 @@ class FaissIVFIndex:
                     )
                     n_trained, nlist = self._n_trained, self.nlist
                     codes = str(self.codes) if self.codes is not None else None
+                    backend = _BACKEND_BY_CODES[self.codes or self.params.codes]
                     rows_name, capacity = self._rows.path.name, self._rows.capacity
                 header = np.asarray([ids.size], dtype=np.int64).tobytes()
                 blob = header + ids.tobytes() + ivf.tobytes()
@@ -524,7 +538,7 @@ class FaissIVFIndex:
                 name = f"ivf-{digest[:16]}.index"
                 meta = watermark.to_dict() | {
                     "format": _FORMAT,
-                    "backend": BACKEND_NAME,
+                    "backend": backend,
                     "index_file": name,
                     "index_bytes": len(blob),
                     "index_sha256": digest,

@@ -51,10 +51,10 @@ ID_FIELD = "id"
 GALLERY_FIELD = "gallery_id"
 VECTOR_FIELD = "vector"
 MAX_TOPK = 16384
+"""Milvus's largest ``limit`` of one search (``quotaAndLimits``: topK up to 16,384)."""
 DEFAULT_RERANK = 256
 """Candidates fetched from an approximate Milvus index unless ``rerank`` is set (HNSW at
 1M faces: re-scored recall@10 0.99, docs/scale.md)."""
-"""Milvus's largest ``limit`` of one search (``quotaAndLimits``: topK up to 16,384)."""
 LOAD_WAIT_S = 30.0
 """Seconds :meth:`MilvusIndex.open` retries loading a collection another process is creating."""
 EXPR_CHUNK = 10_000

@@ -50,7 +50,7 @@ from facesearch.service.reviews import LeadView, Reviews, ReviewView, Viewer
 from facesearch.service.search import Searcher
 from facesearch.service.shared_index import SharedIndexSync
 from facesearch.service.suppression import Suppression
-from facesearch.settings import Settings
+from facesearch.settings import IVFCodes, Settings
 from facesearch.store import (
     ErasureRecord,
     ExpiredImage,
@@ -611,7 +611,12 @@ class FaceSearch:
 
 
 def _local_index(store: Store, settings: Settings, model_id: str, dim: int) -> IndexSync:
-    """The FAISS index of this process, kept in ``settings.index_dir``."""
+    """The FAISS index of this process, kept in ``settings.index_dir``. ``pq`` codes need
+    an even dimension: a model of odd ``dim`` gets ``sq8`` codes instead (logged)."""
+    codes = settings.index.codes
+    if codes is IVFCodes.PQ and dim % 2:
+        logger.warning("model %s has %d dimensions: sq8 codes instead of pq", model_id, dim)
+        codes = IVFCodes.SQ8
     return IndexSync(
         store,
         model_id=model_id,
@@ -622,7 +627,7 @@ def _local_index(store: Store, settings: Settings, model_id: str, dim: int) -> I
         kind=settings.index.kind,
         auto_crossover=settings.index.auto_crossover,
         ivf_params=IVFParams(
-            codes=settings.index.codes,
+            codes=codes,
             nprobe=settings.index.nprobe,
             rerank=settings.index.rerank,
             train_min=settings.index.train_min,
