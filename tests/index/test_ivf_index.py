@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -252,6 +253,38 @@ def test_pq_codes_wait_for_16_faces_whatever_train_min(
     sq8 = FaissIVFIndex(DIM, params=IVFParams(codes=IVFCodes.SQ8, train_min=8))
     sq8.add(ids[:8], vectors[:8])
     assert sq8.trained and sq8.n_trained == 8
+
+
+def test_pq_searches_of_many_queries_go_in_chunks_with_the_same_answer(
+    db, queries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAISS 1.15's fast-scan look-up tables overflow 32-bit offsets (SIGSEGV) when one
+    search holds queries * nprobe * M2 * 16 >= 2^31 bytes: searches are cut into chunks of
+    queries whose tables stay under a budget, which changes no answer."""
+    ids, vectors = db
+    index = _trained(db, IVFParams(nprobe=16, rerank=100, train_min=500))
+    many = np.concatenate([queries, vectors[:50]])
+    whole = index.search(many, 10)
+    calls: list[int] = []
+    real_search = faiss.IndexIVFPQFastScan.search
+
+    def counting(self, x, k, **kw):  # type: ignore[no-untyped-def]
+        calls.append(len(x))
+        return real_search(self, x, k, **kw)
+
+    monkeypatch.setattr(faiss.IndexIVFPQFastScan, "search", counting)
+    per_query = 16 * 64 * 16 * 4  # nprobe * M2 * ksub * 4 bytes of float tables
+    monkeypatch.setattr(ivf_index, "_LUT_BUDGET", 7 * per_query)
+    chunked = index.search(many, 10)
+    assert calls and max(calls) == 7 and sum(calls) == len(many)
+    np.testing.assert_array_equal(chunked[1], whole[1])
+    np.testing.assert_allclose(chunked[0], whole[0])
+    # a large filter (over-fetched) and a selector search go through the same chunks
+    keep = ids[::2]
+    calls.clear()
+    index.params = IVFParams(nprobe=16, rerank=100, train_min=500, exact_subset_max=1)
+    assert set(index.search(many, 10, subset=keep)[1].ravel()) <= set(keep) | {-1}
+    assert calls and max(calls) == 7
 
 
 def test_pq_codes_need_an_even_dimension_and_unknown_codes_are_refused() -> None:

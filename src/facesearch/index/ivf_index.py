@@ -121,6 +121,7 @@ RETRAIN_FACTOR = 4.0
 """Retrain when the index holds more than this many times the faces it was trained on."""
 _TRAIN_PER_LIST = 32  # k-means sample: 32 vectors a list (FAISS warns below 39; fine)
 _NORM_TOLERANCE = 1e-3
+_LUT_BUDGET = 1 << 28  # bytes of fast-scan float look-up tables one FAISS search may build
 _CHUNK = 65536
 
 
@@ -410,7 +411,7 @@ class FaissIVFIndex:
                 # pointer that does not own it)
                 selector = faiss.IDSelectorBatch(sub)
                 params.sel = selector
-            _, cand_ids = self._ivf.search(q, k_prime, params=params)
+            _, cand_ids = self._ivf_search(q, k_prime, params)
             del selector
             return self._rerank(q, k, cand_ids, scores, labels)
 
@@ -425,11 +426,30 @@ class FaissIVFIndex:
         k_prime = self._k_prime(k, n)
         params = faiss.SearchParametersIVF()
         params.nprobe = self._nprobe()
-        ivf = self._ivf
         _, cand_ids = search_members(
-            lambda depth: ivf.search(q, depth, params=params), sub, k_prime, n
+            lambda depth: self._ivf_search(q, depth, params), sub, k_prime, n
         )
         return self._rerank(q, k, cand_ids, scores, labels)
+
+    def _ivf_search(self, q: FloatArray, k: int, params: Any) -> tuple[FloatArray, IntArray]:
+        """``self._ivf.search`` in chunks of queries small enough for fast-scan's look-up
+        tables: FAISS 1.15 indexes them with 32-bit offsets and crashes (SIGSEGV) once
+        ``queries * nprobe * M2 * 16`` reaches 2^31 (found at 10M faces, 400 queries,
+        nprobe 8,192); each chunk's float tables stay under ``_LUT_BUDGET`` bytes. Caller
+        holds the lock."""
+        ivf: Any = self._ivf
+        assert ivf is not None
+        if not isinstance(ivf, faiss.IndexIVFPQFastScan):
+            return ivf.search(q, k, params=params)  # type: ignore[no-any-return]
+        per_query = int(params.nprobe) * int(ivf.M2) * int(ivf.ksub) * 4
+        step = max(1, _LUT_BUDGET // per_query)
+        if q.shape[0] <= step:
+            return ivf.search(q, k, params=params)
+        parts = [ivf.search(q[s : s + step], k, params=params) for s in range(0, len(q), step)]
+        return (
+            np.concatenate([d for d, _ in parts]),
+            np.concatenate([i for _, i in parts]),
+        )
 
     def _nprobe(self) -> int:
         """Lists a search visits: ``nprobe``, or ``NPROBE_SHARE`` of the lists. Caller holds
