@@ -222,3 +222,17 @@ def test_changed_codes_rebuild_in_the_background_while_the_old_index_serves(
     assert isinstance(index, FaissIVFIndex) and index.codes is IVFCodes.PQ
     assert sync.last_switch is not None and "sq8 codes" in sync.last_switch.reason
     np.testing.assert_array_equal(sync.search(queries, 5)[1], want)
+
+
+def test_a_model_of_odd_dimension_gets_sq8_codes(tmp_path: Path, gallery: Gallery) -> None:
+    """PQ fast-scan codes need an even dimension: the service falls back to SQ8 (logged)
+    rather than failing every background build."""
+    from facesearch.service.facesearch import _local_index
+    from facesearch.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=None)
+    assert settings.index.codes is IVFCodes.PQ
+    odd = _local_index(gallery.store, settings, "odd-model", 127)
+    even = _local_index(gallery.store, settings, "even-model", 128)
+    assert odd._ivf_params is not None and odd._ivf_params.codes is IVFCodes.SQ8
+    assert even._ivf_params is not None and even._ivf_params.codes is IVFCodes.PQ
