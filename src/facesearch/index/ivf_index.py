@@ -19,17 +19,17 @@ estimate.
 Why these codes (measured, docs/performance.md): on face embeddings fitted to real ones
 what limits recall is the share of lists probed (the candidates above the search threshold
 are mostly impostors anywhere in the space), so the cost that matters is the scan of a
-probed list. With fast-scan PQ a search takes about half the time it takes with SQ8 and,
-re-ranking ``k'`` = 1,024 candidates instead of 256, returns the same candidates (at 1M faces and
-nprobe 1,024: threshold recall 0.9987 both, 3.4 ms against 7.3); it also costs a quarter
-of the memory. HNSW costs ~780 bytes a face and was no better per millisecond.
+probed list. Re-ranking ``k'`` = 1,024 candidates instead of 256, fast-scan PQ returns the
+same candidates as SQ8 in less time (at 10M faces and nprobe 1,024: threshold recall 0.978
+both, 7.7 ms against 17.9) and about half the resident memory (77 against 145 bytes a
+face). HNSW costs ~780 bytes a face and was no better per millisecond.
 
 - **Training** (coarse centroids by k-means, the codes' quantisers) uses a seeded sample of
   the stored vectors (read back from the re-rank file), ``nlist = nlist_for(n)`` lists.
   Below ``train_min`` faces (and below ``MIN_TRAIN``, 16 for ``pq``) the index is not
   trained and every search scans the re-rank rows exactly. Training happens on the add
-  that reaches ``train_min`` (or by
-  :meth:`train` after a bulk build) and is persisted with the index. **Retraining rule**:
+  that reaches ``train_min`` (or by :meth:`train` after a bulk build) and is persisted
+  with the index. **Retraining rule**:
   when the index holds more than ``RETRAIN_FACTOR`` (4) times the faces it was trained on,
   or its codes are not the ones the settings ask for, :attr:`needs_retraining` turns true;
   :class:`~facesearch.service.index_sync.IndexSync` then rebuilds it in the background
