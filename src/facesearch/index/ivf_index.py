@@ -107,8 +107,8 @@ NPROBE_SHARE = 0.25
 """Share of the lists a search visits unless ``nprobe`` is set. Recall is set by the share
 of lists probed (the impostors above the search threshold lie anywhere): a quarter
 returned 99.9% of the candidates at or above the FMR 1e-4 threshold at 1M faces (1,024 of
-4,096 lists) and 99.98% at 10M (4,096 of 16,384; docs/performance.md), where a fixed
-1,024 returned 97.8%."""
+4,096 lists) and 99.94% at 10M (4,096 of 16,384, PQ codes; docs/performance.md), where a
+fixed 1,024 returned 97.8%."""
 MIN_TRAIN = {IVFCodes.PQ: 16, IVFCodes.SQ8: 1}
 """Fewest faces each kind of codes trains on: 4-bit PQ learns 16 centroids a
 sub-quantiser, and FAISS's k-means refuses fewer points than centroids."""
