@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from facesearch.calibration.table import fpir
 from facesearch.evaluation.synthetic import FaceEmbeddingModel, fit_check
 from facesearch.index import FaissFlatIndex, watermark_for
-from facesearch.index.ivf_index import DEFAULT_RERANK, NPROBE_SHARE, FaissIVFIndex, IVFParams
+from facesearch.index.ivf_index import DEFAULT_RERANK, FaissIVFIndex, IVFParams
 from facesearch.index.registry import configure_backend
 from facesearch.service.leads import LeadScorer
 from facesearch.settings import IndexBackend, IVFCodes, SearchSettings
@@ -268,7 +268,7 @@ def bench_ivf(
         ivf.params = IVFParams(codes=codes, nprobe=nprobe, rerank=rerank, train_min=1)
         got = ivf.search(q, K_THRESHOLD)
         row = {
-            "nprobe": nprobe or max(1, round(NPROBE_SHARE * ivf.nlist)),
+            "nprobe": ivf.nprobe,
             "nprobe_setting": nprobe or "auto",
             **quality(exact, got, data["ident"], threshold, data["q_ident"], args.strict),
             **single_query_ms(lambda x, ivf=ivf: ivf.search(x, K), q),

@@ -219,19 +219,19 @@ def test_codes_other_than_the_settings_ask_for_need_retraining(
     asks_pq = dataclasses.replace(EXHAUSTIVE, codes=IVFCodes.PQ, rerank=None)
     loaded, _ = FaissIVFIndex.load(tmp_path, asks_pq)
     assert loaded.codes is IVFCodes.SQ8 and loaded.needs_retraining
-    assert loaded._k_prime(10, 10**6) == 256  # k' follows the codes the index has
+    assert loaded.rerank == 256  # k' follows the codes the index has
     _assert_exact(loaded.search(queries, 10), brute_force(vectors, ids, queries, 10))
     loaded.train()
     assert loaded.codes is IVFCodes.PQ and not loaded.needs_retraining
-    assert loaded._k_prime(10, 10**6) == 1024 and loaded._k_prime(10, 500) == 500
+    assert loaded.rerank == 1024 and loaded._k_prime(10, 500) == 500
     _assert_exact(loaded.search(queries, 10), brute_force(vectors, ids, queries, 10))
 
 
 def test_unset_nprobe_probes_a_quarter_of_the_lists(db) -> None:
     index = _trained(db, IVFParams(train_min=500))  # nprobe unset
-    assert index.nlist >= 8 and index._nprobe() == round(0.25 * index.nlist)
+    assert index.nlist >= 8 and index.nprobe == round(0.25 * index.nlist)
     index.params = IVFParams(nprobe=10**6, train_min=500)
-    assert index._nprobe() == index.nlist  # never more than the lists there are
+    assert index.nprobe == index.nlist  # never more than the lists there are
 
 
 def test_pq_codes_wait_for_16_faces_whatever_train_min(

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -118,13 +118,7 @@ def fit_dispersion(hits: ArrayLike, comparisons: ArrayLike) -> float:
     refined. Returns ``inf`` when the counts show no over-dispersion (the independent
     formula is then right) and raises :class:`CalibrationError` when there are no hits.
     """
-    h = np.asarray(hits, dtype=np.float64).ravel()
-    m = np.asarray(comparisons, dtype=np.float64).ravel()
-    if h.shape != m.shape or h.size == 0 or np.any(h < 0) or np.any(h > m):
-        raise CalibrationError("hits and comparisons must be (n,) with 0 <= hits <= comparisons")
-    f = h.sum() / m.sum()
-    if not 0 < f < 1:
-        raise CalibrationError("no impostor at or above the threshold: cannot fit a dispersion")
+    h, m, f = _probe_counts(hits, comparisons)
 
     def loglik(log_k: float) -> float:
         k = math.exp(log_k)
@@ -143,14 +137,39 @@ def fit_dispersion(hits: ArrayLike, comparisons: ArrayLike) -> float:
     best = int(np.argmax(values))
     if best == grid.size - 1:
         return math.inf
+    return math.exp(_golden_max(loglik, grid, best, 40))
+
+
+def _probe_counts(
+    hits: ArrayLike, comparisons: ArrayLike
+) -> tuple[Float64Array, Float64Array, float]:
+    """Per-probe ``(hits, comparisons)`` as float64 ``(n,)``, without probes compared with
+    no one (they tell nothing), and the pooled FMR. Raises :class:`CalibrationError` on
+    malformed counts or when no probe has a hit."""
+    h = np.asarray(hits, dtype=np.float64).ravel()
+    m = np.asarray(comparisons, dtype=np.float64).ravel()
+    if h.shape != m.shape or h.size == 0 or np.any(h < 0) or np.any(h > m):
+        raise CalibrationError("hits and comparisons must be (n,) with 0 <= hits <= comparisons")
+    h, m = h[m > 0], m[m > 0]
+    f = float(h.sum() / m.sum()) if m.size else 0.0
+    if not 0 < f < 1:
+        raise CalibrationError("no impostor at or above the threshold: cannot fit a model")
+    return h, m, f
+
+
+def _golden_max(
+    loglik: Callable[[float], float], grid: Float64Array, best: int, iterations: int
+) -> float:
+    """Golden-section refinement of the maximum of ``loglik`` in the bracket of its best
+    grid point ``grid[best]``."""
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-    for _ in range(40):  # golden-section refinement of the grid's best bracket
+    for _ in range(iterations):
         x1, x2 = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
         if loglik(x1) < loglik(x2):
             lo = x1
         else:
             hi = x2
-    return math.exp((lo + hi) / 2)
+    return float((lo + hi) / 2)
 
 
 _Z = np.linspace(-8.0, 8.0, 801)
@@ -184,14 +203,7 @@ def fit_lognormal(hits: ArrayLike, comparisons: ArrayLike) -> float:
     ``sigma`` is searched on a grid (0 to 6) and refined. Raises :class:`CalibrationError`
     when there are no hits.
     """
-    h = np.asarray(hits, dtype=np.float64).ravel()
-    m = np.asarray(comparisons, dtype=np.float64).ravel()
-    if h.shape != m.shape or h.size == 0 or np.any(h < 0) or np.any(h > m):
-        raise CalibrationError("hits and comparisons must be (n,) with 0 <= hits <= comparisons")
-    h, m = h[m > 0], m[m > 0]  # a probe compared with no one tells nothing
-    f = h.sum() / m.sum() if m.size else 0.0
-    if not 0 < f < 1:
-        raise CalibrationError("no impostor at or above the threshold: cannot fit a spread")
+    h, m, f = _probe_counts(hits, comparisons)
     counts, inverse = np.unique(np.stack([h, m]), axis=1, return_inverse=True)
     weight = np.bincount(inverse.ravel(), minlength=counts.shape[1]).astype(np.float64)
     hh, mm = counts
@@ -207,15 +219,7 @@ def fit_lognormal(hits: ArrayLike, comparisons: ArrayLike) -> float:
 
     grid = np.linspace(0.0, 6.0, 61)
     values = [loglik(x) for x in grid]
-    best = int(np.argmax(values))
-    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-    for _ in range(30):
-        x1, x2 = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
-        if loglik(x1) < loglik(x2):
-            lo = x1
-        else:
-            hi = x2
-    return float((lo + hi) / 2)
+    return _golden_max(loglik, grid, int(np.argmax(values)), 30)
 
 
 def expected_false_candidates(fmr: ArrayLike, gallery_size: int) -> Float64Array:

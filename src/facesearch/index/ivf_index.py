@@ -275,7 +275,7 @@ class FaissIVFIndex:
         with self._lock:
             return self._ivf is not None and (
                 len(self._ids) > RETRAIN_FACTOR * self._n_trained
-                or _codes_of(self._ivf) is not self.params.codes
+                or self.codes is not self.params.codes
             )
 
     @property
@@ -403,8 +403,7 @@ class FaissIVFIndex:
                 cand = self._ids.to_array() if sub is None else sub
                 return self._scan(q, k, cand, scores, labels)
             k_prime = self._k_prime(k, n)
-            params = faiss.SearchParametersIVF()
-            params.nprobe = self._nprobe()
+            params = self._search_params()
             selector = None
             if sub is not None:
                 # keep `selector` referenced until the search returns (params.sel is a raw
@@ -424,8 +423,7 @@ class FaissIVFIndex:
         assert self._ivf is not None
         n = len(self._ids)
         k_prime = self._k_prime(k, n)
-        params = faiss.SearchParametersIVF()
-        params.nprobe = self._nprobe()
+        params = self._search_params()
         _, cand_ids = search_members(
             lambda depth: self._ivf_search(q, depth, params), sub, k_prime, n
         )
@@ -439,29 +437,43 @@ class FaissIVFIndex:
         holds the lock."""
         ivf: Any = self._ivf
         assert ivf is not None
-        if not isinstance(ivf, faiss.IndexIVFPQFastScan):
-            return ivf.search(q, k, params=params)  # type: ignore[no-any-return]
-        per_query = int(params.nprobe) * int(ivf.M2) * int(ivf.ksub) * 4
-        step = max(1, _LUT_BUDGET // per_query)
+        step = q.shape[0]
+        if isinstance(ivf, faiss.IndexIVFPQFastScan):
+            step = max(1, _LUT_BUDGET // (int(params.nprobe) * int(ivf.M2) * int(ivf.ksub) * 4))
         if q.shape[0] <= step:
-            return ivf.search(q, k, params=params)
+            return ivf.search(q, k, params=params)  # type: ignore[no-any-return]
         parts = [ivf.search(q[s : s + step], k, params=params) for s in range(0, len(q), step)]
         return (
             np.concatenate([d for d, _ in parts]),
             np.concatenate([i for _, i in parts]),
         )
 
-    def _nprobe(self) -> int:
-        """Lists a search visits: ``nprobe``, or ``NPROBE_SHARE`` of the lists. Caller holds
-        the lock; the IVF is trained."""
-        nlist = self.nlist
-        return min(self.params.nprobe or max(1, round(NPROBE_SHARE * nlist)), nlist)
+    @property
+    def nprobe(self) -> int:
+        """Lists a search visits: ``params.nprobe``, or ``NPROBE_SHARE`` of the lists, at most
+        ``nlist`` (0 while untrained)."""
+        with self._lock:
+            nlist = self.nlist
+            return min(self.params.nprobe or max(1, round(NPROBE_SHARE * nlist)), nlist)
+
+    @property
+    def rerank(self) -> int:
+        """Candidates a search re-ranks (before ``k`` and the faces searched bound them):
+        ``params.rerank``, or ``DEFAULT_RERANK`` of the trained codes (of ``params.codes``
+        while untrained)."""
+        with self._lock:
+            return self.params.rerank or DEFAULT_RERANK[self.codes or self.params.codes]
+
+    def _search_params(self) -> Any:
+        """FAISS IVF search parameters with :attr:`nprobe` lists. Caller holds the lock."""
+        params = faiss.SearchParametersIVF()
+        params.nprobe = self.nprobe
+        return params
 
     def _k_prime(self, k: int, n: int) -> int:
-        """Candidates to re-rank: ``rerank`` (or the default of the trained codes), at least
-        ``k``, at most the ``n`` faces searched. Caller holds the lock; the IVF is trained."""
-        rerank = self.params.rerank or DEFAULT_RERANK[self.codes or self.params.codes]
-        return min(max(rerank, k), n)
+        """Candidates to re-rank: :attr:`rerank`, at least ``k``, at most the ``n`` faces
+        searched."""
+        return min(max(self.rerank, k), n)
 
     def _scan(
         self, q: FloatArray, k: int, cand: IntArray, scores: FloatArray, labels: IntArray
